@@ -1,0 +1,260 @@
+//! The command line (SPEC §1). Each subcommand's doc comment is its help text.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use ticketd::clock::{Clock, FixedClock, SystemClock};
+use ticketd::config::{Config, LogFormat};
+use ticketd::daemon;
+use ticketd::present;
+use ticketd::rules::Rules;
+use ticketd::store::{self, Store};
+
+#[derive(Parser)]
+#[command(name = "ticketd", version, about = "Turns shared IMAP mailboxes into acknowledged, threaded tickets")]
+pub struct Args {
+    /// The configuration file.
+    #[arg(long, global = true, env = "TICKETD_CONFIG", default_value = "/etc/ticketd/config.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: every mailbox, the scheduler and the outbox, until SIGTERM or SIGINT.
+    /// SIGHUP reloads the rules.
+    Run {
+        /// One full pass, then exit (status 1 if any mailbox failed).
+        #[arg(long)]
+        once: bool,
+        /// The clock for SLA decisions and new records (RFC 3339), for dry runs and tests.
+        #[arg(long, value_parser = parse_time)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Validate config.toml and every rules file; print a summary.
+    CheckConfig,
+    /// Explain and test the routing rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// List, show and act on tickets.
+    Tickets {
+        #[command(subcommand)]
+        command: TicketsCommand,
+    },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Explain what would happen to a message; writes nothing.
+    Test {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TicketsCommand {
+    /// Tickets, newest first.
+    List {
+        /// new, open, waiting, closed or all (default: all but closed).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One ticket with its messages and events.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// A consistent copy of the database while the daemon runs (VACUUM INTO).
+    Backup { path: PathBuf },
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))
+}
+
+fn load(path: &Path) -> Result<(Config, Rules, Vec<String>)> {
+    let config = Config::load(path)?;
+    let rules = Rules::load(&config.tickets.rules_dir)?;
+    let warnings = daemon::cross_check(&config, &rules)?;
+    Ok((config, rules, warnings))
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TICKETD_LOG").unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Auto if under_journald => builder.without_time().with_ansi(false).try_init(),
+        _ => builder.try_init(),
+    };
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+pub fn dispatch(args: Args) -> Result<ExitCode> {
+    match args.command {
+        Command::CheckConfig => {
+            let (config, rules, warnings) = load(&args.config)?;
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            for m in &config.mailboxes {
+                if let ticketd::config::Credentials::Password { password, .. } = &m.credentials {
+                    if let Err(e) = password.read() {
+                        eprintln!("warning: mailbox {:?}: {e}", m.name);
+                    }
+                }
+            }
+            println!(
+                "{}: OK — {} mailbox(es), {} department(s), {} rule(s), {} calendar(s), {} SLA polic{}",
+                config.path.display(),
+                config.mailboxes.len(),
+                rules.departments.len(),
+                rules.rules.len(),
+                rules.calendars.len(),
+                rules.slas.len(),
+                if rules.slas.len() == 1 { "y" } else { "ies" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { once, now } => {
+            let (config, rules, warnings) = load(&args.config)?;
+            init_logging(&config);
+            for w in &warnings {
+                tracing::warn!("{w}");
+            }
+            // Open (and migrate) the database before anything else, so a bad one stops start-up.
+            Store::open(&config.database.path).with_context(|| format!("database {}", config.database.path.display()))?;
+            let clock: Arc<dyn Clock> = match now {
+                Some(t) => Arc::new(FixedClock(t)),
+                None => Arc::new(SystemClock),
+            };
+            let rt = runtime()?;
+            if once {
+                let report = rt.block_on(daemon::run_once(&config, &rules, clock.as_ref()));
+                for (name, r) in &report.mailboxes {
+                    tracing::info!(
+                        mailbox = %name, fetched = r.fetched, new_tickets = r.new_tickets, joined = r.joined,
+                        duplicates = r.duplicates, spam = r.spam, skipped_old = r.skipped_old, "pass done"
+                    );
+                }
+                for (name, e) in &report.failures {
+                    eprintln!("ticketd: mailbox {name:?}: {e}");
+                }
+                if let Some(e) = &report.delivery_error {
+                    eprintln!("ticketd: outbox: {e}");
+                }
+                let failed = !report.failures.is_empty() || report.delivery_error.is_some();
+                return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+            }
+            let config = Arc::new(config);
+            let shared = Arc::new(RwLock::new(Arc::new(rules)));
+            rt.block_on(async {
+                let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+                daemon::spawn_signal_handlers(config.clone(), shared.clone(), stop_tx).context("cannot install signal handlers")?;
+                tracing::info!(mailboxes = config.mailboxes.len(), "ticketd running");
+                daemon::run(config, shared, clock, stop_rx).await;
+                tracing::info!("stopped");
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules { command: RulesCommand::Test { file, json } } => {
+            let _ = (file, json);
+            bail!("rules test is not implemented yet")
+        }
+        Command::Tickets { command } => {
+            let (config, rules, _) = load(&args.config)?;
+            let store = Store::open(&config.database.path)?;
+            let prefix = &config.tickets.tag_prefix;
+            match command {
+                TicketsCommand::List { status, department, json } => {
+                    let statuses: Vec<&str> = match status.as_deref() {
+                        None => vec!["new", "open", "waiting"],
+                        Some("all") => vec![],
+                        Some(s @ ("new" | "open" | "waiting" | "closed")) => vec![s],
+                        Some(other) => bail!("unknown status {other:?}: use new, open, waiting, closed or all"),
+                    };
+                    let tickets = store::list_tickets(store.conn(), &statuses, department.as_deref())?;
+                    if json {
+                        let list: Vec<_> = tickets.iter().map(|t| present::ticket_json(t, &rules, prefix)).collect();
+                        println!("{}", serde_json::to_string_pretty(&list)?);
+                    } else {
+                        print!("{}", present::ticket_table(&tickets, &rules, prefix));
+                    }
+                }
+                TicketsCommand::Show { id, json } => {
+                    let Some(t) = store::get_ticket(store.conn(), id)? else { bail!("ticket {id} does not exist") };
+                    let zone = rules.department_zone(&t.department);
+                    let messages = store::messages_of(store.conn(), id)?;
+                    let events = store::events_of(store.conn(), id)?;
+                    if json {
+                        let mut v = present::ticket_json(&t, &rules, prefix);
+                        v["messages"] = messages.iter().map(|m| present::message_json(m, zone)).collect();
+                        v["events"] = events.iter().map(|e| present::event_json(e, zone)).collect();
+                        println!("{}", serde_json::to_string_pretty(&v)?);
+                    } else {
+                        println!("[{prefix}#{}] {}", t.id, t.subject);
+                        println!("status {}  priority {}  department {}  requester {}", t.status, t.priority, t.department, t.requester);
+                        println!("created {}", present::time_in(zone, t.created_at));
+                        for m in &messages {
+                            println!(
+                                "\n--- {} {} from {} at {}",
+                                m.direction,
+                                m.kind,
+                                m.from_addr.as_deref().unwrap_or("?"),
+                                present::time_in(zone, m.received_at)
+                            );
+                            println!("{}", m.text.trim_end());
+                        }
+                        println!("\nevents:");
+                        for e in &events {
+                            println!("  {} {} {} {}", present::time_in(zone, e.at), e.kind, e.by.as_deref().unwrap_or("-"), e.detail);
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Db { command: DbCommand::Backup { path } } => {
+            let config = Config::load(&args.config)?;
+            let store = Store::open(&config.database.path)?;
+            if path.exists() {
+                bail!("{} exists already; choose a new file", path.display());
+            }
+            store.backup(&path)?;
+            println!("backup written to {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

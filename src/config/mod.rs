@@ -1,0 +1,805 @@
+//! `config.toml` (SPEC §2): where things are — the database, the mailboxes, the SMTP relay, who is
+//! staff. Loading happens in two steps: the file is deserialized into raw structs that refuse
+//! unknown keys (serde reports the line), then validated into the typed [`Config`] that the rest
+//! of ticketd trusts without checking again.
+//!
+//! This module never opens network connections and never logs secret values; secrets are read
+//! from files, the environment or a command when a connection needs them (see [`secret`]).
+
+pub mod secret;
+pub mod values;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use secret::SecretSource;
+pub use values::{Address, AddressGlob, ByteSize, HumanDuration, NamedAddress, Security};
+
+/// A configuration mistake, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line, when the mistake can be placed.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Turns a TOML/serde error into a one-line cause with the line it points at.
+pub fn toml_error(file: &Path, source: &str, err: &toml::de::Error) -> ConfigError {
+    ConfigError {
+        file: file.to_path_buf(),
+        line: err.span().map(|s| line_of(source, s.start)),
+        message: err.message().trim().replace('\n', " "),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw structs: exactly the file's shape. Defaults live here so that SPEC §2 reads off them.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    database: RawDatabase,
+    #[serde(default)]
+    tickets: RawTickets,
+    smtp: RawSmtp,
+    #[serde(default)]
+    staff: RawStaff,
+    #[serde(default)]
+    acks: RawAcks,
+    #[serde(default)]
+    spam: RawSpam,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    log: RawLog,
+    #[serde(default)]
+    digest: RawDigest,
+    #[serde(default, rename = "mailbox")]
+    mailboxes: Vec<Spanned<RawMailbox>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    path: String,
+    #[serde(default)]
+    data_dir: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTickets {
+    tag_prefix: Spanned<String>,
+    rules_dir: String,
+    reopen_window: HumanDuration,
+    max_age: HumanDuration,
+}
+
+impl Default for RawTickets {
+    fn default() -> Self {
+        RawTickets {
+            tag_prefix: Spanned::new(0..0, "Ticket".into()),
+            rules_dir: "rules".into(),
+            reopen_window: HumanDuration(std::time::Duration::from_secs(30 * 86_400)),
+            max_age: HumanDuration(std::time::Duration::from_secs(86_400)),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOauth2 {
+    #[serde(default)]
+    token_command: String,
+    #[serde(default)]
+    token_url: String,
+    #[serde(default)]
+    grant: Option<String>,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret_file: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    refresh_token_file: String,
+}
+
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpAuth {
+    #[default]
+    None,
+    Password,
+    Xoauth2,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    #[serde(default = "default_smtp_port")]
+    port: u16,
+    #[serde(default = "security_none")]
+    security: Security,
+    #[serde(default)]
+    ca_file: String,
+    #[serde(default)]
+    auth: SmtpAuth,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password_file: String,
+    #[serde(default)]
+    password_env: String,
+    oauth2: Option<RawOauth2>,
+    from: NamedAddress,
+    #[serde(default = "default_smtp_timeout")]
+    timeout: HumanDuration,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+fn security_none() -> Security {
+    Security::None
+}
+fn default_smtp_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(30))
+}
+
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StaffTrust {
+    /// Staff mail counts only through a trust source (SPEC §4).
+    #[default]
+    Authenticated,
+    /// Any mail with a staff From counts (closed mail systems only).
+    FromHeader,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    #[serde(default)]
+    addresses: Vec<Address>,
+    #[serde(default)]
+    domains: Vec<String>,
+    #[serde(default)]
+    trust: StaffTrust,
+    #[serde(default)]
+    authserv_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAcks {
+    #[serde(default = "default_per_sender")]
+    per_sender_per_hour: u32,
+}
+impl Default for RawAcks {
+    fn default() -> Self {
+        RawAcks { per_sender_per_hour: default_per_sender() }
+    }
+}
+fn default_per_sender() -> u32 {
+    3
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSpam {
+    score_threshold: f64,
+    spamd: String,
+    rspamd_url: String,
+    timeout: HumanDuration,
+    allow: Vec<AddressGlob>,
+    block: Vec<AddressGlob>,
+}
+impl Default for RawSpam {
+    fn default() -> Self {
+        RawSpam {
+            score_threshold: 5.0,
+            spamd: String::new(),
+            rspamd_url: String::new(),
+            timeout: HumanDuration(std::time::Duration::from_secs(10)),
+            allow: vec![],
+            block: vec![],
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    listen: String,
+}
+
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Auto,
+    Text,
+    Json,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    format: LogFormat,
+    level: Spanned<String>,
+}
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog { format: LogFormat::Auto, level: Spanned::new(0..0, "info".into()) }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawDigest {
+    to: Vec<Address>,
+    every: Spanned<String>,
+    timezone: Spanned<String>,
+}
+impl Default for RawDigest {
+    fn default() -> Self {
+        RawDigest {
+            to: vec![],
+            every: Spanned::new(0..0, "weekdays 08:00".into()),
+            timezone: Spanned::new(0..0, "Europe/Budapest".into()),
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum InitialSync {
+    /// Mail received within `max_age` is processed; older mail is left alone.
+    #[default]
+    Recent,
+    /// Older mail is imported silently as tickets (no ack, notification or SLA).
+    All,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailbox {
+    name: String,
+    address: Address,
+    host: String,
+    #[serde(default = "default_imap_port")]
+    port: u16,
+    #[serde(default = "security_tls")]
+    security: Security,
+    #[serde(default)]
+    ca_file: String,
+    username: String,
+    #[serde(default)]
+    password_file: String,
+    #[serde(default)]
+    password_env: String,
+    oauth2: Option<RawOauth2>,
+    #[serde(default = "default_folders")]
+    folders: Vec<String>,
+    #[serde(default)]
+    sent_folder: String,
+    #[serde(default = "default_junk")]
+    junk_folder: String,
+    #[serde(default = "default_after")]
+    after: Spanned<String>,
+    department: String,
+    #[serde(default = "yes")]
+    idle: bool,
+    #[serde(default = "default_poll")]
+    poll_interval: HumanDuration,
+    #[serde(default)]
+    initial_sync: InitialSync,
+    #[serde(default = "default_max_size")]
+    max_message_size: ByteSize,
+}
+
+fn default_imap_port() -> u16 {
+    993
+}
+fn security_tls() -> Security {
+    Security::Tls
+}
+fn default_folders() -> Vec<String> {
+    vec!["INBOX".into()]
+}
+fn default_junk() -> String {
+    "\\Junk".into()
+}
+fn default_after() -> Spanned<String> {
+    Spanned::new(0..0, "move:Processed".into())
+}
+fn yes() -> bool {
+    true
+}
+fn default_poll() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(60))
+}
+fn default_max_size() -> ByteSize {
+    ByteSize(25 * 1024 * 1024)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated configuration.
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from.
+    pub path: PathBuf,
+    pub database: DatabaseConfig,
+    pub tickets: TicketsConfig,
+    pub smtp: SmtpConfig,
+    pub staff: StaffConfig,
+    pub acks: AcksConfig,
+    pub spam: SpamConfig,
+    pub http_listen: Option<String>,
+    pub log: LogConfig,
+    pub digest: DigestConfig,
+    pub mailboxes: Vec<MailboxConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub path: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketsConfig {
+    pub tag_prefix: String,
+    pub rules_dir: PathBuf,
+    pub reopen_window: HumanDuration,
+    pub max_age: HumanDuration,
+}
+
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    None,
+    Password { username: String, password: SecretSource },
+    Xoauth2 { username: String, token: OauthConfig },
+}
+
+#[derive(Debug, Clone)]
+pub enum OauthConfig {
+    /// A command printing an access token on standard output.
+    Command(String),
+    /// A token endpoint (not yet implemented; refused at load).
+    Endpoint { token_url: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub ca_file: Option<PathBuf>,
+    pub credentials: Credentials,
+    pub from: NamedAddress,
+    pub timeout: HumanDuration,
+}
+
+#[derive(Debug, Clone)]
+pub struct StaffConfig {
+    pub addresses: Vec<Address>,
+    pub domains: Vec<String>,
+    pub trust: StaffTrust,
+    pub authserv_id: String,
+}
+
+impl StaffConfig {
+    pub fn is_staff(&self, address: &str) -> bool {
+        let address = address.to_ascii_lowercase();
+        if self.addresses.iter().any(|a| a.as_str() == address) {
+            return true;
+        }
+        let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        !domain.is_empty() && self.domains.iter().any(|d| d == domain)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AcksConfig {
+    pub per_sender_per_hour: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpamConfig {
+    pub score_threshold: f64,
+    pub spamd: Option<String>,
+    pub rspamd_url: Option<String>,
+    pub timeout: HumanDuration,
+    pub allow: Vec<AddressGlob>,
+    pub block: Vec<AddressGlob>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub to: Vec<Address>,
+    pub every: String,
+    pub timezone: chrono_tz::Tz,
+}
+
+/// What happens on the server to a message once its ticket is committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterAction {
+    Move(String),
+    Flag,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailboxConfig {
+    pub name: String,
+    /// Line of its `[[mailbox]]` table in config.toml, for messages.
+    pub line: Option<usize>,
+    pub address: Address,
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub ca_file: Option<PathBuf>,
+    pub credentials: Credentials,
+    pub folders: Vec<String>,
+    pub sent_folder: Option<String>,
+    pub junk_folder: String,
+    pub after: AfterAction,
+    pub department: String,
+    pub idle: bool,
+    pub poll_interval: HumanDuration,
+    pub initial_sync: InitialSync,
+    pub max_message_size: ByteSize,
+}
+
+impl Config {
+    /// Reads and validates a config file. Relative paths resolve against its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(path, &source)
+    }
+
+    /// Validates `source` as if it had been read from `path`.
+    pub fn parse(path: &Path, source: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(source).map_err(|e| toml_error(path, source, &e))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let at = |span: std::ops::Range<usize>, message: String| ConfigError {
+            file: path.to_path_buf(),
+            line: (span != (0..0)).then(|| line_of(source, span.start)),
+            message,
+        };
+        let resolve = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let optional_path = |p: &str| (!p.is_empty()).then(|| resolve(p));
+
+        let db_path = resolve(&raw.database.path);
+        let data_dir = if raw.database.data_dir.is_empty() {
+            db_path.parent().map(|p| p.join("data")).unwrap_or_else(|| PathBuf::from("data"))
+        } else {
+            resolve(&raw.database.data_dir)
+        };
+
+        let tag_prefix = raw.tickets.tag_prefix.get_ref().clone();
+        if tag_prefix.is_empty()
+            || !tag_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(at(
+                raw.tickets.tag_prefix.span(),
+                format!("tag_prefix {tag_prefix:?} must be letters, digits, '-' or '_'"),
+            ));
+        }
+
+        let smtp_credentials = credentials(
+            raw.smtp.auth,
+            &raw.smtp.username,
+            &raw.smtp.password_file,
+            &raw.smtp.password_env,
+            raw.smtp.oauth2.as_ref(),
+            &resolve,
+        )
+        .map_err(|m| at(0..0, format!("[smtp]: {m}")))?;
+
+        let level = raw.log.level.get_ref().to_ascii_lowercase();
+        if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
+            return Err(at(raw.log.level.span(), format!("unknown log level {level:?}")));
+        }
+        let timezone: chrono_tz::Tz = raw.digest.timezone.get_ref().parse().map_err(|_| {
+            at(raw.digest.timezone.span(), format!("unknown time zone {:?}", raw.digest.timezone.get_ref()))
+        })?;
+
+        let mut names = HashSet::new();
+        let mut mailboxes = Vec::new();
+        for spanned in raw.mailboxes {
+            let span = spanned.span();
+            let m = spanned.into_inner();
+            let err = |message: String| at(span.clone(), format!("mailbox {:?}: {message}", m.name));
+            if m.name.is_empty() {
+                return Err(at(span.clone(), "mailbox name must not be empty".into()));
+            }
+            if !names.insert(m.name.clone()) {
+                return Err(err("defined twice".into()));
+            }
+            if m.security == Security::None && !is_loopback(&m.host) {
+                return Err(err(format!(
+                    "security = \"none\" sends the password in clear text; it is only allowed for a loopback host, not {:?}",
+                    m.host
+                )));
+            }
+            if m.folders.is_empty() {
+                return Err(err("folders must name at least one folder".into()));
+            }
+            let auth = if m.oauth2.is_some() { SmtpAuth::Xoauth2 } else { SmtpAuth::Password };
+            let creds = credentials(
+                auth,
+                &m.username,
+                &m.password_file,
+                &m.password_env,
+                m.oauth2.as_ref(),
+                &resolve,
+            )
+            .map_err(&err)?;
+            let after_text = m.after.get_ref().trim();
+            let after = match after_text {
+                "flag" => AfterAction::Flag,
+                "none" => AfterAction::None,
+                other => match other.strip_prefix("move:") {
+                    Some(folder) if !folder.trim().is_empty() => AfterAction::Move(folder.trim().to_string()),
+                    _ => {
+                        return Err(at(
+                            m.after.span(),
+                            format!("after = {other:?}: write \"move:FOLDER\", \"flag\" or \"none\""),
+                        ))
+                    }
+                },
+            };
+            if m.poll_interval.as_secs() == 0 {
+                return Err(err("poll_interval must be at least 1s".into()));
+            }
+            mailboxes.push(MailboxConfig {
+                line: Some(line_of(source, span.start)),
+                ca_file: optional_path(&m.ca_file),
+                credentials: creds,
+                sent_folder: (!m.sent_folder.is_empty()).then_some(m.sent_folder),
+                after,
+                name: m.name,
+                address: m.address,
+                host: m.host,
+                port: m.port,
+                security: m.security,
+                folders: m.folders,
+                junk_folder: m.junk_folder,
+                department: m.department,
+                idle: m.idle,
+                poll_interval: m.poll_interval,
+                initial_sync: m.initial_sync,
+                max_message_size: m.max_message_size,
+            });
+        }
+        if mailboxes.is_empty() {
+            return Err(at(0..0, "no [[mailbox]] is configured".into()));
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            database: DatabaseConfig { path: db_path, data_dir },
+            tickets: TicketsConfig {
+                tag_prefix,
+                rules_dir: resolve(&raw.tickets.rules_dir),
+                reopen_window: raw.tickets.reopen_window,
+                max_age: raw.tickets.max_age,
+            },
+            smtp: SmtpConfig {
+                host: raw.smtp.host,
+                port: raw.smtp.port,
+                security: raw.smtp.security,
+                ca_file: optional_path(&raw.smtp.ca_file),
+                credentials: smtp_credentials,
+                from: raw.smtp.from,
+                timeout: raw.smtp.timeout,
+            },
+            staff: StaffConfig {
+                addresses: raw.staff.addresses,
+                domains: raw.staff.domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
+                trust: raw.staff.trust,
+                authserv_id: raw.staff.authserv_id,
+            },
+            acks: AcksConfig { per_sender_per_hour: raw.acks.per_sender_per_hour },
+            spam: SpamConfig {
+                score_threshold: raw.spam.score_threshold,
+                spamd: (!raw.spam.spamd.is_empty()).then_some(raw.spam.spamd),
+                rspamd_url: (!raw.spam.rspamd_url.is_empty()).then_some(raw.spam.rspamd_url),
+                timeout: raw.spam.timeout,
+                allow: raw.spam.allow,
+                block: raw.spam.block,
+            },
+            http_listen: (!raw.http.listen.is_empty()).then_some(raw.http.listen),
+            log: LogConfig { format: raw.log.format, level },
+            digest: DigestConfig {
+                to: raw.digest.to,
+                every: raw.digest.every.into_inner(),
+                timezone,
+            },
+            mailboxes,
+        })
+    }
+
+    /// The addresses ticketd sends from or receives at: mail from them is its own (SPEC §4).
+    pub fn own_addresses(&self) -> Vec<Address> {
+        let mut all: Vec<Address> = self.mailboxes.iter().map(|m| m.address.clone()).collect();
+        all.push(self.smtp.from.address.clone());
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn credentials(
+    auth: SmtpAuth,
+    username: &str,
+    password_file: &str,
+    password_env: &str,
+    oauth2: Option<&RawOauth2>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Credentials, String> {
+    match auth {
+        SmtpAuth::None => Ok(Credentials::None),
+        SmtpAuth::Password => {
+            if username.is_empty() {
+                return Err("username is required for password authentication".into());
+            }
+            let password = match (password_file.is_empty(), password_env.is_empty()) {
+                (false, true) => SecretSource::File(resolve(password_file)),
+                (true, false) => SecretSource::Env(password_env.to_string()),
+                (true, true) => {
+                    return Err("set password_file or password_env (passwords are never written in config.toml)".into())
+                }
+                (false, false) => return Err("set only one of password_file and password_env".into()),
+            };
+            Ok(Credentials::Password { username: username.to_string(), password })
+        }
+        SmtpAuth::Xoauth2 => {
+            let o = oauth2.ok_or("auth = \"xoauth2\" needs an oauth2 table")?;
+            if username.is_empty() {
+                return Err("username is required for XOAUTH2".into());
+            }
+            let token = if !o.token_command.is_empty() {
+                OauthConfig::Command(o.token_command.clone())
+            } else if !o.token_url.is_empty() {
+                let _ = (&o.grant, &o.client_id, &o.client_secret_file, &o.scope, &o.refresh_token_file);
+                return Err("oauth2.token_url is not supported yet; use oauth2.token_command".into());
+            } else {
+                return Err("oauth2 needs token_command".into());
+            };
+            Ok(Credentials::Xoauth2 { username: username.to_string(), token })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[database]
+path = "/tmp/t.db"
+
+[smtp]
+host = "127.0.0.1"
+from = "Support <support@example.test>"
+
+[[mailbox]]
+name = "support"
+address = "support@example.test"
+host = "127.0.0.1"
+security = "none"
+port = 143
+username = "support@example.test"
+password_env = "PW"
+department = "support"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/ticketd/config.toml"), text)
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.tickets.tag_prefix, "Ticket");
+        assert_eq!(c.tickets.max_age.as_secs(), 86_400);
+        assert_eq!(c.mailboxes[0].after, AfterAction::Move("Processed".into()));
+        assert_eq!(c.tickets.rules_dir, Path::new("/etc/ticketd/rules"));
+        assert_eq!(c.database.data_dir, Path::new("/tmp/data"));
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_line() {
+        let text = GOOD.replace("[smtp]\n", "[smtp]\nhots = \"x\"\n");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("hots"), "{e}");
+    }
+
+    #[test]
+    fn missing_required_key_is_refused() {
+        let text = GOOD.replace("department = \"support\"\n", "");
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("department"), "{e}");
+        assert!(e.line.is_some());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_line() {
+        let text = GOOD.replace("port = 143", "port = 143\npoll_interval = \"soon\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.line, Some(15), "{e}");
+        let text = GOOD.replace("security = \"none\"", "security = \"ssl\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.line, Some(13), "{e}");
+        let text = GOOD.replace("host = \"127.0.0.1\"\nsecurity", "host = \"mail.example.test\"\nsecurity");
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("loopback"), "{e}");
+        let text = GOOD.replace("password_env = \"PW\"", "password = \"hunter2\"");
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("password"), "{e}");
+        assert!(!e.to_string().contains("hunter2") || e.message.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn after_values() {
+        let text = GOOD.replace("department = \"support\"", "department = \"support\"\nafter = \"delete\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.line, Some(18), "{e}");
+        let text = GOOD.replace("department = \"support\"", "department = \"support\"\nafter = \"flag\"");
+        assert_eq!(parse(&text).unwrap().mailboxes[0].after, AfterAction::Flag);
+    }
+}

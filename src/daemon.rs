@@ -1,0 +1,222 @@
+//! The daemon: one task per mailbox, the outbox deliverer, signal handling and a clean stop.
+//! `run_once` is one full pass of the same parts, for `run --once` and tests.
+//!
+//! Each mailbox task owns its own database connection and IMAP session, so a mailbox whose
+//! server is down, slow or refusing logins never delays the others. Stopping is safe at any
+//! await point: a message is committed whole or not at all, so cancelling a pass loses nothing.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, MailboxConfig};
+use crate::ingest::Pipeline;
+use crate::mailbox::{self, MailboxReport};
+use crate::outbox::{self, Mailer};
+use crate::rules::Rules;
+use crate::store::{self, Store};
+use crate::thread::TagMatcher;
+
+/// The live rule set; replaced whole on reload.
+pub type SharedRules = Arc<RwLock<Arc<Rules>>>;
+
+/// Checks what config.toml and the rules say about each other.
+pub fn cross_check(config: &Config, rules: &Rules) -> Result<Vec<String>, ConfigError> {
+    let mut warnings = Vec::new();
+    for m in &config.mailboxes {
+        let Some(dept) = rules.department(&m.department) else {
+            return Err(ConfigError {
+                file: config.path.clone(),
+                line: m.line,
+                message: format!(
+                    "mailbox {:?}: department {:?} is not defined in {}",
+                    m.name,
+                    m.department,
+                    config.tickets.rules_dir.display()
+                ),
+            });
+        };
+        if let Some(from) = &dept.from {
+            if !config.mailboxes.iter().any(|x| x.address == from.address) {
+                warnings.push(format!(
+                    "department {:?} sends from {} which is not a configured mailbox: customers' replies would be lost",
+                    dept.name, from.address
+                ));
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+/// What one pass did, and which mailboxes failed.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    pub mailboxes: Vec<(String, MailboxReport)>,
+    pub failures: Vec<(String, String)>,
+    pub delivery: outbox::DeliveryReport,
+    pub delivery_error: Option<String>,
+}
+
+fn pipeline_parts(config: &Config) -> (TagMatcher, Vec<crate::config::Address>) {
+    (TagMatcher::new(&config.tickets.tag_prefix), config.own_addresses())
+}
+
+async fn sync_one(config: &Config, rules: &Rules, mailbox: &MailboxConfig, clock: &dyn Clock) -> Result<MailboxReport, String> {
+    let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
+    let (tags, own) = pipeline_parts(config);
+    let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own };
+    mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock).await.map_err(|e| e.to_string())
+}
+
+/// One full pass: every mailbox (concurrently), then the outbox, waiting for the SMTP answers.
+pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> PassReport {
+    let passes = config.mailboxes.iter().map(|m| async move { (m.name.clone(), sync_one(config, rules, m, clock).await) });
+    let mut report = PassReport::default();
+    for (name, result) in futures::future::join_all(passes).await {
+        match result {
+            Ok(r) => report.mailboxes.push((name, r)),
+            Err(e) => {
+                tracing::error!(mailbox = %name, error = %e, "mailbox pass failed");
+                report.failures.push((name, e));
+            }
+        }
+    }
+    match deliver(config, clock).await {
+        Ok(d) => report.delivery = d,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox delivery failed");
+            report.delivery_error = Some(e);
+        }
+    }
+    report
+}
+
+async fn deliver(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryReport, String> {
+    let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
+    if store::outbox::pending_count(store.conn()).map_err(|e| e.to_string())? == 0 {
+        return Ok(Default::default());
+    }
+    let mailer = Mailer::new(&config.smtp).map_err(|e| e.to_string())?;
+    outbox::deliver_due(&mut store, &mailer, clock).await.map_err(|e| e.to_string())
+}
+
+/// Reloads the rules; a broken set is refused and the old one keeps running.
+pub fn reload_rules(config: &Config, shared: &SharedRules) -> Result<(), ConfigError> {
+    let fresh = Rules::load(&config.tickets.rules_dir)?;
+    cross_check(config, &fresh)?;
+    let count = fresh.rules.len();
+    *shared.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+    tracing::info!(rules = count, "rules reloaded");
+    Ok(())
+}
+
+fn current_rules(shared: &SharedRules) -> Arc<Rules> {
+    shared.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Doubling backoff for a failing mailbox: 5 s up to 5 minutes.
+fn retry_delay(failures: u32) -> Duration {
+    Duration::from_secs((5u64 << failures.min(6)).min(300))
+}
+
+async fn mailbox_task(
+    config: Arc<Config>,
+    rules: SharedRules,
+    mailbox: MailboxConfig,
+    clock: Arc<dyn Clock>,
+    outbox_wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let rule_set = current_rules(&rules);
+        let pass = sync_one(&config, &rule_set, &mailbox, clock.as_ref());
+        let wait = tokio::select! {
+            result = pass => match result {
+                Ok(r) => {
+                    failures = 0;
+                    if r.acknowledged > 0 || r.fetched > 0 {
+                        outbox_wake.notify_one();
+                    }
+                    mailbox.poll_interval.0
+                }
+                Err(e) => {
+                    let delay = retry_delay(failures);
+                    failures = failures.saturating_add(1);
+                    tracing::error!(mailbox = %mailbox.name, error = %e, retry_in = delay.as_secs(), "mailbox pass failed");
+                    delay
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let mut failures = 0u32;
+    loop {
+        let next = match deliver(&config, clock.as_ref()).await {
+            Ok(_) => {
+                failures = 0;
+                let store = Store::open(&config.database.path).ok();
+                let due = store.and_then(|s| store::outbox::next_due(s.conn()).ok().flatten());
+                let now = clock.now().timestamp();
+                Duration::from_secs(due.map(|d| (d - now).clamp(1, 300) as u64).unwrap_or(300))
+            }
+            Err(e) => {
+                let delay = retry_delay(failures);
+                failures = failures.saturating_add(1);
+                tracing::error!(error = %e, retry_in = delay.as_secs(), "outbox delivery failed");
+                delay
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(next) => {}
+            _ = wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Runs until `stop` turns true: every mailbox, the outbox, and rule reloads on SIGHUP.
+pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
+    let wake = Arc::new(Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    for m in &config.mailboxes {
+        tasks.spawn(mailbox_task(config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), stop.clone()));
+    }
+    let outbox = tokio::spawn(outbox_task(config.clone(), clock.clone(), wake.clone(), stop.clone()));
+    while tasks.join_next().await.is_some() {}
+    // The mailboxes have stopped; give the outbox a bounded grace period for mail in flight.
+    if tokio::time::timeout(Duration::from_secs(10), outbox).await.is_err() {
+        tracing::warn!("outbox still busy after 10 s; stopping anyway (unsent mail stays queued)");
+    }
+}
+
+/// Turns SIGTERM / SIGINT into the stop signal and SIGHUP into a rules reload.
+pub fn spawn_signal_handlers(config: Arc<Config>, rules: SharedRules, stop: watch::Sender<bool>) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); let _ = stop.send(true); return; }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping"); let _ = stop.send(true); return; }
+                _ = hup.recv() => {
+                    if let Err(e) = reload_rules(&config, &rules) {
+                        tracing::error!(error = %e, "rules not reloaded; the old rules keep running");
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}

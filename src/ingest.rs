@@ -1,0 +1,481 @@
+//! Ingest: runs one fetched message through the pipeline — parse, filter, thread, route — and
+//! commits the outcome in a single transaction: the ticket, the message, its events, the folder
+//! checkpoint, the server-side action owed for it, and any acknowledgement in the outbox.
+//! Either all of it is stored or none of it, so a crash at any moment loses and duplicates
+//! nothing: an uncommitted message is fetched again, a committed one is recognised.
+//!
+//! This module must never talk to the network: the IMAP side applies the owed action after
+//! the commit, and the outbox delivers the mail.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::config::{Address, Config, MailboxConfig};
+use crate::filter::{self, Class, FilterContext, Verdict};
+use crate::outbox::compose::{self, AckFacts};
+use crate::parse::{self, ParsedMessage};
+use crate::route::{self, Route, RouteInput};
+use crate::rules::Rules;
+use crate::store::{self, outbox::NewOutgoing, NewMessage, NewTicket, Store, StoreError};
+use crate::thread::{self, TagMatcher, ThreadIndex, ThreadInput, Threading};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot store attachment in {path}: {source}")]
+    Attachment { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Compose(#[from] compose::ComposeError),
+}
+
+impl From<rusqlite::Error> for IngestError {
+    fn from(e: rusqlite::Error) -> Self {
+        IngestError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// Everything about the pipeline that does not change per message.
+pub struct Pipeline<'a> {
+    pub config: &'a Config,
+    pub rules: &'a Rules,
+    pub tags: &'a TagMatcher,
+    pub own_addresses: &'a [Address],
+}
+
+/// Where a fetched message came from on the server.
+#[derive(Clone, Debug)]
+pub struct Origin<'a> {
+    pub mailbox: &'a MailboxConfig,
+    pub folder: &'a str,
+    pub from_sent_folder: bool,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    /// The server's receipt time (IMAP INTERNALDATE).
+    pub received_at: DateTime<Utc>,
+    /// Imported under `initial_sync = "all"`: stored, never acknowledged, notified or escalated.
+    pub import_silently: bool,
+    /// Only the header was fetched (larger than `max_message_size`).
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored before (same Message-ID or content); nothing new was written but the checkpoint.
+    Duplicate,
+    /// Held as spam: stored without a ticket, moved to the junk folder.
+    Spam,
+    Stored { ticket: i64, new_ticket: bool, acknowledged: bool },
+    /// Stored without a ticket (own mail that belongs to none).
+    Unfiled,
+}
+
+/// The action owed on the server once the message is committed.
+pub fn after_action_for(outcome: &Outcome, mailbox: &MailboxConfig, from_sent_folder: bool) -> Option<String> {
+    if from_sent_folder {
+        // A Sent folder is the staff's record; ticketd only reads it.
+        return None;
+    }
+    match outcome {
+        Outcome::Spam => Some(format!("junk:{}", mailbox.junk_folder)),
+        _ => match &mailbox.after {
+            crate::config::AfterAction::Move(folder) => Some(format!("move:{folder}")),
+            crate::config::AfterAction::Flag => Some("flag".into()),
+            crate::config::AfterAction::None => None,
+        },
+    }
+}
+
+struct Index<'c>(&'c Connection);
+
+impl ThreadIndex for Index<'_> {
+    fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
+        Ok(store::get_ticket(self.0, id)?.map(|t| (t.status, t.closed_at)))
+    }
+    fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
+        store::ticket_by_thread_ids(self.0, ids)
+    }
+    fn referencing(&self, mid: &str) -> Result<Option<i64>, StoreError> {
+        store::ticket_referencing(self.0, mid)
+    }
+    fn sender_known(&self, ticket: i64, address: &str) -> Result<bool, StoreError> {
+        store::address_known_to_ticket(self.0, ticket, address)
+    }
+}
+
+/// Detects the language of a text among those ticketd ships templates for.
+pub fn detect_language(text: &str) -> Option<&'static str> {
+    let info = whatlang::detect(text)?;
+    if !info.is_reliable() && text.chars().count() > 40 {
+        return None;
+    }
+    match info.lang() {
+        whatlang::Lang::Hun => Some("hu"),
+        whatlang::Lang::Ces | whatlang::Lang::Slk => Some("cs"),
+        whatlang::Lang::Pol => Some("pl"),
+        whatlang::Lang::Heb => Some("he"),
+        whatlang::Lang::Deu => Some("de"),
+        whatlang::Lang::Eng => Some("en"),
+        _ => None,
+    }
+}
+
+/// Runs one message through the pipeline and commits it with its checkpoint.
+pub fn ingest(store: &mut Store, p: &Pipeline<'_>, origin: &Origin<'_>, raw: &[u8], now: DateTime<Utc>) -> Result<Outcome, IngestError> {
+    let mut message = parse::parse(raw);
+    if origin.truncated {
+        message.flags.push("too_large".into());
+    }
+    let verdict = filter::classify(
+        &message,
+        &FilterContext {
+            staff: &p.config.staff,
+            spam: &p.config.spam,
+            own_addresses: p.own_addresses,
+            from_sent_folder: origin.from_sent_folder,
+        },
+    );
+    let language = detect_language(&format!("{}\n{}", message.subject, message.text));
+    let routed = route::route(
+        p.rules,
+        &RouteInput {
+            message: &message,
+            mailbox: &origin.mailbox.name,
+            default_department: &origin.mailbox.department,
+            language,
+        },
+    );
+    let attachments = store_attachments(&p.config.database.data_dir, &message)?;
+
+    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let outcome = if store::message_seen(&tx, message.message_id.as_deref(), &message.content_hash)?.is_some() {
+        Outcome::Duplicate
+    } else {
+        let class = if routed.spam && verdict.class == Class::Customer { Class::Spam } else { verdict.class };
+        let stored = Stored { message: &message, raw, attachments: &attachments, origin, verdict: &verdict, language };
+        match class {
+            Class::Spam => {
+                stored.insert(&tx, None, "spam", now)?;
+                Outcome::Spam
+            }
+            _ => file_message(&tx, p, &stored, class, &routed, now)?,
+        }
+    };
+    store::sync::advance(&tx, &origin.mailbox.name, origin.folder, origin.uidvalidity, origin.uid)?;
+    if let Some(action) = after_action_for(&outcome, origin.mailbox, origin.from_sent_folder) {
+        store::sync::add_pending_action(&tx, &origin.mailbox.name, origin.folder, origin.uidvalidity, origin.uid, &action)?;
+    }
+    tx.commit()?;
+    Ok(outcome)
+}
+
+struct Stored<'a> {
+    message: &'a ParsedMessage,
+    raw: &'a [u8],
+    attachments: &'a [store::Attachment],
+    origin: &'a Origin<'a>,
+    verdict: &'a Verdict,
+    language: Option<&'a str>,
+}
+
+impl Stored<'_> {
+    fn insert(&self, conn: &Connection, ticket: Option<i64>, kind: &str, _now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let m = self.message;
+        let mut flags = m.flags.clone();
+        if self.verdict.forged_staff {
+            flags.push("forged_staff".into());
+        }
+        if self.verdict.class == Class::Spam {
+            flags.push(format!("spam: {}", self.verdict.reasons.join("; ")));
+        }
+        let keep_raw = m.is_flagged("unparsable") || self.verdict.class == Class::Spam;
+        let references = m.referenced_ids();
+        store::insert_message(
+            conn,
+            &NewMessage {
+                ticket_id: ticket,
+                direction: if self.origin.from_sent_folder { "out" } else { "in" },
+                kind,
+                message_id: m.message_id.as_deref(),
+                content_hash: &m.content_hash,
+                from_addr: m.from.as_ref().map(|f| f.address.as_str()),
+                from_name: m.from.as_ref().and_then(|f| f.name.as_deref()),
+                to: &m.to,
+                cc: &m.cc,
+                subject: &m.subject,
+                date: m.date.map(|d| d.timestamp()),
+                received_at: self.origin.received_at.timestamp(),
+                in_reply_to: m.in_reply_to.first().map(String::as_str),
+                references: &references,
+                text: &m.text,
+                raw: keep_raw.then_some(self.raw),
+                flags: &flags,
+                mailbox: Some(&self.origin.mailbox.name),
+                folder: Some(self.origin.folder),
+                uid: Some(self.origin.uid),
+                attachments: self.attachments,
+            },
+        )
+    }
+}
+
+/// Files a non-spam message: joins or opens a ticket, updates its state, queues the
+/// acknowledgement.
+fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class, routed: &Route, now: DateTime<Utc>) -> Result<Outcome, IngestError> {
+    let m = s.message;
+    let received = s.origin.received_at.timestamp();
+    let threading = thread::thread(
+        &ThreadInput {
+            message: m,
+            tags: p.tags,
+            is_customer: class == Class::Customer,
+            now: now.timestamp(),
+            reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
+        },
+        &Index(tx),
+    )?;
+    let kind = match class {
+        Class::Own => "ack",
+        Class::Automatic => "auto",
+        Class::StaffResponse => "staff",
+        Class::StaffNote => "note",
+        _ => "customer",
+    };
+
+    if let Threading::Join { ticket, how } = threading {
+        let kind = if class == Class::Own { own_kind(tx, m)? } else { kind.to_string() };
+        s.insert(tx, Some(ticket), &kind, now)?;
+        store::touch_ticket(tx, ticket, received)?;
+        let t = store::get_ticket(tx, ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
+        let at = now.timestamp();
+        match class {
+            Class::Customer => {
+                let next = if t.first_response_at.is_some() { "open" } else { "new" };
+                if t.status == "waiting" || t.status == "closed" {
+                    store::set_status(tx, ticket, next, at)?;
+                    let what = if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
+                    store::add_event(tx, ticket, at, "status", None, &format!("{} -> {next}: {what}", t.status))?;
+                }
+            }
+            Class::StaffResponse => {
+                let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+                if store::record_response(tx, ticket, received, by)? {
+                    store::add_event(tx, ticket, at, "first_response", Some(by), "")?;
+                }
+                if t.status == "new" {
+                    store::set_status(tx, ticket, "open", at)?;
+                    store::add_event(tx, ticket, at, "status", Some(by), "new -> open: staff responded")?;
+                }
+            }
+            _ => {}
+        }
+        tracing::debug!(ticket, how, "message joined ticket");
+        return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false });
+    }
+
+    // Own mail that belongs to no ticket (e.g. a Sent copy of mail ticketd no longer knows).
+    if class == Class::Own {
+        s.insert(tx, None, "ack", now)?;
+        return Ok(Outcome::Unfiled);
+    }
+
+    let linked_to = match threading {
+        Threading::NewLinked { ticket, .. } => Some(ticket),
+        _ => None,
+    };
+    let (requester, requester_name) = requester_of(m, class, routed, p);
+    let max_age = p.config.tickets.max_age.as_secs() as i64;
+    let too_old = now.timestamp() - received > max_age;
+    let silent = s.origin.import_silently || too_old;
+    let subject = p.tags.strip(&m.subject);
+    let subject = if subject.is_empty() { "(no subject)".to_string() } else { subject };
+    let department = p.rules.department(&routed.department);
+    let ticket = store::insert_ticket(
+        tx,
+        &NewTicket {
+            subject: &subject,
+            department: &routed.department,
+            priority: routed.priority.as_str(),
+            requester: &requester,
+            requester_name: requester_name.as_deref(),
+            assignee: routed.assignee.as_deref(),
+            mailbox: Some(&s.origin.mailbox.name),
+            language: s.language,
+            created_at: received,
+            linked_to,
+            silent,
+            tags: &routed.tags,
+        },
+    )?;
+    s.insert(tx, Some(ticket), kind, now)?;
+    let at = now.timestamp();
+    let how = match (&threading, class) {
+        (Threading::NewLinked { why, ticket: old }, _) => format!("linked to ticket {old}: {why}"),
+        (_, Class::StaffResponse | Class::StaffNote) => "opened by staff mail".to_string(),
+        (_, Class::Automatic) => format!("automatic mail: {}", s.verdict.reasons.join("; ")),
+        _ => format!("mail to {}", s.origin.mailbox.address),
+    };
+    store::add_event(tx, ticket, at, "created", None, &how)?;
+    for r in &routed.rules {
+        store::add_event(tx, ticket, at, "rule", None, &r.name)?;
+    }
+    if class == Class::StaffResponse {
+        let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+        store::record_response(tx, ticket, received, by)?;
+        store::set_status(tx, ticket, "open", at)?;
+    }
+
+    // The acknowledgement.
+    let suppressed = if class != Class::Customer {
+        Some(format!("{} mail is never acknowledged", class.as_str()))
+    } else if s.verdict.forged_staff || p.config.staff.is_staff(&requester) {
+        Some("sender is a staff address".to_string())
+    } else if s.origin.import_silently {
+        Some("imported by initial_sync = \"all\"".to_string())
+    } else if too_old {
+        Some(format!("received more than {} ago", p.config.tickets.max_age))
+    } else if !routed.ack {
+        Some("a rule said ack = false".to_string())
+    } else if m.is_flagged("unparsable") {
+        Some("the message could not be parsed".to_string())
+    } else if recent_acks(tx, &requester, at)? >= i64::from(p.config.acks.per_sender_per_hour) {
+        Some(format!("already {} acknowledgements to {requester} in the last hour", p.config.acks.per_sender_per_hour))
+    } else {
+        None
+    };
+    let acknowledged = match suppressed {
+        Some(reason) => {
+            if class == Class::Customer {
+                store::add_event(tx, ticket, at, "ack_suppressed", None, &reason)?;
+            }
+            false
+        }
+        None => {
+            let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.mailbox);
+            let mut languages: Vec<&str> = s.language.into_iter().collect();
+            if let Some(d) = department {
+                languages.push(&d.language);
+            }
+            let tag = format!("[{}#{ticket}]", p.config.tickets.tag_prefix);
+            let composed = compose::acknowledgement(
+                &p.rules.templates_dir,
+                &AckFacts {
+                    ticket_id: ticket,
+                    tag: &tag,
+                    subject: &subject,
+                    customer_name: requester_name.as_deref(),
+                    customer_address: &requester,
+                    department: &routed.department,
+                    languages: &languages,
+                    from: &from,
+                    in_reply_to: m.message_id.as_deref(),
+                    references: &m.references,
+                    now,
+                },
+            )?;
+            queue_mail(tx, ticket, "ack", &from.address, &requester, &composed, at)?;
+            true
+        }
+    };
+    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged })
+}
+
+/// What a message of ticketd's own is, by the outbox row that sent it.
+fn own_kind(tx: &Connection, m: &ParsedMessage) -> Result<String, StoreError> {
+    let kind: Option<String> = match &m.message_id {
+        Some(mid) => {
+            use rusqlite::OptionalExtension;
+            tx.query_row("SELECT kind FROM outbox WHERE message_id = ?1", [mid], |r| r.get(0)).optional()?
+        }
+        None => None,
+    };
+    Ok(kind.unwrap_or_else(|| "ack".into()))
+}
+
+fn requester_of(m: &ParsedMessage, class: Class, routed: &Route, p: &Pipeline<'_>) -> (String, Option<String>) {
+    let from = m.from.clone();
+    if routed.requester_from_reply_to {
+        if let Some(r) = &m.reply_to {
+            return (r.address.clone(), r.name.clone());
+        }
+    }
+    if matches!(class, Class::StaffResponse | Class::StaffNote) {
+        let outside = m.to.iter().chain(&m.cc).find(|a| {
+            !p.config.staff.is_staff(a) && !p.own_addresses.iter().any(|o| o.as_str() == a.as_str())
+        });
+        if let Some(a) = outside {
+            return (a.clone(), None);
+        }
+    }
+    match from {
+        Some(f) => (f.address, f.name),
+        None => (String::new(), None),
+    }
+}
+
+/// Sender of ticketd's mail for a ticket (SPEC §4): the department's, else the mailbox's
+/// address, else `[smtp].from`.
+pub fn sender_for(p: &Pipeline<'_>, department_from: Option<&crate::config::NamedAddress>, mailbox: &MailboxConfig) -> crate::config::NamedAddress {
+    if let Some(f) = department_from {
+        return f.clone();
+    }
+    crate::config::NamedAddress {
+        name: p.config.smtp.from.name.clone(),
+        address: mailbox.address.clone(),
+    }
+}
+
+fn recent_acks(tx: &Connection, address: &str, now: i64) -> Result<i64, StoreError> {
+    Ok(tx.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND recipients = ?1 AND created_at > ?2",
+        rusqlite::params![serde_json::to_string(&[address]).unwrap_or_default(), now - 3600],
+        |r| r.get(0),
+    )?)
+}
+
+/// Writes a composed mail to the outbox and indexes its Message-ID on the ticket, so replies
+/// to it thread.
+pub fn queue_mail(tx: &Connection, ticket: i64, kind: &str, from: &Address, to: &str, mail: &compose::Composed, at: i64) -> Result<(), StoreError> {
+    store::outbox::enqueue(
+        tx,
+        &NewOutgoing {
+            ticket_id: Some(ticket),
+            kind,
+            message_id: &mail.message_id,
+            mail_from: from.as_str(),
+            recipients: &[to.to_string()],
+            raw: &mail.raw,
+            created_at: at,
+        },
+    )?;
+    store::add_thread_id(tx, ticket, &mail.message_id)?;
+    store::add_event(tx, ticket, at, kind, None, &format!("to {to}"))?;
+    Ok(())
+}
+
+/// Writes attachments content-addressed under `data_dir/attachments`, once however often they
+/// arrive. Written before the transaction: a crash leaves at worst an unreferenced file.
+fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Vec<store::Attachment>, IngestError> {
+    let mut out = Vec::new();
+    for a in &m.attachments {
+        let sha = parse::sha256_hex(&a.content);
+        let dir = data_dir.join("attachments").join(&sha[..2]);
+        let path = dir.join(&sha);
+        if !path.exists() {
+            let err = |source| IngestError::Attachment { path: path.display().to_string(), source };
+            std::fs::create_dir_all(&dir).map_err(err)?;
+            let tmp = dir.join(format!(".{sha}.tmp{}", std::process::id()));
+            std::fs::write(&tmp, &a.content).map_err(err)?;
+            std::fs::rename(&tmp, &path).map_err(err)?;
+        }
+        out.push(store::Attachment {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.content.len() as i64,
+            sha256: sha,
+        });
+    }
+    Ok(out)
+}

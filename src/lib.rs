@@ -1,0 +1,28 @@
+//! ticketd turns shared IMAP mailboxes into tickets stored in SQLite.
+//!
+//! The modules follow the path of a message:
+//!
+//! ```text
+//! mailbox ──► parse ──► filter ──► thread ──► route ──► ingest (store) ──► outbox
+//!  (IMAP)     (MIME)    (spam,     (which     (rules)   (one SQLite        (SMTP)
+//!                        auto,      ticket)              transaction)
+//!                        staff)
+//! ```
+//!
+//! Beside the pipeline: [`config`] (config.toml), [`rules`] (the admins' policy), [`store`]
+//! (SQLite), [`clock`] (injected time), [`daemon`] (tasks, signals, shutdown) and [`present`]
+//! (what the CLI prints).
+
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod filter;
+pub mod ingest;
+pub mod mailbox;
+pub mod outbox;
+pub mod parse;
+pub mod present;
+pub mod route;
+pub mod rules;
+pub mod store;
+pub mod thread;

@@ -1,0 +1,367 @@
+//! One folder: select, check UIDVALIDITY, fetch what is new above the checkpoint in batches,
+//! ingest each message, then apply the owed server-side actions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+
+use super::connect::{timed, ImapSession};
+use super::MailboxError;
+use crate::clock::Clock;
+use crate::config::{InitialSync, MailboxConfig};
+use crate::ingest::{self, Origin, Outcome, Pipeline};
+use crate::store::{self, Store};
+
+/// Bodies fetched per round trip: bounded by count and by bytes, so that memory stays small
+/// whatever the backlog.
+const BATCH_MESSAGES: usize = 50;
+const BATCH_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The keyword set by `after = "flag"`.
+pub const TICKETED_KEYWORD: &str = "$Ticketed";
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FolderReport {
+    pub fetched: usize,
+    pub new_tickets: usize,
+    pub joined: usize,
+    pub duplicates: usize,
+    pub spam: usize,
+    pub skipped_old: usize,
+    pub acknowledged: usize,
+}
+
+/// What a session learned once and reuses: capabilities and resolved folder names.
+#[derive(Default)]
+pub struct SessionState {
+    capabilities: Option<(bool, bool)>,
+    ensured: Vec<String>,
+    warned_no_move: bool,
+}
+
+struct Meta {
+    uid: u32,
+    internal_date: DateTime<Utc>,
+    size: u64,
+}
+
+/// Resolves a special-use name such as `\Junk` or `\Sent` (RFC 6154) to the folder's name;
+/// other names are returned as they are.
+pub async fn resolve_folder(session: &mut ImapSession, name: &str) -> Result<String, MailboxError> {
+    let Some(wanted) = name.strip_prefix('\\') else {
+        return Ok(name.to_string());
+    };
+    let wanted = wanted.to_ascii_lowercase();
+    let names: Vec<async_imap::types::Name> =
+        timed("LIST", async { session.list(Some(""), Some("*")).await?.try_collect().await }).await??;
+    for n in &names {
+        if n.attributes().iter().any(|a| {
+            let text = format!("{a:?}").to_ascii_lowercase();
+            text == wanted || text.contains(&format!("\\{wanted}"))
+        }) {
+            return Ok(n.name().to_string());
+        }
+    }
+    // No folder carries the flag: use the conventional name.
+    let mut fallback = wanted;
+    if let Some(first) = fallback.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    Ok(fallback)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn sync_folder(
+    session: &mut ImapSession,
+    state: &mut SessionState,
+    cfg: &MailboxConfig,
+    folder: &str,
+    from_sent_folder: bool,
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+) -> Result<FolderReport, MailboxError> {
+    let mut report = FolderReport::default();
+    let selected = timed("SELECT", session.select(folder)).await?.map_err(|e| MailboxError::Folder {
+        folder: folder.to_string(),
+        message: format!("cannot select: {e}"),
+    })?;
+    let uidvalidity = selected.uid_validity.unwrap_or(0);
+    let may_keyword = selected.permanent_flags.iter().any(|f| matches!(f, async_imap::types::Flag::MayCreate));
+
+    let checkpoint = store::sync::checkpoint(store.conn(), &cfg.name, folder)?;
+    let checkpoint = match checkpoint {
+        Some(cp) if cp.uidvalidity == uidvalidity => cp,
+        previous => {
+            let horizon = match selected.uid_next {
+                Some(next) => next.saturating_sub(1),
+                None => all_uids(session).await?.into_iter().max().unwrap_or(0),
+            };
+            if let Some(old) = previous {
+                tracing::warn!(
+                    mailbox = %cfg.name, folder, old = old.uidvalidity, new = uidvalidity,
+                    "UIDVALIDITY changed: re-reading the folder; messages already stored are recognised"
+                );
+            }
+            store::sync::start_generation(store.conn(), &cfg.name, folder, uidvalidity, horizon)?;
+            store::sync::drop_stale_actions(store.conn(), &cfg.name, folder, uidvalidity)?;
+            store::sync::checkpoint(store.conn(), &cfg.name, folder)?.unwrap_or(store::sync::Checkpoint {
+                uidvalidity,
+                last_uid: 0,
+                horizon_uid: horizon,
+            })
+        }
+    };
+
+    // Actions owed from an earlier pass that was interrupted after its commit.
+    apply_pending(session, state, cfg, folder, may_keyword, store).await?;
+
+    if selected.exists == 0 {
+        return Ok(report);
+    }
+    let metas = fetch_meta(session, checkpoint.last_uid).await?;
+    if metas.is_empty() {
+        return Ok(report);
+    }
+    let now = clock.now();
+    let cutoff = now - cfg_max_age(pipeline);
+    let mut todo: Vec<(Meta, bool)> = Vec::new();
+    let mut highest_skipped = 0;
+    for meta in metas {
+        let old = meta.internal_date < cutoff;
+        if meta.uid <= checkpoint.horizon_uid && old && !from_sent_folder {
+            match cfg.initial_sync {
+                InitialSync::Recent => {
+                    report.skipped_old += 1;
+                    highest_skipped = highest_skipped.max(meta.uid);
+                    continue;
+                }
+                InitialSync::All => todo.push((meta, true)),
+            }
+        } else if meta.uid <= checkpoint.horizon_uid && old {
+            // Old sent mail from before ticketd: nothing to learn from it.
+            report.skipped_old += 1;
+            highest_skipped = highest_skipped.max(meta.uid);
+        } else {
+            todo.push((meta, false));
+        }
+    }
+    if report.skipped_old > 0 {
+        tracing::info!(mailbox = %cfg.name, folder, count = report.skipped_old, "older mail left alone (initial_sync = \"recent\")");
+    }
+
+    let mut start = 0;
+    while start < todo.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < todo.len() && end - start < BATCH_MESSAGES && (end == start || bytes + todo[end].0.size <= BATCH_BYTES) {
+            bytes += todo[end].0.size;
+            end += 1;
+        }
+        let batch = &todo[start..end];
+        let bodies = fetch_bodies(session, batch, cfg.max_message_size.0).await?;
+        for (meta, silent) in batch {
+            let Some((raw, truncated)) = bodies.get(&meta.uid) else {
+                // Expunged by someone else between the two fetches: nothing to store.
+                store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, meta.uid)?;
+                continue;
+            };
+            let origin = Origin {
+                mailbox: cfg,
+                folder,
+                from_sent_folder,
+                uidvalidity,
+                uid: meta.uid,
+                received_at: meta.internal_date,
+                import_silently: *silent,
+                truncated: *truncated,
+            };
+            let outcome = ingest::ingest(store, pipeline, &origin, raw, clock.now())?;
+            report.fetched += 1;
+            match outcome {
+                Outcome::Duplicate => report.duplicates += 1,
+                Outcome::Spam => report.spam += 1,
+                Outcome::Stored { new_ticket: true, acknowledged, ticket } => {
+                    report.new_tickets += 1;
+                    report.acknowledged += usize::from(acknowledged);
+                    tracing::info!(mailbox = %cfg.name, folder, uid = meta.uid, ticket, acknowledged, "new ticket");
+                }
+                Outcome::Stored { .. } => report.joined += 1,
+                Outcome::Unfiled => {}
+            }
+        }
+        apply_pending(session, state, cfg, folder, may_keyword, store).await?;
+        start = end;
+    }
+    if highest_skipped > 0 {
+        store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, highest_skipped)?;
+    }
+    Ok(report)
+}
+
+fn cfg_max_age(p: &Pipeline<'_>) -> chrono::Duration {
+    p.config.tickets.max_age.to_chrono()
+}
+
+async fn all_uids(session: &mut ImapSession) -> Result<Vec<u32>, MailboxError> {
+    let uids = timed("UID SEARCH", session.uid_search("ALL")).await??;
+    Ok(uids.into_iter().collect())
+}
+
+async fn fetch_meta(session: &mut ImapSession, after_uid: u32) -> Result<Vec<Meta>, MailboxError> {
+    let range = format!("{}:*", after_uid.saturating_add(1));
+    let fetches: Vec<async_imap::types::Fetch> = timed("UID FETCH (metadata)", async {
+        session.uid_fetch(&range, "(UID INTERNALDATE RFC822.SIZE)").await?.try_collect().await
+    })
+    .await??;
+    let mut metas: Vec<Meta> = fetches
+        .iter()
+        // "N:*" also returns the highest message when it is below N (RFC 3501 §6.4.8).
+        .filter_map(|f| {
+            let uid = f.uid?;
+            (uid > after_uid).then(|| Meta {
+                uid,
+                internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now),
+                size: u64::from(f.size.unwrap_or(0)),
+            })
+        })
+        .collect();
+    metas.sort_by_key(|m| m.uid);
+    metas.dedup_by_key(|m| m.uid);
+    Ok(metas)
+}
+
+fn uid_set(uids: impl IntoIterator<Item = u32>) -> String {
+    uids.into_iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Fetches bodies (or only the header of messages over `max_size`) without setting \Seen.
+async fn fetch_bodies(session: &mut ImapSession, batch: &[(Meta, bool)], max_size: u64) -> Result<HashMap<u32, (Vec<u8>, bool)>, MailboxError> {
+    let mut out = HashMap::new();
+    let (large, normal): (Vec<&Meta>, Vec<&Meta>) = batch.iter().map(|(m, _)| m).partition(|m| m.size > max_size);
+    for (metas, query, truncated) in [(normal, "(UID BODY.PEEK[])", false), (large, "(UID BODY.PEEK[HEADER])", true)] {
+        if metas.is_empty() {
+            continue;
+        }
+        let set = uid_set(metas.iter().map(|m| m.uid));
+        let fetches: Vec<async_imap::types::Fetch> =
+            timed("UID FETCH (bodies)", async { session.uid_fetch(&set, query).await?.try_collect().await }).await??;
+        for f in fetches {
+            let (Some(uid), Some(body)) = (f.uid, if truncated { f.header() } else { f.body() }) else { continue };
+            out.insert(uid, (body.to_vec(), truncated));
+        }
+    }
+    Ok(out)
+}
+
+async fn capabilities(session: &mut ImapSession, state: &mut SessionState) -> Result<(bool, bool), MailboxError> {
+    if let Some(c) = state.capabilities {
+        return Ok(c);
+    }
+    let caps = timed("CAPABILITY", session.capabilities()).await??;
+    let c = (caps.has_str("MOVE"), caps.has_str("UIDPLUS"));
+    state.capabilities = Some(c);
+    Ok(c)
+}
+
+/// Creates a target folder once if it does not exist (never a special-use one the server has).
+async fn ensure_folder(session: &mut ImapSession, state: &mut SessionState, name: &str) -> Result<String, MailboxError> {
+    let resolved = resolve_folder(session, name).await?;
+    if state.ensured.contains(&resolved) {
+        return Ok(resolved);
+    }
+    let existing: Vec<async_imap::types::Name> =
+        timed("LIST", async { session.list(Some(""), Some(&resolved)).await?.try_collect().await }).await??;
+    if existing.is_empty() {
+        timed("CREATE", session.create(&resolved)).await?.map_err(|e| MailboxError::Folder {
+            folder: resolved.clone(),
+            message: format!("cannot create: {e}"),
+        })?;
+        tracing::info!(folder = %resolved, "created folder");
+    }
+    state.ensured.push(resolved.clone());
+    Ok(resolved)
+}
+
+/// Applies the server-side actions owed for committed messages of this folder, then forgets
+/// them. An action that fails stays owed and is tried on the next pass.
+async fn apply_pending(
+    session: &mut ImapSession,
+    state: &mut SessionState,
+    cfg: &MailboxConfig,
+    folder: &str,
+    may_keyword: bool,
+    store: &mut Store,
+) -> Result<(), MailboxError> {
+    let pending = store::sync::pending_actions(store.conn(), &cfg.name, folder)?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut groups: BTreeMap<(u32, String), Vec<u32>> = BTreeMap::new();
+    for p in pending {
+        groups.entry((p.uidvalidity, p.action)).or_default().push(p.uid);
+    }
+    for ((uidvalidity, action), uids) in groups {
+        let set = uid_set(uids.iter().copied());
+        let result = if let Some(target) = action.strip_prefix("move:").or_else(|| action.strip_prefix("junk:")) {
+            move_messages(session, state, cfg, &set, target, may_keyword).await
+        } else if action == "flag" {
+            flag_messages(session, &set, may_keyword).await
+        } else {
+            Ok(())
+        };
+        match result {
+            Ok(()) => store::sync::clear_pending_actions(store.conn(), &cfg.name, folder, uidvalidity, &uids)?,
+            Err(e @ (MailboxError::Timeout(_) | MailboxError::Imap(async_imap::error::Error::Io(_)) | MailboxError::Imap(async_imap::error::Error::ConnectionLost))) => {
+                return Err(e)
+            }
+            Err(e) => tracing::warn!(mailbox = %cfg.name, folder, %action, error = %e, "server-side action failed; will retry"),
+        }
+    }
+    // Drain notices (EXPUNGE, COPYUID ...) so the bounded channel never drops what matters.
+    while session.unsolicited_responses.try_recv().is_ok() {}
+    Ok(())
+}
+
+async fn move_messages(
+    session: &mut ImapSession,
+    state: &mut SessionState,
+    cfg: &MailboxConfig,
+    set: &str,
+    target: &str,
+    may_keyword: bool,
+) -> Result<(), MailboxError> {
+    let (has_move, has_uidplus) = capabilities(session, state).await?;
+    if !has_move && !has_uidplus {
+        if !state.warned_no_move {
+            tracing::warn!(
+                mailbox = %cfg.name,
+                "the server offers neither MOVE nor UIDPLUS: flagging instead of moving (a plain EXPUNGE could remove other clients' deleted mail)"
+            );
+            state.warned_no_move = true;
+        }
+        return flag_messages(session, set, may_keyword).await;
+    }
+    let target = ensure_folder(session, state, target).await?;
+    if has_move {
+        // RFC 6851
+        timed("UID MOVE", session.uid_mv(set, &target)).await??;
+    } else {
+        // RFC 4315: copy, mark, and expunge exactly these UIDs.
+        timed("UID COPY", session.uid_copy(set, &target)).await??;
+        let _: Vec<_> = timed("UID STORE", async { session.uid_store(set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect().await }).await??;
+        let _: Vec<_> = timed("UID EXPUNGE", async { session.uid_expunge(set).await?.try_collect().await }).await??;
+    }
+    Ok(())
+}
+
+async fn flag_messages(session: &mut ImapSession, set: &str, may_keyword: bool) -> Result<(), MailboxError> {
+    if !may_keyword {
+        // Exchange and others keep no custom keywords; the UID checkpoint alone guards.
+        return Ok(());
+    }
+    let query = format!("+FLAGS.SILENT ({TICKETED_KEYWORD})");
+    let _: Vec<_> = timed("UID STORE", async { session.uid_store(set, &query).await?.try_collect().await }).await??;
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Compose: builds the mails ticketd sends (acknowledgements for now) as complete RFC 5322
+//! messages, ready to be written to the outbox. Bodies come from templates under
+//! `rules/templates/` (a department's own folder first, then the customer's language, then the
+//! department's language, then English), with built-in copies as the last resort.
+//!
+//! Every mail carries ticketd's own Message-ID, `Auto-Submitted: auto-replied` (RFC 3834 §5),
+//! an X-Loop marker and X-Ticket-ID, so that no mail loop can start. Text from customers (subject,
+//! name) is cleaned of control characters before it reaches a header.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::Mailbox;
+
+use crate::config::NamedAddress;
+use crate::filter::{LOOP_MARKER_PREFIX, OWN_MESSAGE_ID_PREFIX};
+
+/// Built-in templates, the same files that ship in `rules/templates/`.
+const BUILTIN: &[(&str, &str)] = &[
+    ("ack.txt", include_str!("../../rules/templates/ack.txt")),
+    ("ack.hu.txt", include_str!("../../rules/templates/ack.hu.txt")),
+    ("ack.de.txt", include_str!("../../rules/templates/ack.de.txt")),
+    ("ack.cs.txt", include_str!("../../rules/templates/ack.cs.txt")),
+    ("ack.pl.txt", include_str!("../../rules/templates/ack.pl.txt")),
+    ("ack.he.txt", include_str!("../../rules/templates/ack.he.txt")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("template {name}: {source}")]
+    Template { name: String, source: minijinja::Error },
+    #[error("cannot build mail: {0}")]
+    Build(String),
+}
+
+/// A composed mail: its Message-ID (without brackets) and its bytes.
+#[derive(Clone, Debug)]
+pub struct Composed {
+    pub message_id: String,
+    pub raw: Vec<u8>,
+}
+
+/// What an acknowledgement needs to say.
+pub struct AckFacts<'a> {
+    pub ticket_id: i64,
+    pub tag: &'a str,
+    pub subject: &'a str,
+    pub customer_name: Option<&'a str>,
+    pub customer_address: &'a str,
+    pub department: &'a str,
+    pub languages: &'a [&'a str],
+    pub from: &'a NamedAddress,
+    /// Message-ID of the customer's message and its References, for threading on their side.
+    pub in_reply_to: Option<&'a str>,
+    pub references: &'a [String],
+    pub now: DateTime<Utc>,
+}
+
+/// Makes a Message-ID that ticketd recognises as its own: `ticketd.<ticket>.<unique>@<domain>`.
+pub fn new_message_id(ticket: i64, from: &NamedAddress, now: DateTime<Utc>) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let unique = crate::parse::sha256_hex(
+        format!("{}:{}:{}:{}", std::process::id(), n, now.timestamp_nanos_opt().unwrap_or(0), Utc::now().timestamp_nanos_opt().unwrap_or(0)).as_bytes(),
+    );
+    format!("{OWN_MESSAGE_ID_PREFIX}{ticket}.{}@{}", &unique[..16], from.address.domain())
+}
+
+/// Removes what could break a header: control characters (CR, LF, NUL, ...) become spaces.
+pub fn header_safe(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Composed, ComposeError> {
+    let (name, source) = find_template(templates, facts.department, "ack", facts.languages);
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    let body = env
+        .render_str(
+            &source,
+            minijinja::context! {
+                ticket_id => facts.ticket_id,
+                tag => facts.tag,
+                subject => header_safe(facts.subject),
+                customer_name => facts.customer_name.map(header_safe),
+                customer_address => facts.customer_address,
+                department => facts.department,
+            },
+        )
+        .map_err(|source| ComposeError::Template { name: name.clone(), source })?;
+    let subject = header_safe(&format!("{} {}", facts.tag, facts.subject));
+    let to = Mailbox::new(
+        facts.customer_name.map(header_safe),
+        facts.customer_address.parse().map_err(|e| ComposeError::Build(format!("recipient: {e}")))?,
+    );
+    let language = name.split('.').nth(1).filter(|l| l.len() == 2).unwrap_or("en");
+    build(facts.from, to, &subject, &body, facts.ticket_id, facts.in_reply_to, facts.references, language, facts.now)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    from: &NamedAddress,
+    to: Mailbox,
+    subject: &str,
+    body: &str,
+    ticket: i64,
+    in_reply_to: Option<&str>,
+    references: &[String],
+    language: &str,
+    now: DateTime<Utc>,
+) -> Result<Composed, ComposeError> {
+    let message_id = new_message_id(ticket, from, now);
+    let from_mailbox = Mailbox::new(
+        from.name.clone(),
+        from.address.as_str().parse().map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
+    );
+    let mut builder = lettre::Message::builder()
+        .from(from_mailbox)
+        .to(to)
+        .subject(subject)
+        .date(now.into())
+        .message_id(Some(format!("<{message_id}>")))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-replied".into()))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Loop"),
+            format!("{LOOP_MARKER_PREFIX} {}", from.address),
+        ))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Ticket-ID"), ticket.to_string()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Content-Language"), language.into()))
+        // Ask Exchange not to answer with out-of-office replies (a loop guard).
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()));
+    if let Some(parent) = in_reply_to {
+        builder = builder.in_reply_to(format!("<{parent}>"));
+        let mut chain: Vec<String> = references.iter().map(|r| format!("<{r}>")).collect();
+        let parent = format!("<{parent}>");
+        if !chain.contains(&parent) {
+            chain.push(parent);
+        }
+        builder = builder.references(chain.join(" "));
+    }
+    let message = builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_string())
+        .map_err(|e| ComposeError::Build(e.to_string()))?;
+    Ok(Composed { message_id, raw: message.formatted() })
+}
+
+/// The template for `kind`: department folder, then the shared folder, then built-ins, each in
+/// the order of `languages` and finally without a language.
+fn find_template(dir: &Path, department: &str, kind: &str, languages: &[&str]) -> (String, String) {
+    let mut names: Vec<String> = languages.iter().map(|l| format!("{kind}.{l}.txt")).collect();
+    names.push(format!("{kind}.txt"));
+    for folder in [dir.join(department), dir.to_path_buf()] {
+        for name in &names {
+            if let Ok(text) = std::fs::read_to_string(folder.join(name)) {
+                return (name.clone(), text);
+            }
+        }
+    }
+    for name in &names {
+        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| n == name) {
+            return (name.clone(), text.to_string());
+        }
+    }
+    ("ack.txt".into(), BUILTIN[0].1.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(from: &'a NamedAddress, languages: &'a [&'a str], subject: &'a str) -> AckFacts<'a> {
+        AckFacts {
+            ticket_id: 12,
+            tag: "[Ticket#12]",
+            subject,
+            customer_name: Some("Anna\r\nBcc: victim@evil.test"),
+            customer_address: "anna@customer.test",
+            department: "support",
+            languages,
+            from,
+            in_reply_to: Some("orig@customer.test"),
+            references: &[],
+            now: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn acknowledgement_headers_and_language() {
+        let from: NamedAddress = "Support <support@example.test>".parse().unwrap();
+        let c = acknowledgement(Path::new("/nonexistent"), &facts(&from, &["hu"], "Nem működik\r\nBcc: x@evil.test")).unwrap();
+        let text = String::from_utf8(c.raw.clone()).unwrap();
+        let parsed = crate::parse::parse(&c.raw);
+        assert!(parsed.subject.starts_with("[Ticket#12] Nem működik"), "{}", parsed.subject);
+        assert!(!text.contains("\r\nBcc:"), "{text}");
+        assert_eq!(parsed.header("auto-submitted"), Some("auto-replied"));
+        assert!(parsed.header("x-loop").unwrap().starts_with("ticketd"));
+        assert_eq!(parsed.in_reply_to, vec!["orig@customer.test"]);
+        assert_eq!(parsed.message_id.as_deref(), Some(c.message_id.as_str()));
+        assert!(c.message_id.starts_with("ticketd.12."));
+        assert_eq!(parsed.header("content-language"), Some("hu"));
+        assert!(parsed.text.contains("[Ticket#12]"), "{}", parsed.text);
+    }
+}

@@ -1,0 +1,193 @@
+//! Outbox: delivers the mail queued in the `outbox` table over SMTP (lettre), retrying with
+//! capped, jittered, doubling backoff until the server accepts it. A permanent refusal (5xx) is
+//! recorded on the ticket and the mail is not tried again.
+//!
+//! The outbox never composes mail and never decides whether mail is sent: rows are written by the
+//! pipeline in the transaction that caused them. It must never delete a row it has not
+//! delivered or recorded as refused.
+
+pub mod compose;
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials as SmtpCredentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::clock::Clock;
+use crate::config::{Credentials, OauthConfig, Security, SecretSource, SmtpConfig};
+use crate::store::{self, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("SMTP {host}:{port}: {message}")]
+    Setup { host: String, port: u16, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug)]
+enum Attempt {
+    Sent,
+    /// Worth trying again later.
+    Temporary(String),
+    /// The server refused for good.
+    Permanent(String),
+}
+
+/// An SMTP client for the configured relay.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    timeout: Duration,
+    label: String,
+}
+
+impl Mailer {
+    /// Builds the transport; must be called inside a tokio runtime. Secrets are read now.
+    pub fn new(cfg: &SmtpConfig) -> Result<Mailer, OutboxError> {
+        let setup = |message: String| OutboxError::Setup { host: cfg.host.clone(), port: cfg.port, message };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
+            .port(cfg.port)
+            .timeout(Some(cfg.timeout.0));
+        if cfg.security != Security::None {
+            let mut tls = TlsParameters::builder(cfg.host.clone());
+            if let Some(ca) = &cfg.ca_file {
+                let pem = std::fs::read(ca).map_err(|e| setup(format!("cannot read ca_file {}: {e}", ca.display())))?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| setup(format!("bad ca_file {}: {e}", ca.display())))?;
+                tls = tls.add_root_certificate(cert);
+            }
+            let params = tls.build_rustls().map_err(|e| setup(e.to_string()))?;
+            builder = builder.tls(match cfg.security {
+                Security::Tls => Tls::Wrapper(params),
+                _ => Tls::Required(params),
+            });
+        }
+        match &cfg.credentials {
+            Credentials::None => {}
+            Credentials::Password { username, password } => {
+                let secret = password.read().map_err(|e| setup(e.to_string()))?;
+                builder = builder
+                    .credentials(SmtpCredentials::new(username.clone(), secret.expose().to_string()))
+                    .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+            }
+            Credentials::Xoauth2 { username, token } => {
+                let OauthConfig::Command(cmd) = token else {
+                    return Err(setup("only oauth2.token_command is supported".into()));
+                };
+                let secret = SecretSource::Command(cmd.clone()).read().map_err(|e| setup(e.to_string()))?;
+                builder = builder
+                    .credentials(SmtpCredentials::new(username.clone(), secret.expose().to_string()))
+                    .authentication(vec![Mechanism::Xoauth2]);
+            }
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            timeout: cfg.timeout.0,
+            label: format!("{}:{}", cfg.host, cfg.port),
+        })
+    }
+
+    async fn send(&self, mail_from: &str, recipients: &[String], raw: &[u8]) -> Attempt {
+        let from = match mail_from.parse() {
+            Ok(a) => Some(a),
+            Err(_) if mail_from.is_empty() => None,
+            Err(e) => return Attempt::Permanent(format!("bad sender {mail_from:?}: {e}")),
+        };
+        let mut to = Vec::new();
+        for r in recipients {
+            match r.parse() {
+                Ok(a) => to.push(a),
+                Err(e) => return Attempt::Permanent(format!("bad recipient {r:?}: {e}")),
+            }
+        }
+        let envelope = match Envelope::new(from, to) {
+            Ok(e) => e,
+            Err(e) => return Attempt::Permanent(format!("bad envelope: {e}")),
+        };
+        // lettre's own timeout bounds only the connect; a silent server must not block us.
+        let budget = self.timeout * 4;
+        match tokio::time::timeout(budget, self.transport.send_raw(&envelope, raw)).await {
+            Err(_) => Attempt::Temporary(format!("no answer from {} within {}s", self.label, budget.as_secs())),
+            Ok(Ok(_)) => Attempt::Sent,
+            Ok(Err(e)) if e.is_permanent() => Attempt::Permanent(e.to_string()),
+            Ok(Err(e)) => Attempt::Temporary(e.to_string()),
+        }
+    }
+}
+
+/// Seconds to wait before attempt `attempts + 1`: 30 s doubling to at most an hour, with up to
+/// 20% jitter so that a backlog does not hit a recovering server all at once.
+pub fn backoff_secs(attempts: i64, seed: i64) -> i64 {
+    let base = 30i64.saturating_mul(1i64 << attempts.clamp(0, 7)).min(3600);
+    let jitter = (seed.wrapping_mul(2_654_435_761).rem_euclid(1000)) * base / 5000;
+    base + jitter
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub deferred: usize,
+    pub refused: usize,
+}
+
+/// Delivers every outbox row that is due now. Each result is committed as soon as it is known,
+/// so a crash after the server accepted a mail can at worst send that one mail again.
+pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) -> Result<DeliveryReport, OutboxError> {
+    let mut report = DeliveryReport::default();
+    loop {
+        let now = clock.now().timestamp();
+        let batch = store::outbox::due(store.conn(), now, 50)?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        let mut progressed = false;
+        for mail in batch {
+            let attempt = mailer.send(&mail.mail_from, &mail.recipients, &mail.raw).await;
+            let now = clock.now().timestamp();
+            match attempt {
+                Attempt::Sent => {
+                    store::outbox::mark_sent(store.conn(), mail.id, now)?;
+                    tracing::info!(outbox = mail.id, ticket = ?mail.ticket_id, kind = %mail.kind, "mail delivered");
+                    report.sent += 1;
+                    progressed = true;
+                }
+                Attempt::Temporary(error) => {
+                    let next = now + backoff_secs(mail.attempts, mail.id);
+                    store::outbox::mark_retry(store.conn(), mail.id, next, &error)?;
+                    tracing::warn!(outbox = mail.id, attempts = mail.attempts + 1, %error, "delivery deferred");
+                    report.deferred += 1;
+                }
+                Attempt::Permanent(error) => {
+                    let tx = store.conn().unchecked_transaction().map_err(StoreError::from)?;
+                    store::outbox::mark_failed(&tx, mail.id, &error)?;
+                    if let Some(ticket) = mail.ticket_id {
+                        let detail = format!("{} to {} refused: {error}", mail.kind, mail.recipients.join(", "));
+                        store::add_event(&tx, ticket, now, "delivery_failed", None, &detail)?;
+                    }
+                    tx.commit().map_err(StoreError::from)?;
+                    tracing::error!(outbox = mail.id, %error, "delivery refused permanently");
+                    report.refused += 1;
+                    progressed = true;
+                }
+            }
+        }
+        if !progressed {
+            return Ok(report);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert!((30..=36).contains(&backoff_secs(0, 1)));
+        assert!((60..=72).contains(&backoff_secs(1, 1)));
+        assert!(backoff_secs(20, 3) <= 3600 + 720);
+        assert!(backoff_secs(20, 3) >= 3600);
+    }
+}

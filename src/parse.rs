@@ -1,0 +1,303 @@
+//! Parse: raw RFC 5322 bytes into an owned [`ParsedMessage`] with decoded text, addresses,
+//! threading headers and attachments, using mail-parser.
+//!
+//! This stage is pure and must never fail: a message the parser cannot make sense of (or that
+//! makes it panic) still yields a [`ParsedMessage`] flagged `unparsable`, and the raw bytes are
+//! kept by the caller, so no mail is ever dropped.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::{Address as MpAddress, HeaderValue, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+/// A decoded message, owning everything later stages need.
+#[derive(Clone, Debug, Default)]
+pub struct ParsedMessage {
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub subject: String,
+    pub from: Option<Sender>,
+    pub reply_to: Option<Sender>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub delivered_to: Vec<String>,
+    pub date: Option<DateTime<Utc>>,
+    pub text: String,
+    /// Header fields as (lower-case name, unfolded raw value), in order.
+    pub headers: Vec<(String, String)>,
+    /// The top-level MIME type, e.g. "multipart/report".
+    pub content_type: String,
+    pub attachments: Vec<ParsedAttachment>,
+    /// SHA-256 of the raw bytes: identity for messages without a Message-ID.
+    pub content_hash: String,
+    /// Problems met while decoding ("unparsable", ...).
+    pub flags: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sender {
+    pub name: Option<String>,
+    /// Lower case.
+    pub address: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParsedAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+impl ParsedMessage {
+    /// The first value of a header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header, by lower-case name.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_flagged(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+
+    /// Message-IDs this message refers to: In-Reply-To, then References.
+    pub fn referenced_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.references.clone();
+        for id in &self.in_reply_to {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Parses a message; never fails and never panics.
+pub fn parse(raw: &[u8]) -> ParsedMessage {
+    let content_hash = sha256_hex(raw);
+    let parsed = catch_unwind(AssertUnwindSafe(|| parse_inner(raw)));
+    match parsed {
+        Ok(Some(mut m)) => {
+            m.content_hash = content_hash;
+            m
+        }
+        _ => ParsedMessage {
+            subject: "(message could not be parsed)".into(),
+            headers: scan_headers(raw),
+            content_hash,
+            flags: vec!["unparsable".into()],
+            ..Default::default()
+        },
+    }
+}
+
+fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
+    if raw.is_empty() {
+        return None;
+    }
+    let message = MessageParser::default().parse(raw)?;
+    // A parse that found no header at all is not a message, whatever the parser made of it.
+    if message.headers().is_empty() {
+        return None;
+    }
+    let mut flags = Vec::new();
+    let message_id = message.message_id().map(clean_id).filter(|s| !s.is_empty());
+    if message_id.is_none() {
+        flags.push("no_message_id".to_string());
+    }
+    let text = message.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    let content_type = message
+        .root_part()
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "text/plain".into())
+        .to_ascii_lowercase();
+    let attachments = message
+        .attachments()
+        .map(|part| {
+            let ct = part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase();
+            let content = match part.message() {
+                // A forwarded message keeps its own headers: store it whole.
+                Some(inner) => inner.raw_message().to_vec(),
+                None => part.contents().to_vec(),
+            };
+            ParsedAttachment {
+                filename: safe_filename(part.attachment_name().unwrap_or("attachment")),
+                content_type: ct,
+                content,
+            }
+        })
+        .collect();
+    Some(ParsedMessage {
+        message_id,
+        in_reply_to: id_list(message.in_reply_to()),
+        references: id_list(message.references()),
+        subject: message.subject().unwrap_or("").trim().to_string(),
+        from: message.from().and_then(first_sender),
+        reply_to: message.reply_to().and_then(first_sender),
+        to: addresses(message.to()),
+        cc: addresses(message.cc()),
+        delivered_to: message
+            .headers_raw()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("delivered-to"))
+            .map(|(_, v)| v.trim().trim_matches(['<', '>']).to_ascii_lowercase())
+            .collect(),
+        date: message.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
+        text,
+        headers: message
+            .headers_raw()
+            .map(|(n, v)| (n.to_ascii_lowercase(), unfold(v)))
+            .collect(),
+        content_type,
+        attachments,
+        content_hash: String::new(),
+        flags,
+    })
+}
+
+fn clean_id(id: &str) -> String {
+    id.trim().trim_matches(['<', '>']).trim().to_string()
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(t) => vec![clean_id(t)],
+        HeaderValue::TextList(list) => list.iter().map(|t| clean_id(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect()
+}
+
+fn first_sender(address: &MpAddress<'_>) -> Option<Sender> {
+    address.iter().find_map(|a| {
+        let addr = a.address()?.trim().to_ascii_lowercase();
+        (!addr.is_empty()).then(|| Sender {
+            name: a.name().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+            address: addr,
+        })
+    })
+}
+
+fn addresses(address: Option<&MpAddress<'_>>) -> Vec<String> {
+    address
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.address())
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn unfold(value: &str) -> String {
+    value.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Header fields read by hand, for a message the parser gave up on.
+fn scan_headers(raw: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    headers
+}
+
+/// A file name that is safe to show and to write: no directories, no control characters, no
+/// leading dots, at most 200 bytes.
+pub fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    let mut out = String::new();
+    for c in trimmed.chars() {
+        if out.len() + c.len_utf8() > 200 {
+            break;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        "attachment".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_headers_and_ids() {
+        let raw = b"From: =?utf-8?q?Anna_Kov=C3=A1cs?= <Anna@Customer.test>\r\n\
+To: support@example.test, Billing <billing@example.test>\r\n\
+Subject: =?iso-8859-2?q?Nem_m=FBk=F6dik?=\r\n\
+Message-ID: <abc@customer.test>\r\n\
+In-Reply-To: <ack1@example.test>\r\n\
+References: <x@y> <ack1@example.test>\r\n\
+Date: Mon, 23 Nov 2026 09:14:00 +0100\r\n\r\nHello\r\n";
+        let m = parse(raw);
+        assert_eq!(m.message_id.as_deref(), Some("abc@customer.test"));
+        assert_eq!(m.subject, "Nem működik");
+        let from = m.from.clone().unwrap();
+        assert_eq!(from.address, "anna@customer.test");
+        assert_eq!(from.name.as_deref(), Some("Anna Kovács"));
+        assert_eq!(m.to, vec!["support@example.test", "billing@example.test"]);
+        assert_eq!(m.in_reply_to, vec!["ack1@example.test"]);
+        assert_eq!(m.references, vec!["x@y", "ack1@example.test"]);
+        assert_eq!(m.referenced_ids(), vec!["x@y", "ack1@example.test"]);
+        assert_eq!(m.date.unwrap().to_rfc3339(), "2026-11-23T08:14:00+00:00");
+        assert_eq!(m.text.trim(), "Hello");
+        assert!(m.flags.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_flagged_not_dropped() {
+        for raw in [&b""[..], b"\x00\x01\x02", b"no header here at all"] {
+            let m = parse(raw);
+            assert!(m.is_flagged("unparsable") || m.is_flagged("no_message_id"), "{raw:?}: {m:?}");
+            assert_eq!(m.content_hash.len(), 64);
+        }
+    }
+
+    #[test]
+    fn filenames_are_made_safe() {
+        assert_eq!(safe_filename("../../etc/passwd"), "passwd");
+        assert_eq!(safe_filename("C:\\x\\..\\evil.exe"), "evil.exe");
+        assert_eq!(safe_filename(".hidden"), "hidden");
+        assert_eq!(safe_filename("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(safe_filename(""), "attachment");
+        assert_eq!(safe_filename("számla.pdf"), "számla.pdf");
+    }
+}

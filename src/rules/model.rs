@@ -1,0 +1,438 @@
+//! The validated policy types and the raw TOML shapes they are made from.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use regex::Regex;
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{Address, AddressGlob, HumanDuration, NamedAddress};
+
+/// A ticket's priority; the order is urgency, highest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Urgent,
+    High,
+    Normal,
+    Low,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Urgent => "urgent",
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Priority> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "urgent" => Some(Priority::Urgent),
+            "high" => Some(Priority::High),
+            "normal" => Some(Priority::Normal),
+            "low" => Some(Priority::Low),
+            _ => None,
+        }
+    }
+}
+
+/// A compiled regular expression that reports its syntax error at its own line.
+#[derive(Clone, Debug)]
+pub struct Pattern(pub Regex);
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Regex::new(&s)
+            .map(Pattern)
+            .map_err(|e| de::Error::custom(format!("bad regular expression: {}", e.to_string().replace('\n', " "))))
+    }
+}
+
+/// A time zone name such as "Europe/Budapest".
+#[derive(Clone, Copy, Debug)]
+pub struct Zone(pub chrono_tz::Tz);
+
+impl<'de> Deserialize<'de> for Zone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map(Zone).map_err(|_| de::Error::custom(format!("unknown time zone {s:?}")))
+    }
+}
+
+/// One or several values: `when.from = "*@x.test"` or `when.from = ["*@x.test", "y@z.test"]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCalendar {
+    pub name: String,
+    pub timezone: Zone,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    #[serde(default)]
+    pub hours: BTreeMap<String, String>,
+}
+
+/// Working hours in a time zone, with holidays.
+#[derive(Clone, Debug)]
+pub struct Calendar {
+    pub name: String,
+    pub timezone: chrono_tz::Tz,
+    pub holidays: Vec<NaiveDate>,
+    /// Working intervals per weekday (Monday first), sorted and non-overlapping.
+    pub hours: [Vec<(NaiveTime, NaiveTime)>; 7],
+}
+
+impl Calendar {
+    pub(super) fn from_raw(raw: RawCalendar) -> Result<Calendar, String> {
+        let mut hours: [Vec<(NaiveTime, NaiveTime)>; 7] = Default::default();
+        for (day, spec) in &raw.hours {
+            let weekday: Weekday = day
+                .parse()
+                .map_err(|_| format!("calendar {:?}: unknown day {day:?} (write mon, tue, ...)", raw.name))?;
+            let mut intervals = Vec::new();
+            for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (a, b) = part
+                    .split_once('-')
+                    .ok_or_else(|| format!("calendar {:?}: {day} = {spec:?}: write \"08:00-17:00\"", raw.name))?;
+                let parse = |t: &str| {
+                    NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                        .or_else(|_| if t.trim() == "24:00" { Ok(NaiveTime::MIN) } else { Err(()) })
+                        .map_err(|_| format!("calendar {:?}: {day}: bad time {t:?} (write HH:MM)", raw.name))
+                };
+                let (start, end) = (parse(a)?, parse(b)?);
+                if end <= start && end != NaiveTime::MIN {
+                    return Err(format!("calendar {:?}: {day}: {part:?} ends before it starts", raw.name));
+                }
+                intervals.push((start, end));
+            }
+            intervals.sort();
+            for pair in intervals.windows(2) {
+                if pair[1].0 < pair[0].1 {
+                    return Err(format!("calendar {:?}: {day}: intervals overlap", raw.name));
+                }
+            }
+            hours[weekday.num_days_from_monday() as usize] = intervals;
+        }
+        let mut holidays = Vec::new();
+        for h in &raw.holidays {
+            holidays.push(
+                NaiveDate::parse_from_str(h, "%Y-%m-%d")
+                    .map_err(|_| format!("calendar {:?}: bad holiday {h:?} (write YYYY-MM-DD)", raw.name))?,
+            );
+        }
+        holidays.sort();
+        Ok(Calendar { name: raw.name, timezone: raw.timezone.0, holidays, hours })
+    }
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    pub urgent: Option<HumanDuration>,
+    pub high: Option<HumanDuration>,
+    pub normal: Option<HumanDuration>,
+    pub low: Option<HumanDuration>,
+}
+
+impl Targets {
+    pub fn get(&self, p: Priority) -> Option<HumanDuration> {
+        match p {
+            Priority::Urgent => self.urgent,
+            Priority::High => self.high,
+            Priority::Normal => self.normal,
+            Priority::Low => self.low,
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationLevel {
+    pub after: HumanDuration,
+    pub to: Vec<Address>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSla {
+    pub name: String,
+    pub calendar: Spanned<String>,
+    #[serde(default)]
+    pub first_response: Targets,
+    #[serde(default)]
+    pub resolution: Targets,
+    pub warn_before: Option<HumanDuration>,
+    #[serde(default)]
+    pub delay_notice: bool,
+    #[serde(default)]
+    pub escalate_to: Vec<Address>,
+    #[serde(default)]
+    pub escalation: Vec<EscalationLevel>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SlaPolicy {
+    pub name: String,
+    pub calendar: String,
+    pub first_response: Targets,
+    pub resolution: Targets,
+    pub warn_before: Option<HumanDuration>,
+    pub delay_notice: bool,
+    pub escalate_to: Vec<Address>,
+    pub escalation: Vec<EscalationLevel>,
+}
+
+impl SlaPolicy {
+    pub(super) fn from_raw(raw: RawSla) -> Result<SlaPolicy, String> {
+        Ok(SlaPolicy {
+            name: raw.name,
+            calendar: raw.calendar.into_inner(),
+            first_response: raw.first_response,
+            resolution: raw.resolution,
+            warn_before: raw.warn_before,
+            delay_notice: raw.delay_notice,
+            escalate_to: raw.escalate_to,
+            escalation: raw.escalation,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDepartment {
+    pub name: String,
+    pub sla: Option<String>,
+    pub language: Option<String>,
+    pub from: Option<NamedAddress>,
+    #[serde(default)]
+    pub notify: Vec<Address>,
+    #[serde(default)]
+    pub escalate_to: Vec<Address>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Department {
+    pub name: String,
+    pub sla: Option<String>,
+    /// Template language when the customer's is unknown.
+    pub language: String,
+    pub from: Option<NamedAddress>,
+    pub notify: Vec<Address>,
+    pub escalate_to: Vec<Address>,
+}
+
+impl Department {
+    pub(super) fn from_raw(raw: RawDepartment) -> Department {
+        Department {
+            name: raw.name,
+            sla: raw.sla,
+            language: raw.language.unwrap_or_else(|| "en".into()).to_ascii_lowercase(),
+            from: raw.from,
+            notify: raw.notify,
+            escalate_to: raw.escalate_to,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWhen {
+    pub subject: Option<Pattern>,
+    pub body: Option<Pattern>,
+    pub from: Option<OneOrMany<AddressGlob>>,
+    pub to: Option<OneOrMany<AddressGlob>>,
+    #[serde(default)]
+    pub header: BTreeMap<String, Pattern>,
+    pub mailbox: Option<OneOrMany<String>>,
+    pub language: Option<OneOrMany<String>>,
+}
+
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequesterSource {
+    /// The customer is in Reply-To (web forms sent from a noreply address).
+    ReplyTo,
+}
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    pub department: Option<String>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<Address>,
+    pub tags: Option<Vec<String>>,
+    pub ack: Option<bool>,
+    pub spam: Option<bool>,
+    pub requester: Option<RequesterSource>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub name: String,
+    #[serde(default)]
+    pub when: RawWhen,
+    #[serde(default)]
+    pub set: Actions,
+    #[serde(default, rename = "continue")]
+    pub continue_: bool,
+}
+
+/// The conditions of a rule; all that are given must match.
+#[derive(Clone, Debug, Default)]
+pub struct Conditions {
+    pub subject: Option<Regex>,
+    pub body: Option<Regex>,
+    pub from: Vec<AddressGlob>,
+    pub to: Vec<AddressGlob>,
+    pub headers: Vec<(String, Regex)>,
+    pub mailbox: Vec<String>,
+    pub language: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub name: String,
+    pub when: Conditions,
+    pub set: Actions,
+    pub continue_: bool,
+}
+
+impl Rule {
+    pub(super) fn from_raw(raw: RawRule) -> Rule {
+        let w = raw.when;
+        Rule {
+            name: raw.name,
+            when: Conditions {
+                subject: w.subject.map(|p| p.0),
+                body: w.body.map(|p| p.0),
+                from: w.from.map(OneOrMany::into_vec).unwrap_or_default(),
+                to: w.to.map(OneOrMany::into_vec).unwrap_or_default(),
+                headers: w.header.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v.0)).collect(),
+                mailbox: w.mailbox.map(OneOrMany::into_vec).unwrap_or_default(),
+                language: w
+                    .language
+                    .map(OneOrMany::into_vec)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| l.to_ascii_lowercase())
+                    .collect(),
+            },
+            set: raw.set,
+            continue_: raw.continue_,
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Month,
+    Quarter,
+    Year,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawContract {
+    pub name: String,
+    pub customers: Vec<AddressGlob>,
+    pub hours: f64,
+    #[serde(default = "month")]
+    pub period: Period,
+    #[serde(default = "default_warn_at")]
+    pub warn_at: f64,
+    #[serde(default)]
+    pub notify: Vec<Address>,
+}
+
+fn month() -> Period {
+    Period::Month
+}
+fn default_warn_at() -> f64 {
+    0.8
+}
+
+#[derive(Clone, Debug)]
+pub struct Contract {
+    pub name: String,
+    pub customers: Vec<AddressGlob>,
+    pub hours: f64,
+    pub period: Period,
+    pub warn_at: f64,
+    pub notify: Vec<Address>,
+}
+
+impl Contract {
+    pub(super) fn from_raw(raw: RawContract) -> Result<Contract, String> {
+        if !(raw.hours >= 0.0 && raw.hours.is_finite()) {
+            return Err(format!("contract {:?}: hours must be zero or more", raw.name));
+        }
+        if !(0.0..=1.0).contains(&raw.warn_at) {
+            return Err(format!("contract {:?}: warn_at must be between 0 and 1", raw.name));
+        }
+        Ok(Contract {
+            name: raw.name,
+            customers: raw.customers,
+            hours: raw.hours,
+            period: raw.period,
+            warn_at: raw.warn_at,
+            notify: raw.notify,
+        })
+    }
+}
+
+/// The whole validated policy. Swapped atomically on reload.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    pub calendars: Vec<Calendar>,
+    pub slas: Vec<SlaPolicy>,
+    pub departments: Vec<Department>,
+    pub rules: Vec<Rule>,
+    pub contracts: Vec<Contract>,
+    pub templates_dir: PathBuf,
+}
+
+impl Rules {
+    pub fn department(&self, name: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.name == name)
+    }
+    pub fn sla(&self, name: &str) -> Option<&SlaPolicy> {
+        self.slas.iter().find(|s| s.name == name)
+    }
+    pub fn calendar(&self, name: &str) -> Option<&Calendar> {
+        self.calendars.iter().find(|c| c.name == name)
+    }
+    /// The calendar that governs a department (through its SLA policy), if any.
+    pub fn department_calendar(&self, department: &str) -> Option<&Calendar> {
+        let sla = self.department(department)?.sla.as_deref()?;
+        self.calendar(&self.sla(sla)?.calendar)
+    }
+    /// The time zone times are shown in for a department: its calendar's, else UTC.
+    pub fn department_zone(&self, department: &str) -> chrono_tz::Tz {
+        self.department_calendar(department).map(|c| c.timezone).unwrap_or(chrono_tz::UTC)
+    }
+}

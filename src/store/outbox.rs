@@ -1,0 +1,105 @@
+//! The outbox queue: every mail ticketd sends is a row here first, written in the same
+//! transaction as the change that caused it, and leaves the queue only when the SMTP server
+//! accepted it (or refused it permanently).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+
+#[derive(Clone, Debug)]
+pub struct NewOutgoing<'a> {
+    pub ticket_id: Option<i64>,
+    pub kind: &'a str,
+    pub message_id: &'a str,
+    pub mail_from: &'a str,
+    pub recipients: &'a [String],
+    pub raw: &'a [u8],
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub kind: String,
+    pub message_id: String,
+    pub mail_from: String,
+    pub recipients: Vec<String>,
+    pub raw: Vec<u8>,
+    pub attempts: i64,
+}
+
+pub fn enqueue(conn: &Connection, m: &NewOutgoing<'_>) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, recipients, raw, created_at, next_attempt_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        m.ticket_id,
+        m.kind,
+        m.message_id,
+        m.mail_from,
+        serde_json::to_string(m.recipients).unwrap_or_else(|_| "[]".into()),
+        m.raw,
+        m.created_at,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Pending mail whose next attempt is due at `now` (Unix seconds), oldest first.
+pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, ticket_id, kind, message_id, mail_from, recipients, raw, attempts FROM outbox \
+         WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| {
+        let recipients: String = r.get(5)?;
+        Ok(Outgoing {
+            id: r.get(0)?,
+            ticket_id: r.get(1)?,
+            kind: r.get(2)?,
+            message_id: r.get(3)?,
+            mail_from: r.get(4)?,
+            recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+            raw: r.get(6)?,
+            attempts: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the next pending mail is due, if any.
+pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+pub fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
+}
+
+pub fn mark_sent(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+pub fn mark_retry(conn: &Connection, id: i64, next_at: i64, error: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+        params![id, next_at, error],
+    )?;
+    Ok(())
+}
+
+pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![id, error],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The database schema and its migrations. The schema version lives in `PRAGMA user_version`;
+//! each migration runs in its own transaction and moves the version up by one. A database whose
+//! version is newer than this binary knows is refused, never "migrated" downwards.
+//!
+//! Append new migrations at the end; never edit one that has shipped.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration N (1-based) takes the schema from version N-1 to N.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema. Times are Unix seconds (UTC); addresses are lower case.
+    r#"
+CREATE TABLE tickets (
+    id                INTEGER PRIMARY KEY,
+    subject           TEXT NOT NULL,
+    status            TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new','open','waiting','closed')),
+    department        TEXT NOT NULL,
+    priority          TEXT NOT NULL DEFAULT 'normal' CHECK (priority IN ('urgent','high','normal','low')),
+    requester         TEXT NOT NULL,
+    requester_name    TEXT,
+    assignee          TEXT,
+    mailbox           TEXT,
+    language          TEXT,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    first_response_at INTEGER,
+    first_response_by TEXT,
+    closed_at         INTEGER,
+    linked_to         INTEGER REFERENCES tickets(id),
+    -- Imported or too old at ingest: never acknowledged, notified or escalated.
+    silent            INTEGER NOT NULL DEFAULT 0,
+    tags              TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX tickets_status ON tickets(status, created_at);
+CREATE INDEX tickets_requester ON tickets(requester);
+
+CREATE TABLE messages (
+    id             INTEGER PRIMARY KEY,
+    ticket_id      INTEGER REFERENCES tickets(id),
+    direction      TEXT NOT NULL CHECK (direction IN ('in','out')),
+    kind           TEXT NOT NULL,
+    message_id     TEXT,
+    content_hash   TEXT NOT NULL,
+    from_addr      TEXT,
+    from_name      TEXT,
+    to_addrs       TEXT NOT NULL DEFAULT '[]',
+    cc_addrs       TEXT NOT NULL DEFAULT '[]',
+    subject        TEXT NOT NULL DEFAULT '',
+    date           INTEGER,
+    received_at    INTEGER NOT NULL,
+    in_reply_to    TEXT,
+    text           TEXT NOT NULL DEFAULT '',
+    -- Kept for messages the parser could not make sense of, so nothing is lost.
+    raw            BLOB,
+    flags          TEXT NOT NULL DEFAULT '[]',
+    mailbox        TEXT,
+    folder         TEXT,
+    uid            INTEGER
+);
+CREATE UNIQUE INDEX messages_message_id ON messages(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX messages_content_hash ON messages(content_hash);
+CREATE INDEX messages_ticket ON messages(ticket_id);
+
+-- Every Message-ID a ticket has received or sent: the threading index.
+CREATE TABLE thread_ids (
+    message_id TEXT PRIMARY KEY,
+    ticket_id  INTEGER NOT NULL REFERENCES tickets(id)
+);
+
+-- The References / In-Reply-To entries of stored messages, to thread a reply that arrived
+-- before the message it answers.
+CREATE TABLE message_refs (
+    ref        TEXT NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages(id)
+);
+CREATE INDEX message_refs_ref ON message_refs(ref);
+
+CREATE TABLE events (
+    id        INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    at        INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    by        TEXT,
+    detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_ticket ON events(ticket_id);
+
+CREATE TABLE attachments (
+    id           INTEGER PRIMARY KEY,
+    message_id   INTEGER NOT NULL REFERENCES messages(id),
+    filename     TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT NOT NULL
+);
+CREATE INDEX attachments_message ON attachments(message_id);
+
+-- Per folder: the UIDVALIDITY seen and the highest UID processed (RFC 3501 §2.3.1.1).
+CREATE TABLE folder_state (
+    mailbox     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    last_uid    INTEGER NOT NULL,
+    -- The highest UID present when this folder generation was first read: older mail at or
+    -- below it is treated as initial_sync says, even if the first sync was interrupted.
+    horizon_uid INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (mailbox, folder)
+);
+
+-- Server-side actions (move / flag) owed for committed messages. Written with the ticket,
+-- removed once the server confirmed: a crash in between repeats the action, never skips it.
+CREATE TABLE pending_actions (
+    mailbox     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    action      TEXT NOT NULL,
+    PRIMARY KEY (mailbox, folder, uidvalidity, uid)
+);
+
+-- Every mail ticketd sends, written in the transaction that caused it.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    ticket_id       INTEGER REFERENCES tickets(id),
+    kind            TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    mail_from       TEXT NOT NULL,
+    recipients      TEXT NOT NULL,
+    raw             BLOB NOT NULL,
+    created_at      INTEGER NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sent','failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'pending';
+"#,
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found: current, supported: SCHEMA_VERSION });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "database schema migrated");
+    }
+    Ok(())
+}

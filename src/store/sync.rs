@@ -1,0 +1,93 @@
+//! Per-folder checkpoints (UIDVALIDITY and the highest UID processed) and the server-side
+//! actions owed for committed messages.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+    pub horizon_uid: u32,
+}
+
+pub fn checkpoint(conn: &Connection, mailbox: &str, folder: &str) -> Result<Option<Checkpoint>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT uidvalidity, last_uid, horizon_uid FROM folder_state WHERE mailbox = ?1 AND folder = ?2",
+            params![mailbox, folder],
+            |r| Ok(Checkpoint { uidvalidity: r.get(0)?, last_uid: r.get(1)?, horizon_uid: r.get(2)? }),
+        )
+        .optional()?)
+}
+
+/// Starts a folder generation: first sync, or UIDVALIDITY changed (RFC 3501 §2.3.1.1).
+pub fn start_generation(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32, horizon_uid: u32) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO folder_state (mailbox, folder, uidvalidity, last_uid, horizon_uid) \
+         VALUES (?1, ?2, ?3, 0, ?4)",
+    )?
+    .execute(params![mailbox, folder, uidvalidity, horizon_uid])?;
+    Ok(())
+}
+
+/// Moves the checkpoint forward within the current generation; never backward.
+pub fn advance(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32, uid: u32) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE folder_state SET last_uid = MAX(last_uid, ?4) \
+         WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3",
+    )?
+    .execute(params![mailbox, folder, uidvalidity, uid])?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingAction {
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub action: String,
+}
+
+pub fn add_pending_action(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+    action: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO pending_actions (mailbox, folder, uidvalidity, uid, action) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![mailbox, folder, uidvalidity, uid, action])?;
+    Ok(())
+}
+
+pub fn pending_actions(conn: &Connection, mailbox: &str, folder: &str) -> Result<Vec<PendingAction>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uidvalidity, uid, action FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 ORDER BY uid",
+    )?;
+    let rows = stmt.query_map(params![mailbox, folder], |r| {
+        Ok(PendingAction { uidvalidity: r.get(0)?, uid: r.get(1)?, action: r.get(2)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn clear_pending_actions(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32, uids: &[u32]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+    )?;
+    for uid in uids {
+        stmt.execute(params![mailbox, folder, uidvalidity, uid])?;
+    }
+    Ok(())
+}
+
+/// Drops actions for a folder generation that no longer exists (UIDVALIDITY changed).
+pub fn drop_stale_actions(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity <> ?3",
+        params![mailbox, folder, uidvalidity],
+    )?)
+}

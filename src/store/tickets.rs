@@ -1,0 +1,380 @@
+//! Tickets, their messages and events, and the threading index.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::StoreError;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ticket {
+    pub id: i64,
+    pub subject: String,
+    pub status: String,
+    pub department: String,
+    pub priority: String,
+    pub requester: String,
+    pub requester_name: Option<String>,
+    pub assignee: Option<String>,
+    pub mailbox: Option<String>,
+    pub language: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub first_response_at: Option<i64>,
+    pub first_response_by: Option<String>,
+    pub closed_at: Option<i64>,
+    pub linked_to: Option<i64>,
+    pub silent: bool,
+    pub tags: Vec<String>,
+    pub message_count: i64,
+}
+
+const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.department, t.priority, t.requester, \
+    t.requester_name, t.assignee, t.mailbox, t.language, t.created_at, t.updated_at, \
+    t.first_response_at, t.first_response_by, t.closed_at, t.linked_to, t.silent, t.tags, \
+    (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id)";
+
+fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+    let tags: String = r.get(17)?;
+    Ok(Ticket {
+        id: r.get(0)?,
+        subject: r.get(1)?,
+        status: r.get(2)?,
+        department: r.get(3)?,
+        priority: r.get(4)?,
+        requester: r.get(5)?,
+        requester_name: r.get(6)?,
+        assignee: r.get(7)?,
+        mailbox: r.get(8)?,
+        language: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        first_response_at: r.get(12)?,
+        first_response_by: r.get(13)?,
+        closed_at: r.get(14)?,
+        linked_to: r.get(15)?,
+        silent: r.get(16)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        message_count: r.get(18)?,
+    })
+}
+
+/// What a new ticket starts with.
+#[derive(Clone, Debug)]
+pub struct NewTicket<'a> {
+    pub subject: &'a str,
+    pub department: &'a str,
+    pub priority: &'a str,
+    pub requester: &'a str,
+    pub requester_name: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+    pub mailbox: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub created_at: i64,
+    pub linked_to: Option<i64>,
+    pub silent: bool,
+    pub tags: &'a [String],
+}
+
+pub fn insert_ticket(conn: &Connection, t: &NewTicket<'_>) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO tickets (subject, department, priority, requester, requester_name, assignee, \
+         mailbox, language, created_at, updated_at, linked_to, silent, tags) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
+        params![
+            t.subject,
+            t.department,
+            t.priority,
+            t.requester,
+            t.requester_name,
+            t.assignee,
+            t.mailbox,
+            t.language,
+            t.created_at,
+            t.linked_to,
+            t.silent,
+            serde_json::to_string(t.tags).unwrap_or_else(|_| "[]".into()),
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>, StoreError> {
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1");
+    Ok(conn.query_row(&sql, [id], ticket_from_row).optional()?)
+}
+
+/// Tickets newest first. `statuses` empty means every status.
+pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&str>) -> Result<Vec<Ticket>, StoreError> {
+    let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1=1");
+    let mut args: Vec<String> = Vec::new();
+    if !statuses.is_empty() {
+        let marks: Vec<String> = statuses
+            .iter()
+            .map(|s| {
+                args.push(s.to_string());
+                format!("?{}", args.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND t.status IN ({})", marks.join(",")));
+    }
+    if let Some(d) = department {
+        args.push(d.to_string());
+        sql.push_str(&format!(" AND t.department = ?{}", args.len()));
+    }
+    sql.push_str(" ORDER BY t.created_at DESC, t.id DESC");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), ticket_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn touch_ticket(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
+    conn.execute("UPDATE tickets SET updated_at = MAX(updated_at, ?2) WHERE id = ?1", params![id, at])?;
+    Ok(())
+}
+
+pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(), StoreError> {
+    let closed_at: Option<i64> = (status == "closed").then_some(at);
+    conn.execute(
+        "UPDATE tickets SET status = ?2, closed_at = ?3, updated_at = MAX(updated_at, ?4) WHERE id = ?1",
+        params![id, status, closed_at, at],
+    )?;
+    Ok(())
+}
+
+/// Records the first staff response; later responses leave it as it is.
+pub fn record_response(conn: &Connection, id: i64, at: i64, by: &str) -> Result<bool, StoreError> {
+    let changed = conn.execute(
+        "UPDATE tickets SET first_response_at = ?2, first_response_by = ?3 \
+         WHERE id = ?1 AND first_response_at IS NULL",
+        params![id, at, by],
+    )?;
+    Ok(changed > 0)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// A message as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub direction: String,
+    pub kind: String,
+    pub message_id: Option<String>,
+    pub from_addr: Option<String>,
+    pub from_name: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub date: Option<i64>,
+    pub received_at: i64,
+    pub text: String,
+    pub flags: Vec<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A message to store.
+#[derive(Clone, Debug, Default)]
+pub struct NewMessage<'a> {
+    pub ticket_id: Option<i64>,
+    pub direction: &'a str,
+    pub kind: &'a str,
+    pub message_id: Option<&'a str>,
+    pub content_hash: &'a str,
+    pub from_addr: Option<&'a str>,
+    pub from_name: Option<&'a str>,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub subject: &'a str,
+    pub date: Option<i64>,
+    pub received_at: i64,
+    pub in_reply_to: Option<&'a str>,
+    pub references: &'a [String],
+    pub text: &'a str,
+    pub raw: Option<&'a [u8]>,
+    pub flags: &'a [String],
+    pub mailbox: Option<&'a str>,
+    pub folder: Option<&'a str>,
+    pub uid: Option<u32>,
+    pub attachments: &'a [Attachment],
+}
+
+/// Stores a message, indexes its Message-ID for threading and its references for late
+/// threading, and returns its row id.
+pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO messages (ticket_id, direction, kind, message_id, content_hash, from_addr, \
+         from_name, to_addrs, cc_addrs, subject, date, received_at, in_reply_to, text, raw, flags, \
+         mailbox, folder, uid) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        params![
+            m.ticket_id,
+            m.direction,
+            m.kind,
+            m.message_id,
+            m.content_hash,
+            m.from_addr,
+            m.from_name,
+            json_list(m.to),
+            json_list(m.cc),
+            m.subject,
+            m.date,
+            m.received_at,
+            m.in_reply_to,
+            m.text,
+            m.raw,
+            json_list(m.flags),
+            m.mailbox,
+            m.folder,
+            m.uid,
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    if let (Some(ticket), Some(mid)) = (m.ticket_id, m.message_id) {
+        add_thread_id(conn, ticket, mid)?;
+    }
+    let mut refs = conn.prepare_cached("INSERT INTO message_refs (ref, message_id) VALUES (?1, ?2)")?;
+    for r in m.references.iter().chain(m.in_reply_to.map(str::to_string).as_ref()) {
+        refs.execute(params![r, id])?;
+    }
+    let mut att = conn.prepare_cached(
+        "INSERT INTO attachments (message_id, filename, content_type, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for a in m.attachments {
+        att.execute(params![id, a.filename, a.content_type, a.size, a.sha256])?;
+    }
+    Ok(id)
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+/// Indexes a Message-ID (received or sent) as belonging to a ticket.
+pub fn add_thread_id(conn: &Connection, ticket: i64, message_id: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO thread_ids (message_id, ticket_id) VALUES (?1, ?2)",
+        params![message_id, ticket],
+    )?;
+    Ok(())
+}
+
+/// The ticket that has received or sent one of these Message-IDs; the latest reference wins.
+pub fn ticket_by_thread_ids(conn: &Connection, ids: &[String]) -> Result<Option<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT ticket_id FROM thread_ids WHERE message_id = ?1")?;
+    for id in ids.iter().rev() {
+        if let Some(t) = stmt.query_row([id], |r| r.get(0)).optional()? {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+/// The ticket of a stored message whose References name `message_id` (a reply that arrived
+/// before the message it answers).
+pub fn ticket_referencing(conn: &Connection, message_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT m.ticket_id FROM message_refs r JOIN messages m ON m.id = r.message_id \
+             WHERE r.ref = ?1 AND m.ticket_id IS NOT NULL ORDER BY m.id LIMIT 1",
+            [message_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Whether this message is stored already: by Message-ID, or by content where it has none.
+pub fn message_seen(conn: &Connection, message_id: Option<&str>, content_hash: &str) -> Result<Option<i64>, StoreError> {
+    let found = match message_id {
+        Some(mid) => conn
+            .query_row("SELECT id FROM messages WHERE message_id = ?1", [mid], |r| r.get(0))
+            .optional()?,
+        None => conn
+            .query_row(
+                "SELECT id FROM messages WHERE message_id IS NULL AND content_hash = ?1",
+                [content_hash],
+                |r| r.get(0),
+            )
+            .optional()?,
+    };
+    Ok(found)
+}
+
+/// Whether `address` wrote to or was written to on this ticket before.
+pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) -> Result<bool, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND requester = ?2) + \
+                (SELECT COUNT(*) FROM messages WHERE ticket_id = ?1 AND from_addr = ?2)",
+        params![ticket, address],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, ticket_id, direction, kind, message_id, from_addr, from_name, to_addrs, cc_addrs, \
+         subject, date, received_at, text, flags FROM messages WHERE ticket_id = ?1 ORDER BY received_at, id",
+    )?;
+    let mut messages: Vec<StoredMessage> = stmt
+        .query_map([ticket], |r| {
+            let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+                let s: String = r.get(i)?;
+                Ok(serde_json::from_str(&s).unwrap_or_default())
+            };
+            Ok(StoredMessage {
+                id: r.get(0)?,
+                ticket_id: r.get(1)?,
+                direction: r.get(2)?,
+                kind: r.get(3)?,
+                message_id: r.get(4)?,
+                from_addr: r.get(5)?,
+                from_name: r.get(6)?,
+                to: list(7)?,
+                cc: list(8)?,
+                subject: r.get(9)?,
+                date: r.get(10)?,
+                received_at: r.get(11)?,
+                text: r.get(12)?,
+                flags: list(13)?,
+                attachments: Vec::new(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut att = conn.prepare_cached(
+        "SELECT filename, content_type, size, sha256 FROM attachments WHERE message_id = ?1 ORDER BY id",
+    )?;
+    for m in &mut messages {
+        m.attachments = att
+            .query_map([m.id], |r| {
+                Ok(Attachment { filename: r.get(0)?, content_type: r.get(1)?, size: r.get(2)?, sha256: r.get(3)? })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(messages)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub at: i64,
+    pub kind: String,
+    pub by: Option<String>,
+    pub detail: String,
+}
+
+pub fn add_event(conn: &Connection, ticket: i64, at: i64, kind: &str, by: Option<&str>, detail: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO events (ticket_id, at, kind, by, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![ticket, at, kind, by, detail])?;
+    Ok(())
+}
+
+pub fn events_of(conn: &Connection, ticket: i64) -> Result<Vec<Event>, StoreError> {
+    let mut stmt = conn.prepare("SELECT at, kind, by, detail FROM events WHERE ticket_id = ?1 ORDER BY at, id")?;
+    let rows = stmt.query_map([ticket], |r| Ok(Event { at: r.get(0)?, kind: r.get(1)?, by: r.get(2)?, detail: r.get(3)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
