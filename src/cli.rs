@@ -16,10 +16,19 @@ use ticketd::rules::Rules;
 use ticketd::store::{self, Store};
 
 #[derive(Parser)]
-#[command(name = "ticketd", version, about = "Turns shared IMAP mailboxes into acknowledged, threaded tickets")]
+#[command(
+    name = "ticketd",
+    version,
+    about = "Turns shared IMAP mailboxes into acknowledged, threaded tickets"
+)]
 pub struct Args {
     /// The configuration file.
-    #[arg(long, global = true, env = "TICKETD_CONFIG", default_value = "/etc/ticketd/config.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "TICKETD_CONFIG",
+        default_value = "/etc/ticketd/config.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -107,8 +116,11 @@ fn load(path: &Path) -> Result<(Config, Rules, Vec<String>)> {
 
 fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TICKETD_LOG").unwrap_or_else(|_| EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("TICKETD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let _ = match config.log.format {
         LogFormat::Json => builder.json().try_init(),
@@ -118,7 +130,10 @@ fn init_logging(config: &Config) {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 pub fn dispatch(args: Args) -> Result<ExitCode> {
@@ -154,7 +169,8 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 tracing::warn!("{w}");
             }
             // Open (and migrate) the database before anything else, so a bad one stops start-up.
-            Store::open(&config.database.path).with_context(|| format!("database {}", config.database.path.display()))?;
+            Store::open(&config.database.path)
+                .with_context(|| format!("database {}", config.database.path.display()))?;
             let clock: Arc<dyn Clock> = match now {
                 Some(t) => Arc::new(FixedClock(t)),
                 None => Arc::new(SystemClock),
@@ -175,13 +191,18 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                     eprintln!("ticketd: outbox: {e}");
                 }
                 let failed = !report.failures.is_empty() || report.delivery_error.is_some();
-                return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+                return Ok(if failed {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                });
             }
             let config = Arc::new(config);
             let shared = Arc::new(RwLock::new(Arc::new(rules)));
             rt.block_on(async {
                 let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-                daemon::spawn_signal_handlers(config.clone(), shared.clone(), stop_tx).context("cannot install signal handlers")?;
+                daemon::spawn_signal_handlers(config.clone(), shared.clone(), stop_tx)
+                    .context("cannot install signal handlers")?;
                 tracing::info!(mailboxes = config.mailboxes.len(), "ticketd running");
                 daemon::run(config, shared, clock, stop_rx).await;
                 tracing::info!("stopped");
@@ -189,7 +210,9 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rules { command: RulesCommand::Test { file, json } } => {
+        Command::Rules {
+            command: RulesCommand::Test { file, json },
+        } => {
             let _ = (file, json);
             bail!("rules test is not implemented yet")
         }
@@ -198,34 +221,55 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             let store = Store::open(&config.database.path)?;
             let prefix = &config.tickets.tag_prefix;
             match command {
-                TicketsCommand::List { status, department, json } => {
+                TicketsCommand::List {
+                    status,
+                    department,
+                    json,
+                } => {
                     let statuses: Vec<&str> = match status.as_deref() {
                         None => vec!["new", "open", "waiting"],
                         Some("all") => vec![],
                         Some(s @ ("new" | "open" | "waiting" | "closed")) => vec![s],
-                        Some(other) => bail!("unknown status {other:?}: use new, open, waiting, closed or all"),
+                        Some(other) => {
+                            bail!("unknown status {other:?}: use new, open, waiting, closed or all")
+                        }
                     };
-                    let tickets = store::list_tickets(store.conn(), &statuses, department.as_deref())?;
+                    let tickets =
+                        store::list_tickets(store.conn(), &statuses, department.as_deref())?;
                     if json {
-                        let list: Vec<_> = tickets.iter().map(|t| present::ticket_json(t, &rules, prefix)).collect();
+                        let list: Vec<_> = tickets
+                            .iter()
+                            .map(|t| present::ticket_json(t, &rules, prefix))
+                            .collect();
                         println!("{}", serde_json::to_string_pretty(&list)?);
                     } else {
                         print!("{}", present::ticket_table(&tickets, &rules, prefix));
                     }
                 }
                 TicketsCommand::Show { id, json } => {
-                    let Some(t) = store::get_ticket(store.conn(), id)? else { bail!("ticket {id} does not exist") };
+                    let Some(t) = store::get_ticket(store.conn(), id)? else {
+                        bail!("ticket {id} does not exist")
+                    };
                     let zone = rules.department_zone(&t.department);
                     let messages = store::messages_of(store.conn(), id)?;
                     let events = store::events_of(store.conn(), id)?;
                     if json {
                         let mut v = present::ticket_json(&t, &rules, prefix);
-                        v["messages"] = messages.iter().map(|m| present::message_json(m, zone)).collect();
-                        v["events"] = events.iter().map(|e| present::event_json(e, zone)).collect();
+                        v["messages"] = messages
+                            .iter()
+                            .map(|m| present::message_json(m, zone))
+                            .collect();
+                        v["events"] = events
+                            .iter()
+                            .map(|e| present::event_json(e, zone))
+                            .collect();
                         println!("{}", serde_json::to_string_pretty(&v)?);
                     } else {
                         println!("[{prefix}#{}] {}", t.id, t.subject);
-                        println!("status {}  priority {}  department {}  requester {}", t.status, t.priority, t.department, t.requester);
+                        println!(
+                            "status {}  priority {}  department {}  requester {}",
+                            t.status, t.priority, t.department, t.requester
+                        );
                         println!("created {}", present::time_in(zone, t.created_at));
                         for m in &messages {
                             println!(
@@ -239,14 +283,22 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         }
                         println!("\nevents:");
                         for e in &events {
-                            println!("  {} {} {} {}", present::time_in(zone, e.at), e.kind, e.by.as_deref().unwrap_or("-"), e.detail);
+                            println!(
+                                "  {} {} {} {}",
+                                present::time_in(zone, e.at),
+                                e.kind,
+                                e.by.as_deref().unwrap_or("-"),
+                                e.detail
+                            );
                         }
                     }
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Db { command: DbCommand::Backup { path } } => {
+        Command::Db {
+            command: DbCommand::Backup { path },
+        } => {
             let config = Config::load(&args.config)?;
             let store = Store::open(&config.database.path)?;
             if path.exists() {

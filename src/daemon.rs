@@ -60,19 +60,37 @@ pub struct PassReport {
 }
 
 fn pipeline_parts(config: &Config) -> (TagMatcher, Vec<crate::config::Address>) {
-    (TagMatcher::new(&config.tickets.tag_prefix), config.own_addresses())
+    (
+        TagMatcher::new(&config.tickets.tag_prefix),
+        config.own_addresses(),
+    )
 }
 
-async fn sync_one(config: &Config, rules: &Rules, mailbox: &MailboxConfig, clock: &dyn Clock) -> Result<MailboxReport, String> {
+async fn sync_one(
+    config: &Config,
+    rules: &Rules,
+    mailbox: &MailboxConfig,
+    clock: &dyn Clock,
+) -> Result<MailboxReport, String> {
     let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
     let (tags, own) = pipeline_parts(config);
-    let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own };
-    mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock).await.map_err(|e| e.to_string())
+    let pipeline = Pipeline {
+        config,
+        rules,
+        tags: &tags,
+        own_addresses: &own,
+    };
+    mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// One full pass: every mailbox (concurrently), then the outbox, waiting for the SMTP answers.
 pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> PassReport {
-    let passes = config.mailboxes.iter().map(|m| async move { (m.name.clone(), sync_one(config, rules, m, clock).await) });
+    let passes = config
+        .mailboxes
+        .iter()
+        .map(|m| async move { (m.name.clone(), sync_one(config, rules, m, clock).await) });
     let mut report = PassReport::default();
     for (name, result) in futures::future::join_all(passes).await {
         match result {
@@ -99,7 +117,9 @@ async fn deliver(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryR
         return Ok(Default::default());
     }
     let mailer = Mailer::new(&config.smtp).map_err(|e| e.to_string())?;
-    outbox::deliver_due(&mut store, &mailer, clock).await.map_err(|e| e.to_string())
+    outbox::deliver_due(&mut store, &mailer, clock)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Reloads the rules; a broken set is refused and the old one keeps running.
@@ -158,7 +178,12 @@ async fn mailbox_task(
     }
 }
 
-async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn outbox_task(
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut failures = 0u32;
     loop {
         let next = match deliver(&config, clock.as_ref()).await {
@@ -185,22 +210,46 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
 }
 
 /// Runs until `stop` turns true: every mailbox, the outbox, and rule reloads on SIGHUP.
-pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
+pub async fn run(
+    config: Arc<Config>,
+    rules: SharedRules,
+    clock: Arc<dyn Clock>,
+    stop: watch::Receiver<bool>,
+) {
     let wake = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
     for m in &config.mailboxes {
-        tasks.spawn(mailbox_task(config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), stop.clone()));
+        tasks.spawn(mailbox_task(
+            config.clone(),
+            rules.clone(),
+            m.clone(),
+            clock.clone(),
+            wake.clone(),
+            stop.clone(),
+        ));
     }
-    let outbox = tokio::spawn(outbox_task(config.clone(), clock.clone(), wake.clone(), stop.clone()));
+    let outbox = tokio::spawn(outbox_task(
+        config.clone(),
+        clock.clone(),
+        wake.clone(),
+        stop.clone(),
+    ));
     while tasks.join_next().await.is_some() {}
     // The mailboxes have stopped; give the outbox a bounded grace period for mail in flight.
-    if tokio::time::timeout(Duration::from_secs(10), outbox).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), outbox)
+        .await
+        .is_err()
+    {
         tracing::warn!("outbox still busy after 10 s; stopping anyway (unsent mail stays queued)");
     }
 }
 
 /// Turns SIGTERM / SIGINT into the stop signal and SIGHUP into a rules reload.
-pub fn spawn_signal_handlers(config: Arc<Config>, rules: SharedRules, stop: watch::Sender<bool>) -> std::io::Result<()> {
+pub fn spawn_signal_handlers(
+    config: Arc<Config>,
+    rules: SharedRules,
+    stop: watch::Sender<bool>,
+) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -26,7 +26,10 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot store attachment in {path}: {source}")]
-    Attachment { path: String, source: std::io::Error },
+    Attachment {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Compose(#[from] compose::ComposeError),
 }
@@ -67,13 +70,21 @@ pub enum Outcome {
     Duplicate,
     /// Held as spam: stored without a ticket, moved to the junk folder.
     Spam,
-    Stored { ticket: i64, new_ticket: bool, acknowledged: bool },
+    Stored {
+        ticket: i64,
+        new_ticket: bool,
+        acknowledged: bool,
+    },
     /// Stored without a ticket (own mail that belongs to none).
     Unfiled,
 }
 
 /// The action owed on the server once the message is committed.
-pub fn after_action_for(outcome: &Outcome, mailbox: &MailboxConfig, from_sent_folder: bool) -> Option<String> {
+pub fn after_action_for(
+    outcome: &Outcome,
+    mailbox: &MailboxConfig,
+    from_sent_folder: bool,
+) -> Option<String> {
     if from_sent_folder {
         // A Sent folder is the staff's record; ticketd only reads it.
         return None;
@@ -105,25 +116,47 @@ impl ThreadIndex for Index<'_> {
     }
 }
 
-/// Detects the language of a text among those ticketd ships templates for.
+/// Detects the language of a text among those ticketd ships templates for. Restricting the
+/// detector to them makes short texts far more reliable; a weak guess counts as unknown.
 pub fn detect_language(text: &str) -> Option<&'static str> {
-    let info = whatlang::detect(text)?;
-    if !info.is_reliable() && text.chars().count() > 40 {
+    use std::sync::OnceLock;
+    use whatlang::{Detector, Lang};
+    static DETECTOR: OnceLock<Detector> = OnceLock::new();
+    let detector = DETECTOR.get_or_init(|| {
+        Detector::with_allowlist(vec![
+            Lang::Hun,
+            Lang::Ces,
+            Lang::Slk,
+            Lang::Pol,
+            Lang::Heb,
+            Lang::Deu,
+            Lang::Eng,
+        ])
+    });
+    let sample: String = text.chars().take(2000).collect();
+    let info = detector.detect(&sample)?;
+    if !info.is_reliable() && info.confidence() < 0.3 {
         return None;
     }
     match info.lang() {
-        whatlang::Lang::Hun => Some("hu"),
-        whatlang::Lang::Ces | whatlang::Lang::Slk => Some("cs"),
-        whatlang::Lang::Pol => Some("pl"),
-        whatlang::Lang::Heb => Some("he"),
-        whatlang::Lang::Deu => Some("de"),
-        whatlang::Lang::Eng => Some("en"),
+        Lang::Hun => Some("hu"),
+        Lang::Ces | Lang::Slk => Some("cs"),
+        Lang::Pol => Some("pl"),
+        Lang::Heb => Some("he"),
+        Lang::Deu => Some("de"),
+        Lang::Eng => Some("en"),
         _ => None,
     }
 }
 
 /// Runs one message through the pipeline and commits it with its checkpoint.
-pub fn ingest(store: &mut Store, p: &Pipeline<'_>, origin: &Origin<'_>, raw: &[u8], now: DateTime<Utc>) -> Result<Outcome, IngestError> {
+pub fn ingest(
+    store: &mut Store,
+    p: &Pipeline<'_>,
+    origin: &Origin<'_>,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
     let mut message = parse::parse(raw);
     if origin.truncated {
         message.flags.push("too_large".into());
@@ -149,12 +182,27 @@ pub fn ingest(store: &mut Store, p: &Pipeline<'_>, origin: &Origin<'_>, raw: &[u
     );
     let attachments = store_attachments(&p.config.database.data_dir, &message)?;
 
-    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = if store::message_seen(&tx, message.message_id.as_deref(), &message.content_hash)?.is_some() {
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let outcome = if store::message_seen(&tx, message.message_id.as_deref(), &message.content_hash)?
+        .is_some()
+    {
         Outcome::Duplicate
     } else {
-        let class = if routed.spam && verdict.class == Class::Customer { Class::Spam } else { verdict.class };
-        let stored = Stored { message: &message, raw, attachments: &attachments, origin, verdict: &verdict, language };
+        let class = if routed.spam && verdict.class == Class::Customer {
+            Class::Spam
+        } else {
+            verdict.class
+        };
+        let stored = Stored {
+            message: &message,
+            raw,
+            attachments: &attachments,
+            origin,
+            verdict: &verdict,
+            language,
+        };
         match class {
             Class::Spam => {
                 stored.insert(&tx, None, "spam", now)?;
@@ -163,9 +211,22 @@ pub fn ingest(store: &mut Store, p: &Pipeline<'_>, origin: &Origin<'_>, raw: &[u
             _ => file_message(&tx, p, &stored, class, &routed, now)?,
         }
     };
-    store::sync::advance(&tx, &origin.mailbox.name, origin.folder, origin.uidvalidity, origin.uid)?;
+    store::sync::advance(
+        &tx,
+        &origin.mailbox.name,
+        origin.folder,
+        origin.uidvalidity,
+        origin.uid,
+    )?;
     if let Some(action) = after_action_for(&outcome, origin.mailbox, origin.from_sent_folder) {
-        store::sync::add_pending_action(&tx, &origin.mailbox.name, origin.folder, origin.uidvalidity, origin.uid, &action)?;
+        store::sync::add_pending_action(
+            &tx,
+            &origin.mailbox.name,
+            origin.folder,
+            origin.uidvalidity,
+            origin.uid,
+            &action,
+        )?;
     }
     tx.commit()?;
     Ok(outcome)
@@ -181,7 +242,13 @@ struct Stored<'a> {
 }
 
 impl Stored<'_> {
-    fn insert(&self, conn: &Connection, ticket: Option<i64>, kind: &str, _now: DateTime<Utc>) -> Result<i64, StoreError> {
+    fn insert(
+        &self,
+        conn: &Connection,
+        ticket: Option<i64>,
+        kind: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         let m = self.message;
         let mut flags = m.flags.clone();
         if self.verdict.forged_staff {
@@ -196,7 +263,11 @@ impl Stored<'_> {
             conn,
             &NewMessage {
                 ticket_id: ticket,
-                direction: if self.origin.from_sent_folder { "out" } else { "in" },
+                direction: if self.origin.from_sent_folder {
+                    "out"
+                } else {
+                    "in"
+                },
                 kind,
                 message_id: m.message_id.as_deref(),
                 content_hash: &m.content_hash,
@@ -223,7 +294,14 @@ impl Stored<'_> {
 
 /// Files a non-spam message: joins or opens a ticket, updates its state, queues the
 /// acknowledgement.
-fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class, routed: &Route, now: DateTime<Utc>) -> Result<Outcome, IngestError> {
+fn file_message(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    s: &Stored<'_>,
+    class: Class,
+    routed: &Route,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
     let m = s.message;
     let received = s.origin.received_at.timestamp();
     let threading = thread::thread(
@@ -245,18 +323,37 @@ fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class,
     };
 
     if let Threading::Join { ticket, how } = threading {
-        let kind = if class == Class::Own { own_kind(tx, m)? } else { kind.to_string() };
+        let kind = if class == Class::Own {
+            own_kind(tx, m)?
+        } else {
+            kind.to_string()
+        };
         s.insert(tx, Some(ticket), &kind, now)?;
         store::touch_ticket(tx, ticket, received)?;
         let t = store::get_ticket(tx, ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
         let at = now.timestamp();
         match class {
             Class::Customer => {
-                let next = if t.first_response_at.is_some() { "open" } else { "new" };
+                let next = if t.first_response_at.is_some() {
+                    "open"
+                } else {
+                    "new"
+                };
                 if t.status == "waiting" || t.status == "closed" {
                     store::set_status(tx, ticket, next, at)?;
-                    let what = if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
-                    store::add_event(tx, ticket, at, "status", None, &format!("{} -> {next}: {what}", t.status))?;
+                    let what = if t.status == "closed" {
+                        "reopened by the customer's reply"
+                    } else {
+                        "customer replied"
+                    };
+                    store::add_event(
+                        tx,
+                        ticket,
+                        at,
+                        "status",
+                        None,
+                        &format!("{} -> {next}: {what}", t.status),
+                    )?;
                 }
             }
             Class::StaffResponse => {
@@ -266,13 +363,24 @@ fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class,
                 }
                 if t.status == "new" {
                     store::set_status(tx, ticket, "open", at)?;
-                    store::add_event(tx, ticket, at, "status", Some(by), "new -> open: staff responded")?;
+                    store::add_event(
+                        tx,
+                        ticket,
+                        at,
+                        "status",
+                        Some(by),
+                        "new -> open: staff responded",
+                    )?;
                 }
             }
             _ => {}
         }
         tracing::debug!(ticket, how, "message joined ticket");
-        return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false });
+        return Ok(Outcome::Stored {
+            ticket,
+            new_ticket: false,
+            acknowledged: false,
+        });
     }
 
     // Own mail that belongs to no ticket (e.g. a Sent copy of mail ticketd no longer knows).
@@ -290,7 +398,11 @@ fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class,
     let too_old = now.timestamp() - received > max_age;
     let silent = s.origin.import_silently || too_old;
     let subject = p.tags.strip(&m.subject);
-    let subject = if subject.is_empty() { "(no subject)".to_string() } else { subject };
+    let subject = if subject.is_empty() {
+        "(no subject)".to_string()
+    } else {
+        subject
+    };
     let department = p.rules.department(&routed.department);
     let ticket = store::insert_ticket(
         tx,
@@ -335,13 +447,19 @@ fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class,
     } else if s.origin.import_silently {
         Some("imported by initial_sync = \"all\"".to_string())
     } else if too_old {
-        Some(format!("received more than {} ago", p.config.tickets.max_age))
+        Some(format!(
+            "received more than {} ago",
+            p.config.tickets.max_age
+        ))
     } else if !routed.ack {
         Some("a rule said ack = false".to_string())
     } else if m.is_flagged("unparsable") {
         Some("the message could not be parsed".to_string())
     } else if recent_acks(tx, &requester, at)? >= i64::from(p.config.acks.per_sender_per_hour) {
-        Some(format!("already {} acknowledgements to {requester} in the last hour", p.config.acks.per_sender_per_hour))
+        Some(format!(
+            "already {} acknowledgements to {requester} in the last hour",
+            p.config.acks.per_sender_per_hour
+        ))
     } else {
         None
     };
@@ -353,7 +471,11 @@ fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class,
             false
         }
         None => {
-            let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.mailbox);
+            let from = sender_for(
+                p,
+                department.and_then(|d| d.from.as_ref()),
+                s.origin.mailbox,
+            );
             let mut languages: Vec<&str> = s.language.into_iter().collect();
             if let Some(d) = department {
                 languages.push(&d.language);
@@ -379,7 +501,11 @@ fn file_message(tx: &Connection, p: &Pipeline<'_>, s: &Stored<'_>, class: Class,
             true
         }
     };
-    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged })
+    Ok(Outcome::Stored {
+        ticket,
+        new_ticket: true,
+        acknowledged,
+    })
 }
 
 /// What a message of ticketd's own is, by the outbox row that sent it.
@@ -387,14 +513,24 @@ fn own_kind(tx: &Connection, m: &ParsedMessage) -> Result<String, StoreError> {
     let kind: Option<String> = match &m.message_id {
         Some(mid) => {
             use rusqlite::OptionalExtension;
-            tx.query_row("SELECT kind FROM outbox WHERE message_id = ?1", [mid], |r| r.get(0)).optional()?
+            tx.query_row(
+                "SELECT kind FROM outbox WHERE message_id = ?1",
+                [mid],
+                |r| r.get(0),
+            )
+            .optional()?
         }
         None => None,
     };
     Ok(kind.unwrap_or_else(|| "ack".into()))
 }
 
-fn requester_of(m: &ParsedMessage, class: Class, routed: &Route, p: &Pipeline<'_>) -> (String, Option<String>) {
+fn requester_of(
+    m: &ParsedMessage,
+    class: Class,
+    routed: &Route,
+    p: &Pipeline<'_>,
+) -> (String, Option<String>) {
     let from = m.from.clone();
     if routed.requester_from_reply_to {
         if let Some(r) = &m.reply_to {
@@ -417,7 +553,11 @@ fn requester_of(m: &ParsedMessage, class: Class, routed: &Route, p: &Pipeline<'_
 
 /// Sender of ticketd's mail for a ticket (SPEC §4): the department's, else the mailbox's
 /// address, else `[smtp].from`.
-pub fn sender_for(p: &Pipeline<'_>, department_from: Option<&crate::config::NamedAddress>, mailbox: &MailboxConfig) -> crate::config::NamedAddress {
+pub fn sender_for(
+    p: &Pipeline<'_>,
+    department_from: Option<&crate::config::NamedAddress>,
+    mailbox: &MailboxConfig,
+) -> crate::config::NamedAddress {
     if let Some(f) = department_from {
         return f.clone();
     }
@@ -430,14 +570,25 @@ pub fn sender_for(p: &Pipeline<'_>, department_from: Option<&crate::config::Name
 fn recent_acks(tx: &Connection, address: &str, now: i64) -> Result<i64, StoreError> {
     Ok(tx.query_row(
         "SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND recipients = ?1 AND created_at > ?2",
-        rusqlite::params![serde_json::to_string(&[address]).unwrap_or_default(), now - 3600],
+        rusqlite::params![
+            serde_json::to_string(&[address]).unwrap_or_default(),
+            now - 3600
+        ],
         |r| r.get(0),
     )?)
 }
 
 /// Writes a composed mail to the outbox and indexes its Message-ID on the ticket, so replies
 /// to it thread.
-pub fn queue_mail(tx: &Connection, ticket: i64, kind: &str, from: &Address, to: &str, mail: &compose::Composed, at: i64) -> Result<(), StoreError> {
+pub fn queue_mail(
+    tx: &Connection,
+    ticket: i64,
+    kind: &str,
+    from: &Address,
+    to: &str,
+    mail: &compose::Composed,
+    at: i64,
+) -> Result<(), StoreError> {
     store::outbox::enqueue(
         tx,
         &NewOutgoing {
@@ -457,14 +608,20 @@ pub fn queue_mail(tx: &Connection, ticket: i64, kind: &str, from: &Address, to: 
 
 /// Writes attachments content-addressed under `data_dir/attachments`, once however often they
 /// arrive. Written before the transaction: a crash leaves at worst an unreferenced file.
-fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Vec<store::Attachment>, IngestError> {
+fn store_attachments(
+    data_dir: &Path,
+    m: &ParsedMessage,
+) -> Result<Vec<store::Attachment>, IngestError> {
     let mut out = Vec::new();
     for a in &m.attachments {
         let sha = parse::sha256_hex(&a.content);
         let dir = data_dir.join("attachments").join(&sha[..2]);
         let path = dir.join(&sha);
         if !path.exists() {
-            let err = |source| IngestError::Attachment { path: path.display().to_string(), source };
+            let err = |source| IngestError::Attachment {
+                path: path.display().to_string(),
+                source,
+            };
             std::fs::create_dir_all(&dir).map_err(err)?;
             let tmp = dir.join(format!(".{sha}.tmp{}", std::process::id()));
             std::fs::write(&tmp, &a.content).map_err(err)?;
@@ -478,4 +635,37 @@ fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Vec<store::At
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn detects_the_six_languages_on_short_texts() {
+        let cases = [
+            (
+                "Nem működik a webshop. Jó napot! A webshop nem tölt be, kérem segítsenek.",
+                "hu",
+            ),
+            (
+                "Rechnung fehlt. Guten Tag, die Rechnung für Oktober fehlt.",
+                "de",
+            ),
+            (
+                "Dobrý den, nefunguje nám přihlášení do systému, prosím o pomoc.",
+                "cs",
+            ),
+            (
+                "Dzień dobry, nie działa logowanie do systemu, proszę o pomoc.",
+                "pl",
+            ),
+            ("שלום, המערכת לא עובדת, אשמח לעזרה בהקדם.", "he"),
+            (
+                "Hello, the login page does not work since this morning, please help.",
+                "en",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(super::detect_language(text), Some(want), "{text}");
+        }
+    }
 }

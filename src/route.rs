@@ -48,8 +48,13 @@ pub fn route(rules: &Rules, input: &RouteInput<'_>) -> Route {
         rules: Vec::new(),
     };
     for rule in &rules.rules {
-        let Some(matched) = matches(&rule.when, input) else { continue };
-        out.rules.push(RuleMatch { name: rule.name.clone(), matched });
+        let Some(matched) = matches(&rule.when, input) else {
+            continue;
+        };
+        out.rules.push(RuleMatch {
+            name: rule.name.clone(),
+            matched,
+        });
         let set = &rule.set;
         if let Some(d) = &set.department {
             out.department = d.clone();
@@ -99,7 +104,11 @@ fn matches(when: &Conditions, input: &RouteInput<'_>) -> Option<BTreeMap<String,
         found.insert("from".into(), from.to_string());
     }
     if !when.to.is_empty() {
-        let hit = m.to.iter().chain(&m.cc).chain(&m.delivered_to).find(|a| when.to.iter().any(|g| g.matches(a)))?;
+        let hit =
+            m.to.iter()
+                .chain(&m.cc)
+                .chain(&m.delivered_to)
+                .find(|a| when.to.iter().any(|g| g.matches(a)))?;
         found.insert("to".into(), hit.clone());
     }
     for (name, re) in &when.headers {
@@ -125,13 +134,20 @@ mod tests {
 
     fn rules(text: &str) -> Rules {
         let base = "[[department]]\nname = \"support\"\n[[department]]\nname = \"billing\"\n";
-        Rules::from_sources(&[(PathBuf::from("r.toml"), format!("{base}{text}"))], PathBuf::from("t")).unwrap()
+        Rules::from_sources(
+            &[(PathBuf::from("r.toml"), format!("{base}{text}"))],
+            PathBuf::from("t"),
+        )
+        .unwrap()
     }
 
     fn msg(subject: &str, from: &str) -> ParsedMessage {
         ParsedMessage {
             subject: subject.into(),
-            from: Some(crate::parse::Sender { name: None, address: from.into() }),
+            from: Some(crate::parse::Sender {
+                name: None,
+                address: from.into(),
+            }),
             to: vec!["billing@example.test".into()],
             headers: vec![("x-priority".into(), "1 (Highest)".into())],
             ..Default::default()
@@ -139,7 +155,15 @@ mod tests {
     }
 
     fn run(r: &Rules, m: &ParsedMessage) -> Route {
-        route(r, &RouteInput { message: m, mailbox: "support", default_department: "support", language: Some("hu") })
+        route(
+            r,
+            &RouteInput {
+                message: m,
+                mailbox: "support",
+                default_department: "support",
+                language: Some("hu"),
+            },
+        )
     }
 
     #[test]

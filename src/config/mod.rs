@@ -41,7 +41,11 @@ impl std::error::Error for ConfigError {}
 
 /// 1-based line number of a byte offset.
 pub fn line_of(source: &str, offset: usize) -> usize {
-    source[..offset.min(source.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    source[..offset.min(source.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Turns a TOML/serde error into a one-line cause with the line it points at.
@@ -200,7 +204,9 @@ struct RawAcks {
 }
 impl Default for RawAcks {
     fn default() -> Self {
-        RawAcks { per_sender_per_hour: default_per_sender() }
+        RawAcks {
+            per_sender_per_hour: default_per_sender(),
+        }
     }
 }
 fn default_per_sender() -> u32 {
@@ -254,7 +260,10 @@ struct RawLog {
 }
 impl Default for RawLog {
     fn default() -> Self {
-        RawLog { format: LogFormat::Auto, level: Spanned::new(0..0, "info".into()) }
+        RawLog {
+            format: LogFormat::Auto,
+            level: Spanned::new(0..0, "info".into()),
+        }
     }
 }
 
@@ -383,8 +392,14 @@ pub struct TicketsConfig {
 #[derive(Debug, Clone)]
 pub enum Credentials {
     None,
-    Password { username: String, password: SecretSource },
-    Xoauth2 { username: String, token: OauthConfig },
+    Password {
+        username: String,
+        password: SecretSource,
+    },
+    Xoauth2 {
+        username: String,
+        token: OauthConfig,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -515,14 +530,19 @@ impl Config {
 
         let db_path = resolve(&raw.database.path);
         let data_dir = if raw.database.data_dir.is_empty() {
-            db_path.parent().map(|p| p.join("data")).unwrap_or_else(|| PathBuf::from("data"))
+            db_path
+                .parent()
+                .map(|p| p.join("data"))
+                .unwrap_or_else(|| PathBuf::from("data"))
         } else {
             resolve(&raw.database.data_dir)
         };
 
         let tag_prefix = raw.tickets.tag_prefix.get_ref().clone();
         if tag_prefix.is_empty()
-            || !tag_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !tag_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(at(
                 raw.tickets.tag_prefix.span(),
@@ -542,10 +562,16 @@ impl Config {
 
         let level = raw.log.level.get_ref().to_ascii_lowercase();
         if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
-            return Err(at(raw.log.level.span(), format!("unknown log level {level:?}")));
+            return Err(at(
+                raw.log.level.span(),
+                format!("unknown log level {level:?}"),
+            ));
         }
         let timezone: chrono_tz::Tz = raw.digest.timezone.get_ref().parse().map_err(|_| {
-            at(raw.digest.timezone.span(), format!("unknown time zone {:?}", raw.digest.timezone.get_ref()))
+            at(
+                raw.digest.timezone.span(),
+                format!("unknown time zone {:?}", raw.digest.timezone.get_ref()),
+            )
         })?;
 
         let mut names = HashSet::new();
@@ -553,7 +579,8 @@ impl Config {
         for spanned in raw.mailboxes {
             let span = spanned.span();
             let m = spanned.into_inner();
-            let err = |message: String| at(span.clone(), format!("mailbox {:?}: {message}", m.name));
+            let err =
+                |message: String| at(span.clone(), format!("mailbox {:?}: {message}", m.name));
             if m.name.is_empty() {
                 return Err(at(span.clone(), "mailbox name must not be empty".into()));
             }
@@ -569,7 +596,11 @@ impl Config {
             if m.folders.is_empty() {
                 return Err(err("folders must name at least one folder".into()));
             }
-            let auth = if m.oauth2.is_some() { SmtpAuth::Xoauth2 } else { SmtpAuth::Password };
+            let auth = if m.oauth2.is_some() {
+                SmtpAuth::Xoauth2
+            } else {
+                SmtpAuth::Password
+            };
             let creds = credentials(
                 auth,
                 &m.username,
@@ -580,19 +611,22 @@ impl Config {
             )
             .map_err(&err)?;
             let after_text = m.after.get_ref().trim();
-            let after = match after_text {
-                "flag" => AfterAction::Flag,
-                "none" => AfterAction::None,
-                other => match other.strip_prefix("move:") {
-                    Some(folder) if !folder.trim().is_empty() => AfterAction::Move(folder.trim().to_string()),
-                    _ => {
-                        return Err(at(
+            let after =
+                match after_text {
+                    "flag" => AfterAction::Flag,
+                    "none" => AfterAction::None,
+                    other => match other.strip_prefix("move:") {
+                        Some(folder) if !folder.trim().is_empty() => {
+                            AfterAction::Move(folder.trim().to_string())
+                        }
+                        _ => return Err(at(
                             m.after.span(),
-                            format!("after = {other:?}: write \"move:FOLDER\", \"flag\" or \"none\""),
-                        ))
-                    }
-                },
-            };
+                            format!(
+                                "after = {other:?}: write \"move:FOLDER\", \"flag\" or \"none\""
+                            ),
+                        )),
+                    },
+                };
             if m.poll_interval.as_secs() == 0 {
                 return Err(err("poll_interval must be at least 1s".into()));
             }
@@ -622,7 +656,10 @@ impl Config {
 
         Ok(Config {
             path: path.to_path_buf(),
-            database: DatabaseConfig { path: db_path, data_dir },
+            database: DatabaseConfig {
+                path: db_path,
+                data_dir,
+            },
             tickets: TicketsConfig {
                 tag_prefix,
                 rules_dir: resolve(&raw.tickets.rules_dir),
@@ -640,11 +677,18 @@ impl Config {
             },
             staff: StaffConfig {
                 addresses: raw.staff.addresses,
-                domains: raw.staff.domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
+                domains: raw
+                    .staff
+                    .domains
+                    .iter()
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .collect(),
                 trust: raw.staff.trust,
                 authserv_id: raw.staff.authserv_id,
             },
-            acks: AcksConfig { per_sender_per_hour: raw.acks.per_sender_per_hour },
+            acks: AcksConfig {
+                per_sender_per_hour: raw.acks.per_sender_per_hour,
+            },
             spam: SpamConfig {
                 score_threshold: raw.spam.score_threshold,
                 spamd: (!raw.spam.spamd.is_empty()).then_some(raw.spam.spamd),
@@ -654,7 +698,10 @@ impl Config {
                 block: raw.spam.block,
             },
             http_listen: (!raw.http.listen.is_empty()).then_some(raw.http.listen),
-            log: LogConfig { format: raw.log.format, level },
+            log: LogConfig {
+                format: raw.log.format,
+                level,
+            },
             digest: DigestConfig {
                 to: raw.digest.to,
                 every: raw.digest.every.into_inner(),
@@ -704,7 +751,10 @@ fn credentials(
                 }
                 (false, false) => return Err("set only one of password_file and password_env".into()),
             };
-            Ok(Credentials::Password { username: username.to_string(), password })
+            Ok(Credentials::Password {
+                username: username.to_string(),
+                password,
+            })
         }
         SmtpAuth::Xoauth2 => {
             let o = oauth2.ok_or("auth = \"xoauth2\" needs an oauth2 table")?;
@@ -714,12 +764,23 @@ fn credentials(
             let token = if !o.token_command.is_empty() {
                 OauthConfig::Command(o.token_command.clone())
             } else if !o.token_url.is_empty() {
-                let _ = (&o.grant, &o.client_id, &o.client_secret_file, &o.scope, &o.refresh_token_file);
-                return Err("oauth2.token_url is not supported yet; use oauth2.token_command".into());
+                let _ = (
+                    &o.grant,
+                    &o.client_id,
+                    &o.client_secret_file,
+                    &o.scope,
+                    &o.refresh_token_file,
+                );
+                return Err(
+                    "oauth2.token_url is not supported yet; use oauth2.token_command".into(),
+                );
             } else {
                 return Err("oauth2 needs token_command".into());
             };
-            Ok(Credentials::Xoauth2 { username: username.to_string(), token })
+            Ok(Credentials::Xoauth2 {
+                username: username.to_string(),
+                token,
+            })
         }
     }
 }
@@ -785,21 +846,33 @@ department = "support"
         let text = GOOD.replace("security = \"none\"", "security = \"ssl\"");
         let e = parse(&text).unwrap_err();
         assert_eq!(e.line, Some(13), "{e}");
-        let text = GOOD.replace("host = \"127.0.0.1\"\nsecurity", "host = \"mail.example.test\"\nsecurity");
+        let text = GOOD.replace(
+            "host = \"127.0.0.1\"\nsecurity",
+            "host = \"mail.example.test\"\nsecurity",
+        );
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("loopback"), "{e}");
         let text = GOOD.replace("password_env = \"PW\"", "password = \"hunter2\"");
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("password"), "{e}");
-        assert!(!e.to_string().contains("hunter2") || e.message.contains("unknown field"), "{e}");
+        assert!(
+            !e.to_string().contains("hunter2") || e.message.contains("unknown field"),
+            "{e}"
+        );
     }
 
     #[test]
     fn after_values() {
-        let text = GOOD.replace("department = \"support\"", "department = \"support\"\nafter = \"delete\"");
+        let text = GOOD.replace(
+            "department = \"support\"",
+            "department = \"support\"\nafter = \"delete\"",
+        );
         let e = parse(&text).unwrap_err();
         assert_eq!(e.line, Some(18), "{e}");
-        let text = GOOD.replace("department = \"support\"", "department = \"support\"\nafter = \"flag\"");
+        let text = GOOD.replace(
+            "department = \"support\"",
+            "department = \"support\"\nafter = \"flag\"",
+        );
         assert_eq!(parse(&text).unwrap().mailboxes[0].after, AfterAction::Flag);
     }
 }

@@ -65,17 +65,42 @@ impl MailboxReport {
 }
 
 /// One pass: connect, read every folder and the sent folder, log out.
-pub async fn sync_mailbox(cfg: &MailboxConfig, store: &mut Store, pipeline: &Pipeline<'_>, clock: &dyn Clock) -> Result<MailboxReport, MailboxError> {
+pub async fn sync_mailbox(
+    cfg: &MailboxConfig,
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+) -> Result<MailboxReport, MailboxError> {
     let mut session = connect(cfg).await?;
     let mut report = MailboxReport::default();
     let mut state = folder::SessionState::default();
     for folder in &cfg.folders {
-        let r = sync_folder(&mut session, &mut state, cfg, folder, false, store, pipeline, clock).await?;
+        let r = sync_folder(
+            &mut session,
+            &mut state,
+            cfg,
+            folder,
+            false,
+            store,
+            pipeline,
+            clock,
+        )
+        .await?;
         report.add(&r);
     }
     if let Some(sent) = &cfg.sent_folder {
         let sent = folder::resolve_folder(&mut session, sent).await?;
-        let r = sync_folder(&mut session, &mut state, cfg, &sent, true, store, pipeline, clock).await?;
+        let r = sync_folder(
+            &mut session,
+            &mut state,
+            cfg,
+            &sent,
+            true,
+            store,
+            pipeline,
+            clock,
+        )
+        .await?;
         report.add(&r);
     }
     let _ = connect::timed("LOGOUT", session.logout()).await;

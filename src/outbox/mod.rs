@@ -16,13 +16,17 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::clock::Clock;
-use crate::config::{Credentials, OauthConfig, Security, SecretSource, SmtpConfig};
+use crate::config::{Credentials, OauthConfig, SecretSource, Security, SmtpConfig};
 use crate::store::{self, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("SMTP {host}:{port}: {message}")]
-    Setup { host: String, port: u16, message: String },
+    Setup {
+        host: String,
+        port: u16,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -47,15 +51,21 @@ pub struct Mailer {
 impl Mailer {
     /// Builds the transport; must be called inside a tokio runtime. Secrets are read now.
     pub fn new(cfg: &SmtpConfig) -> Result<Mailer, OutboxError> {
-        let setup = |message: String| OutboxError::Setup { host: cfg.host.clone(), port: cfg.port, message };
+        let setup = |message: String| OutboxError::Setup {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            message,
+        };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
             .port(cfg.port)
             .timeout(Some(cfg.timeout.0));
         if cfg.security != Security::None {
             let mut tls = TlsParameters::builder(cfg.host.clone());
             if let Some(ca) = &cfg.ca_file {
-                let pem = std::fs::read(ca).map_err(|e| setup(format!("cannot read ca_file {}: {e}", ca.display())))?;
-                let cert = Certificate::from_pem(&pem).map_err(|e| setup(format!("bad ca_file {}: {e}", ca.display())))?;
+                let pem = std::fs::read(ca)
+                    .map_err(|e| setup(format!("cannot read ca_file {}: {e}", ca.display())))?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| setup(format!("bad ca_file {}: {e}", ca.display())))?;
                 tls = tls.add_root_certificate(cert);
             }
             let params = tls.build_rustls().map_err(|e| setup(e.to_string()))?;
@@ -69,16 +79,24 @@ impl Mailer {
             Credentials::Password { username, password } => {
                 let secret = password.read().map_err(|e| setup(e.to_string()))?;
                 builder = builder
-                    .credentials(SmtpCredentials::new(username.clone(), secret.expose().to_string()))
+                    .credentials(SmtpCredentials::new(
+                        username.clone(),
+                        secret.expose().to_string(),
+                    ))
                     .authentication(vec![Mechanism::Plain, Mechanism::Login]);
             }
             Credentials::Xoauth2 { username, token } => {
                 let OauthConfig::Command(cmd) = token else {
                     return Err(setup("only oauth2.token_command is supported".into()));
                 };
-                let secret = SecretSource::Command(cmd.clone()).read().map_err(|e| setup(e.to_string()))?;
+                let secret = SecretSource::Command(cmd.clone())
+                    .read()
+                    .map_err(|e| setup(e.to_string()))?;
                 builder = builder
-                    .credentials(SmtpCredentials::new(username.clone(), secret.expose().to_string()))
+                    .credentials(SmtpCredentials::new(
+                        username.clone(),
+                        secret.expose().to_string(),
+                    ))
                     .authentication(vec![Mechanism::Xoauth2]);
             }
         }
@@ -109,7 +127,11 @@ impl Mailer {
         // lettre's own timeout bounds only the connect; a silent server must not block us.
         let budget = self.timeout * 4;
         match tokio::time::timeout(budget, self.transport.send_raw(&envelope, raw)).await {
-            Err(_) => Attempt::Temporary(format!("no answer from {} within {}s", self.label, budget.as_secs())),
+            Err(_) => Attempt::Temporary(format!(
+                "no answer from {} within {}s",
+                self.label,
+                budget.as_secs()
+            )),
             Ok(Ok(_)) => Attempt::Sent,
             Ok(Err(e)) if e.is_permanent() => Attempt::Permanent(e.to_string()),
             Ok(Err(e)) => Attempt::Temporary(e.to_string()),
@@ -134,7 +156,11 @@ pub struct DeliveryReport {
 
 /// Delivers every outbox row that is due now. Each result is committed as soon as it is known,
 /// so a crash after the server accepted a mail can at worst send that one mail again.
-pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) -> Result<DeliveryReport, OutboxError> {
+pub async fn deliver_due(
+    store: &mut Store,
+    mailer: &Mailer,
+    clock: &dyn Clock,
+) -> Result<DeliveryReport, OutboxError> {
     let mut report = DeliveryReport::default();
     loop {
         let now = clock.now().timestamp();
@@ -144,7 +170,9 @@ pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) 
         }
         let mut progressed = false;
         for mail in batch {
-            let attempt = mailer.send(&mail.mail_from, &mail.recipients, &mail.raw).await;
+            let attempt = mailer
+                .send(&mail.mail_from, &mail.recipients, &mail.raw)
+                .await;
             let now = clock.now().timestamp();
             match attempt {
                 Attempt::Sent => {
@@ -160,10 +188,17 @@ pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) 
                     report.deferred += 1;
                 }
                 Attempt::Permanent(error) => {
-                    let tx = store.conn().unchecked_transaction().map_err(StoreError::from)?;
+                    let tx = store
+                        .conn()
+                        .unchecked_transaction()
+                        .map_err(StoreError::from)?;
                     store::outbox::mark_failed(&tx, mail.id, &error)?;
                     if let Some(ticket) = mail.ticket_id {
-                        let detail = format!("{} to {} refused: {error}", mail.kind, mail.recipients.join(", "));
+                        let detail = format!(
+                            "{} to {} refused: {error}",
+                            mail.kind,
+                            mail.recipients.join(", ")
+                        );
                         store::add_event(&tx, ticket, now, "delivery_failed", None, &detail)?;
                     }
                     tx.commit().map_err(StoreError::from)?;

@@ -12,7 +12,11 @@ pub struct Checkpoint {
     pub horizon_uid: u32,
 }
 
-pub fn checkpoint(conn: &Connection, mailbox: &str, folder: &str) -> Result<Option<Checkpoint>, StoreError> {
+pub fn checkpoint(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+) -> Result<Option<Checkpoint>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT uidvalidity, last_uid, horizon_uid FROM folder_state WHERE mailbox = ?1 AND folder = ?2",
@@ -23,7 +27,13 @@ pub fn checkpoint(conn: &Connection, mailbox: &str, folder: &str) -> Result<Opti
 }
 
 /// Starts a folder generation: first sync, or UIDVALIDITY changed (RFC 3501 §2.3.1.1).
-pub fn start_generation(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32, horizon_uid: u32) -> Result<(), StoreError> {
+pub fn start_generation(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    horizon_uid: u32,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO folder_state (mailbox, folder, uidvalidity, last_uid, horizon_uid) \
          VALUES (?1, ?2, ?3, 0, ?4)",
@@ -33,7 +43,13 @@ pub fn start_generation(conn: &Connection, mailbox: &str, folder: &str, uidvalid
 }
 
 /// Moves the checkpoint forward within the current generation; never backward.
-pub fn advance(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32, uid: u32) -> Result<(), StoreError> {
+pub fn advance(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE folder_state SET last_uid = MAX(last_uid, ?4) \
          WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3",
@@ -64,17 +80,31 @@ pub fn add_pending_action(
     Ok(())
 }
 
-pub fn pending_actions(conn: &Connection, mailbox: &str, folder: &str) -> Result<Vec<PendingAction>, StoreError> {
+pub fn pending_actions(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+) -> Result<Vec<PendingAction>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT uidvalidity, uid, action FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 ORDER BY uid",
     )?;
     let rows = stmt.query_map(params![mailbox, folder], |r| {
-        Ok(PendingAction { uidvalidity: r.get(0)?, uid: r.get(1)?, action: r.get(2)? })
+        Ok(PendingAction {
+            uidvalidity: r.get(0)?,
+            uid: r.get(1)?,
+            action: r.get(2)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn clear_pending_actions(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32, uids: &[u32]) -> Result<(), StoreError> {
+pub fn clear_pending_actions(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
     )?;
@@ -85,7 +115,12 @@ pub fn clear_pending_actions(conn: &Connection, mailbox: &str, folder: &str, uid
 }
 
 /// Drops actions for a folder generation that no longer exists (UIDVALIDITY changed).
-pub fn drop_stale_actions(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32) -> Result<usize, StoreError> {
+pub fn drop_stale_actions(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+) -> Result<usize, StoreError> {
     Ok(conn.execute(
         "DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity <> ?3",
         params![mailbox, folder, uidvalidity],

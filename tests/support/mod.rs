@@ -1,0 +1,396 @@
+//! Shared test support: a real Dovecot + Postfix sandbox on loopback ports in a temporary
+//! directory (started by `tests/mailserver/start.sh`), an IMAP client to put mail in and read it
+//! back, builders for test mail, and a runner for the real `ticketd` binary.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use tokio::net::TcpStream;
+
+pub const PASSWORD: &str = "secret";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A private Dovecot (IMAP, LMTP) and Postfix (SMTP → LMTP) pair; stopped on drop.
+pub struct MailServer {
+    pub dir: tempfile::TempDir,
+    pub imap_port: u16,
+    pub smtp_port: u16,
+}
+
+impl MailServer {
+    pub fn start() -> MailServer {
+        let dir = tempfile::Builder::new()
+            .prefix("ticketd-mail-")
+            .tempdir()
+            .unwrap();
+        for attempt in 0..3 {
+            let (imap_port, smtp_port) = (free_port(), free_port());
+            let out = Command::new("bash")
+                .arg(repo().join("tests/mailserver/start.sh"))
+                .arg(dir.path())
+                .arg(imap_port.to_string())
+                .arg(smtp_port.to_string())
+                .output()
+                .expect("run tests/mailserver/start.sh");
+            if out.status.success() {
+                return MailServer {
+                    dir,
+                    imap_port,
+                    smtp_port,
+                };
+            }
+            let _ = Command::new("bash")
+                .arg(repo().join("tests/mailserver/stop.sh"))
+                .arg(dir.path())
+                .output();
+            if attempt == 2 {
+                panic!(
+                    "mail server sandbox did not start:\n{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        unreachable!()
+    }
+
+    async fn session(&self, user: &str) -> async_imap::Session<TcpStream> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.imap_port))
+            .await
+            .unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap();
+        client
+            .login(user, PASSWORD)
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap()
+    }
+
+    /// Appends a message with the given INTERNALDATE (now if None).
+    pub async fn append(
+        &self,
+        user: &str,
+        folder: &str,
+        raw: &[u8],
+        received: Option<DateTime<Utc>>,
+    ) {
+        let mut s = self.session(user).await;
+        let date = received.map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
+        s.append(folder, None, date.as_deref(), raw).await.unwrap();
+        s.logout().await.ok();
+    }
+
+    /// Appends many messages over one connection.
+    pub async fn append_many(
+        &self,
+        user: &str,
+        folder: &str,
+        messages: &[(Vec<u8>, Option<DateTime<Utc>>)],
+    ) {
+        let mut s = self.session(user).await;
+        for (raw, received) in messages {
+            let date = received.map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
+            s.append(folder, None, date.as_deref(), raw).await.unwrap();
+        }
+        s.logout().await.ok();
+    }
+
+    /// Every message in a folder (empty if the folder does not exist), without marking it read.
+    pub async fn messages(&self, user: &str, folder: &str) -> Vec<ServerMessage> {
+        let mut s = self.session(user).await;
+        let Ok(mb) = s.select(folder).await else {
+            return Vec::new();
+        };
+        if mb.exists == 0 {
+            return Vec::new();
+        }
+        let fetches: Vec<_> = s
+            .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let out = fetches
+            .iter()
+            .map(|f| ServerMessage {
+                uid: f.uid.unwrap_or(0),
+                raw: f.body().unwrap_or_default().to_vec(),
+                flags: f.flags().map(|fl| format!("{fl:?}")).collect(),
+            })
+            .collect();
+        s.logout().await.ok();
+        out
+    }
+
+    /// Waits (polling, bounded) until a folder holds at least `count` messages.
+    pub async fn wait_for(&self, user: &str, folder: &str, count: usize) -> Vec<ServerMessage> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let m = self.messages(user, folder).await;
+            if m.len() >= count || Instant::now() > deadline {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The Postfix log, for failure messages.
+    pub fn maillog(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postfix/maillog")).unwrap_or_default()
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(repo().join("tests/mailserver/stop.sh"))
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerMessage {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    pub flags: Vec<String>,
+}
+
+impl ServerMessage {
+    pub fn parsed(&self) -> ticketd::parse::ParsedMessage {
+        ticketd::parse::parse(&self.raw)
+    }
+}
+
+/// A test message as a customer's mail client would write it.
+pub struct Mail {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub extra: Vec<String>,
+}
+
+impl Mail {
+    pub fn new(from: &str, subject: &str, body: &str) -> Mail {
+        let n = rand_id();
+        Mail {
+            from: from.into(),
+            to: "support@example.test".into(),
+            subject: subject.into(),
+            body: body.into(),
+            message_id: format!(
+                "{n}@{}",
+                from.rsplit('@').next().unwrap_or("x").trim_end_matches('>')
+            ),
+            extra: Vec::new(),
+        }
+    }
+    pub fn header(mut self, line: &str) -> Mail {
+        self.extra.push(line.into());
+        self
+    }
+    pub fn to(mut self, to: &str) -> Mail {
+        self.to = to.into();
+        self
+    }
+    pub fn bytes(&self) -> Vec<u8> {
+        let subject = if self.subject.is_ascii() {
+            self.subject.clone()
+        } else {
+            format!("=?UTF-8?B?{}?=", base64(self.subject.as_bytes()))
+        };
+        let mut s = format!(
+            "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
+            self.from,
+            self.to,
+            subject,
+            Utc::now().to_rfc2822(),
+            self.message_id
+        );
+        for e in &self.extra {
+            s.push_str(e);
+            s.push_str("\r\n");
+        }
+        s.push_str("\r\n");
+        s.push_str(&self.body.replace('\n', "\r\n"));
+        s.push_str("\r\n");
+        s.into_bytes()
+    }
+}
+
+fn rand_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}.{}.{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or(0),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A ticketd installation in a temporary directory: config.toml, rules/, the database.
+pub struct Ticketd {
+    pub dir: tempfile::TempDir,
+}
+
+pub const BASE_RULES: &str = r#"
+[[calendar]]
+name = "office"
+timezone = "Europe/Budapest"
+[calendar.hours]
+mon = "08:00-17:00"
+tue = "08:00-17:00"
+wed = "08:00-17:00"
+thu = "08:00-17:00"
+fri = "08:00-15:00"
+
+[[sla]]
+name = "standard"
+calendar = "office"
+first_response = { normal = "8h" }
+
+[[department]]
+name = "support"
+sla = "standard"
+language = "en"
+notify = ["alice@example.test"]
+
+[[department]]
+name = "billing"
+sla = "standard"
+from = "Billing <billing@example.test>"
+"#;
+
+impl Ticketd {
+    /// A config with the `support` mailbox on `server`; `extra_mailbox` is appended verbatim
+    /// inside the [[mailbox]] table, `extra` after everything.
+    pub fn new(server: &MailServer, extra_mailbox: &str, extra: &str) -> Ticketd {
+        let dir = tempfile::Builder::new()
+            .prefix("ticketd-home-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+        std::fs::write(dir.path().join("rules/10-base.toml"), BASE_RULES).unwrap();
+        std::fs::write(dir.path().join("support.pass"), format!("{PASSWORD}\n")).unwrap();
+        let config = format!(
+            r#"
+[database]
+path = "tickets.db"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp}
+from = "Support <support@example.test>"
+timeout = "10s"
+
+[staff]
+addresses = ["alice@example.test", "bob@example.test"]
+
+[[mailbox]]
+name = "support"
+address = "support@example.test"
+host = "127.0.0.1"
+port = {imap}
+security = "none"
+username = "support@example.test"
+password_file = "support.pass"
+department = "support"
+{extra_mailbox}
+
+{extra}
+"#,
+            smtp = server.smtp_port,
+            imap = server.imap_port,
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Ticketd { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path("config.toml")
+    }
+
+    /// Runs the real binary with this config.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ticketd"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env("TICKETD_LOG", "info")
+            .output()
+            .expect("run ticketd")
+    }
+
+    /// Runs and asserts success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "ticketd {args:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path("tickets.db")).unwrap()
+    }
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
