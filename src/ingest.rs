@@ -190,10 +190,18 @@ pub fn ingest(
     {
         Outcome::Duplicate
     } else {
-        let class = if routed.spam && verdict.class == Class::Customer {
-            Class::Spam
-        } else {
-            verdict.class
+        let class = match verdict.class {
+            Class::Customer if routed.spam => Class::Spam,
+            // A web form sends from a no-reply address with the customer in Reply-To: the rule
+            // that says so makes it customer mail again, if nothing else marked it automatic.
+            Class::Automatic
+                if routed.requester_from_reply_to
+                    && message.reply_to.is_some()
+                    && verdict.reasons.iter().all(|r| r.starts_with("no-reply sender")) =>
+            {
+                Class::Customer
+            }
+            other => other,
         };
         let stored = Stored {
             message: &message,
