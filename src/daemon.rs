@@ -13,7 +13,7 @@ use tokio::sync::{watch, Notify};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, MailboxConfig};
 use crate::ingest::Pipeline;
-use crate::mailbox::{self, MailboxReport};
+use crate::mailbox::{self, MailboxClient, MailboxReport};
 use crate::outbox::{self, Mailer};
 use crate::rules::Rules;
 use crate::store::{self, Store};
@@ -136,9 +136,26 @@ fn current_rules(shared: &SharedRules) -> Arc<Rules> {
     shared.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-/// Doubling backoff for a failing mailbox: 5 s up to 5 minutes.
+/// Doubling backoff with jitter for a failing mailbox or relay: about 1 s, doubling to 5 min.
 fn retry_delay(failures: u32) -> Duration {
-    Duration::from_secs((5u64 << failures.min(6)).min(300))
+    let base = (1u64 << failures.min(9)).min(300);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    // Up to +25% so that many mailboxes on one restarted server do not reconnect in step.
+    Duration::from_millis(base * 1000 + u64::from(nanos) % (base * 250 + 1))
+}
+
+/// How long one IDLE may last before it is re-issued: under the 29 minutes servers allow
+/// (RFC 2177), and no longer than `poll_interval` when other folders must be polled too.
+fn idle_span(mailbox: &MailboxConfig) -> Duration {
+    let cap = Duration::from_secs(25 * 60);
+    if mailbox.folders.len() > 1 || mailbox.sent_folder.is_some() {
+        mailbox.poll_interval.0.min(cap)
+    } else {
+        cap
+    }
 }
 
 async fn mailbox_task(
@@ -150,30 +167,70 @@ async fn mailbox_task(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut failures = 0u32;
+    let mut client = MailboxClient::new(mailbox.clone());
+    let mut store: Option<Store> = None;
+    let (tags, own) = pipeline_parts(&config);
     loop {
-        let rule_set = current_rules(&rules);
-        let pass = sync_one(&config, &rule_set, &mailbox, clock.as_ref());
-        let wait = tokio::select! {
-            result = pass => match result {
-                Ok(r) => {
-                    failures = 0;
-                    if r.acknowledged > 0 || r.fetched > 0 {
-                        outbox_wake.notify_one();
-                    }
-                    mailbox.poll_interval.0
-                }
-                Err(e) => {
-                    let delay = retry_delay(failures);
-                    failures = failures.saturating_add(1);
-                    tracing::error!(mailbox = %mailbox.name, error = %e, retry_in = delay.as_secs(), "mailbox pass failed");
-                    delay
-                }
-            },
+        if *stop.borrow() {
+            return;
+        }
+        let outcome = async {
+            if store.is_none() {
+                store = Some(Store::open(&config.database.path).map_err(|e| e.to_string())?);
+            }
+            let db = store.as_mut().expect("opened above");
+            let rule_set = current_rules(&rules);
+            let pipeline = Pipeline {
+                config: &config,
+                rules: &rule_set,
+                tags: &tags,
+                own_addresses: &own,
+            };
+            client
+                .pass(db, &pipeline, clock.as_ref())
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let result = tokio::select! {
+            r = outcome => r,
             _ = stop.changed() => return,
         };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+        match result {
+            Ok(r) => {
+                failures = 0;
+                if r.fetched > 0 {
+                    outbox_wake.notify_one();
+                    tracing::info!(
+                        mailbox = %mailbox.name, fetched = r.fetched, new_tickets = r.new_tickets, joined = r.joined,
+                        duplicates = r.duplicates, spam = r.spam, "pass done"
+                    );
+                }
+            }
+            Err(e) => {
+                let delay = retry_delay(failures);
+                failures = failures.saturating_add(1);
+                tracing::error!(mailbox = %mailbox.name, error = %e, retry_in_ms = delay.as_millis() as u64, "mailbox pass failed");
+                store = None;
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+        if client.can_idle() {
+            let idle = client.idle(idle_span(&mailbox));
+            tokio::select! {
+                r = idle => if let Err(e) = r {
+                    tracing::warn!(mailbox = %mailbox.name, error = %e, "IDLE ended with an error; reconnecting");
+                    client.disconnect();
+                },
+                _ = stop.changed() => return,
+            }
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(mailbox.poll_interval.0) => {}
+                _ = stop.changed() => return,
+            }
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct Pipeline<'a> {
 #[derive(Clone, Debug)]
 pub struct Origin<'a> {
     pub mailbox: &'a MailboxConfig,
+    /// The mailbox the ticket belongs to (SPEC §4): the first configured mailbox whose address
+    /// is in To, else in Cc, else the one that fetched it. Filled in by [`ingest`].
+    pub owner: &'a MailboxConfig,
     pub folder: &'a str,
     pub from_sent_folder: bool,
     pub uidvalidity: u32,
@@ -170,16 +173,29 @@ pub fn ingest(
             from_sent_folder: origin.from_sent_folder,
         },
     );
-    let language = detect_language(&format!("{}\n{}", message.subject, message.text));
+    if origin.truncated {
+        message.text = format!(
+            "(This message is larger than max_message_size ({} bytes); only its header was fetched. \
+             The whole message stays on the server in {}/{}.)",
+            origin.mailbox.max_message_size.0, origin.mailbox.name, origin.folder
+        );
+    }
+    let language = content_language(&message)
+        .or_else(|| detect_language(&format!("{}\n{}", message.subject, message.text)));
+    let owner = owner_mailbox(p.config, &message, origin);
     let routed = route::route(
         p.rules,
         &RouteInput {
             message: &message,
-            mailbox: &origin.mailbox.name,
-            default_department: &origin.mailbox.department,
+            mailbox: &owner.name,
+            default_department: &owner.department,
             language,
         },
     );
+    let origin = &Origin {
+        owner,
+        ..origin.clone()
+    };
     let attachments = store_attachments(&p.config.database.data_dir, &message)?;
 
     let tx = store
@@ -197,7 +213,10 @@ pub fn ingest(
             Class::Automatic
                 if routed.requester_from_reply_to
                     && message.reply_to.is_some()
-                    && verdict.reasons.iter().all(|r| r.starts_with("no-reply sender")) =>
+                    && verdict
+                        .reasons
+                        .iter()
+                        .all(|r| r.starts_with("no-reply sender")) =>
             {
                 Class::Customer
             }
@@ -421,7 +440,7 @@ fn file_message(
             requester: &requester,
             requester_name: requester_name.as_deref(),
             assignee: routed.assignee.as_deref(),
-            mailbox: Some(&s.origin.mailbox.name),
+            mailbox: Some(&s.origin.owner.name),
             language: s.language,
             created_at: received,
             linked_to,
@@ -435,7 +454,7 @@ fn file_message(
         (Threading::NewLinked { why, ticket: old }, _) => format!("linked to ticket {old}: {why}"),
         (_, Class::StaffResponse | Class::StaffNote) => "opened by staff mail".to_string(),
         (_, Class::Automatic) => format!("automatic mail: {}", s.verdict.reasons.join("; ")),
-        _ => format!("mail to {}", s.origin.mailbox.address),
+        _ => format!("mail to {}", s.origin.owner.address),
     };
     store::add_event(tx, ticket, at, "created", None, &how)?;
     for r in &routed.rules {
@@ -557,6 +576,42 @@ fn requester_of(
         Some(f) => (f.address, f.name),
         None => (String::new(), None),
     }
+}
+
+/// The mailbox a message belongs to: the first configured mailbox whose address is in To,
+/// else in Cc, else the one that fetched it — the same answer for every copy of a message.
+fn owner_mailbox<'a>(
+    config: &'a Config,
+    m: &ParsedMessage,
+    origin: &Origin<'a>,
+) -> &'a MailboxConfig {
+    if origin.from_sent_folder {
+        return origin.mailbox;
+    }
+    for list in [&m.to, &m.cc] {
+        if let Some(found) = config
+            .mailboxes
+            .iter()
+            .find(|mb| list.iter().any(|a| a == mb.address.as_str()))
+        {
+            return found;
+        }
+    }
+    origin.mailbox
+}
+
+/// The language the sender declared (Content-Language), when it is one ticketd has templates
+/// for.
+fn content_language(m: &ParsedMessage) -> Option<&'static str> {
+    let declared = m
+        .header("content-language")?
+        .split([',', '-', '_'])
+        .next()?
+        .trim()
+        .to_ascii_lowercase();
+    ["en", "hu", "cs", "pl", "he", "de"]
+        .into_iter()
+        .find(|l| *l == declared)
 }
 
 /// Sender of ticketd's mail for a ticket (SPEC §4): the department's, else the mailbox's

@@ -405,17 +405,43 @@ async fn the_daemon_polls_reloads_rules_on_sighup_and_stops_cleanly_on_sigterm()
         .spawn()
         .unwrap();
     let signal = |sig: &str| {
-        std::process::Command::new("kill").arg(format!("-{sig}")).arg(daemon.id().to_string()).status().unwrap();
+        std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(daemon.id().to_string())
+            .status()
+            .unwrap();
     };
-    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Daemon test", "hi").bytes(), None).await;
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("anna@customer.test", "Daemon test", "hi").bytes(),
+            None,
+        )
+        .await;
     let acks = server.wait_for("anna@customer.test", "INBOX", 1).await;
     assert_eq!(acks.len(), 1, "the running daemon acknowledges new mail");
 
     // A broken rules edit is refused; the old rules keep running.
-    std::fs::write(t.path("rules/20-broken.toml"), "[[rule]]\nname = \"x\"\nwhen.subject = \"(\"\n").unwrap();
+    std::fs::write(
+        t.path("rules/20-broken.toml"),
+        "[[rule]]\nname = \"x\"\nwhen.subject = \"(\"\n",
+    )
+    .unwrap();
     signal("HUP");
-    server.append("support@example.test", "INBOX", &Mail::new("hans@other.test", "Second", "hi").bytes(), None).await;
-    assert_eq!(server.wait_for("hans@other.test", "INBOX", 1).await.len(), 1, "still running after a bad reload");
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("hans@other.test", "Second", "hi").bytes(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        server.wait_for("hans@other.test", "INBOX", 1).await.len(),
+        1,
+        "still running after a bad reload"
+    );
 
     signal("TERM");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -423,13 +449,24 @@ async fn the_daemon_polls_reloads_rules_on_sighup_and_stops_cleanly_on_sigterm()
         if let Some(s) = daemon.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "daemon did not stop within 15 s of SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon did not stop within 15 s of SIGTERM"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let mut stderr = String::new();
     use std::io::Read;
-    daemon.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    daemon
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(status.success(), "{status}: {stderr}");
-    assert!(stderr.contains("20-broken.toml:3"), "the refused reload names file:line: {stderr}");
+    assert!(
+        stderr.contains("20-broken.toml:3"),
+        "the refused reload names file:line: {stderr}"
+    );
     assert!(stderr.contains("stopped"), "{stderr}");
 }

@@ -611,22 +611,23 @@ impl Config {
             )
             .map_err(&err)?;
             let after_text = m.after.get_ref().trim();
-            let after =
-                match after_text {
-                    "flag" => AfterAction::Flag,
-                    "none" => AfterAction::None,
-                    other => match other.strip_prefix("move:") {
-                        Some(folder) if !folder.trim().is_empty() => {
-                            AfterAction::Move(folder.trim().to_string())
-                        }
-                        _ => return Err(at(
+            let after = match after_text {
+                "flag" => AfterAction::Flag,
+                "none" => AfterAction::None,
+                other => match other.strip_prefix("move:") {
+                    Some(folder) if !folder.trim().is_empty() => {
+                        AfterAction::Move(folder.trim().to_string())
+                    }
+                    _ => {
+                        return Err(at(
                             m.after.span(),
                             format!(
                                 "after = {other:?}: write \"move:FOLDER\", \"flag\" or \"none\""
                             ),
-                        )),
-                    },
-                };
+                        ))
+                    }
+                },
+            };
             if m.poll_interval.as_secs() == 0 {
                 return Err(err("poll_interval must be at least 1s".into()));
             }

@@ -30,6 +30,8 @@ pub struct FolderReport {
     pub spam: usize,
     pub skipped_old: usize,
     pub acknowledged: usize,
+    /// Messages below the checkpoint still in the folder although ticketd moves what it stores.
+    pub gaps: usize,
 }
 
 /// What a session learned once and reuses: capabilities and resolved folder names.
@@ -129,6 +131,9 @@ pub async fn sync_folder(
     if selected.exists == 0 {
         return Ok(report);
     }
+    if matches!(cfg.after, crate::config::AfterAction::Move(_)) && !from_sent_folder {
+        report.gaps = gap_check(session, cfg, folder, &checkpoint, store).await?;
+    }
     let metas = fetch_meta(session, checkpoint.last_uid).await?;
     if metas.is_empty() {
         return Ok(report);
@@ -181,6 +186,7 @@ pub async fn sync_folder(
             };
             let origin = Origin {
                 mailbox: cfg,
+                owner: cfg,
                 folder,
                 from_sent_folder,
                 uidvalidity,
@@ -224,6 +230,41 @@ pub async fn sync_folder(
 
 fn cfg_max_age(p: &Pipeline<'_>) -> chrono::Duration {
     p.config.tickets.max_age.to_chrono()
+}
+
+/// With `after = "move:..."` every stored message leaves the folder, so a UID below the
+/// checkpoint (and above the first-sync horizon) that is still there was never stored, or its
+/// move failed: report it, never lose it silently.
+async fn gap_check(
+    session: &mut ImapSession,
+    cfg: &MailboxConfig,
+    folder: &str,
+    checkpoint: &store::sync::Checkpoint,
+    store: &mut Store,
+) -> Result<usize, MailboxError> {
+    if checkpoint.last_uid <= checkpoint.horizon_uid {
+        return Ok(0);
+    }
+    let query = format!("UID {}:{}", checkpoint.horizon_uid + 1, checkpoint.last_uid);
+    let present = timed("UID SEARCH", session.uid_search(&query)).await??;
+    let pending: Vec<u32> = store::sync::pending_actions(store.conn(), &cfg.name, folder)?
+        .iter()
+        .map(|p| p.uid)
+        .collect();
+    let mut missing: Vec<u32> = present
+        .into_iter()
+        .filter(|u| {
+            *u > checkpoint.horizon_uid && *u <= checkpoint.last_uid && !pending.contains(u)
+        })
+        .collect();
+    missing.sort_unstable();
+    if !missing.is_empty() {
+        tracing::warn!(
+            mailbox = %cfg.name, folder, count = missing.len(), uids = ?&missing[..missing.len().min(20)],
+            "messages below the checkpoint are still in the folder: not stored, or their move failed"
+        );
+    }
+    Ok(missing.len())
 }
 
 async fn all_uids(session: &mut ImapSession) -> Result<Vec<u32>, MailboxError> {

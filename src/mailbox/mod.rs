@@ -50,6 +50,7 @@ pub struct MailboxReport {
     pub spam: usize,
     pub skipped_old: usize,
     pub acknowledged: usize,
+    pub gaps: usize,
 }
 
 impl MailboxReport {
@@ -61,6 +62,148 @@ impl MailboxReport {
         self.spam += f.spam;
         self.skipped_old += f.skipped_old;
         self.acknowledged += f.acknowledged;
+        self.gaps += f.gaps;
+    }
+}
+
+/// A mailbox's connection, kept between passes so that IDLE can wait on it.
+pub struct MailboxClient {
+    cfg: MailboxConfig,
+    session: Option<ImapSession>,
+    state: folder::SessionState,
+    idle_supported: bool,
+}
+
+impl MailboxClient {
+    pub fn new(cfg: MailboxConfig) -> MailboxClient {
+        MailboxClient {
+            cfg,
+            session: None,
+            state: folder::SessionState::default(),
+            idle_supported: false,
+        }
+    }
+
+    pub fn config(&self) -> &MailboxConfig {
+        &self.cfg
+    }
+
+    async fn session(&mut self) -> Result<&mut ImapSession, MailboxError> {
+        if self.session.is_none() {
+            let mut session = connect(&self.cfg).await?;
+            let caps = connect::timed("CAPABILITY", session.capabilities()).await??;
+            self.idle_supported = caps.has_str("IDLE");
+            self.state = folder::SessionState::default();
+            tracing::info!(
+                mailbox = %self.cfg.name, host = %self.cfg.host, port = self.cfg.port,
+                idle = self.idle_supported, r#move = caps.has_str("MOVE"), uidplus = caps.has_str("UIDPLUS"),
+                "connected and logged in"
+            );
+            self.session = Some(session);
+        }
+        Ok(self.session.as_mut().expect("session was just set"))
+    }
+
+    /// Forgets the connection (after an error); the next pass reconnects.
+    pub fn disconnect(&mut self) {
+        self.session = None;
+    }
+
+    /// One pass over every folder and the sent folder. On error the connection is dropped.
+    pub async fn pass(
+        &mut self,
+        store: &mut Store,
+        pipeline: &Pipeline<'_>,
+        clock: &dyn Clock,
+    ) -> Result<MailboxReport, MailboxError> {
+        let result = self.pass_inner(store, pipeline, clock).await;
+        if result.is_err() {
+            self.disconnect();
+        }
+        result
+    }
+
+    async fn pass_inner(
+        &mut self,
+        store: &mut Store,
+        pipeline: &Pipeline<'_>,
+        clock: &dyn Clock,
+    ) -> Result<MailboxReport, MailboxError> {
+        self.session().await?;
+        let cfg = self.cfg.clone();
+        let session = self.session.as_mut().expect("connected above");
+        let mut report = MailboxReport::default();
+        for folder in &cfg.folders {
+            let r = sync_folder(
+                session,
+                &mut self.state,
+                &cfg,
+                folder,
+                false,
+                store,
+                pipeline,
+                clock,
+            )
+            .await?;
+            report.add(&r);
+        }
+        if let Some(sent) = &cfg.sent_folder {
+            let sent = folder::resolve_folder(session, sent).await?;
+            let r = sync_folder(
+                session,
+                &mut self.state,
+                &cfg,
+                &sent,
+                true,
+                store,
+                pipeline,
+                clock,
+            )
+            .await?;
+            report.add(&r);
+        }
+        Ok(report)
+    }
+
+    /// Whether the server offers IDLE and the config wants it.
+    pub fn can_idle(&self) -> bool {
+        self.cfg.idle && self.idle_supported && self.session.is_some()
+    }
+
+    /// Waits in IDLE (RFC 2177) on the first folder until the server reports a change or `max`
+    /// passes. Returns whether something happened. IDLE is always ended before `max`, which the
+    /// caller keeps under the 29 minutes servers allow.
+    pub async fn idle(&mut self, max: std::time::Duration) -> Result<bool, MailboxError> {
+        let folder = self.cfg.folders[0].clone();
+        let Some(mut session) = self.session.take() else {
+            return Ok(false);
+        };
+        connect::timed("SELECT", session.select(&folder)).await??;
+        let mut handle = session.idle();
+        connect::timed("IDLE", handle.init()).await??;
+        let news = {
+            // A silent connection (no keepalive for 5 minutes) is a dead one: Dovecot says
+            // "Still here" every 2 minutes, Exchange and Gmail more rarely than that.
+            let (wait, _interrupt) = handle.wait_with_timeout(
+                std::time::Duration::from_secs(5 * 60).min(max + std::time::Duration::from_secs(1)),
+            );
+            match tokio::time::timeout(max, wait).await {
+                Err(_) => false,
+                Ok(Ok(async_imap::extensions::idle::IdleResponse::NewData(_))) => true,
+                Ok(Ok(_)) => false,
+                Ok(Err(e)) => return Err(e.into()),
+            }
+        };
+        let session = connect::timed("DONE", handle.done()).await??;
+        self.session = Some(session);
+        Ok(news)
+    }
+
+    /// Logs out politely.
+    pub async fn close(mut self) {
+        if let Some(mut s) = self.session.take() {
+            let _ = connect::timed("LOGOUT", s.logout()).await;
+        }
     }
 }
 
@@ -71,38 +214,8 @@ pub async fn sync_mailbox(
     pipeline: &Pipeline<'_>,
     clock: &dyn Clock,
 ) -> Result<MailboxReport, MailboxError> {
-    let mut session = connect(cfg).await?;
-    let mut report = MailboxReport::default();
-    let mut state = folder::SessionState::default();
-    for folder in &cfg.folders {
-        let r = sync_folder(
-            &mut session,
-            &mut state,
-            cfg,
-            folder,
-            false,
-            store,
-            pipeline,
-            clock,
-        )
-        .await?;
-        report.add(&r);
-    }
-    if let Some(sent) = &cfg.sent_folder {
-        let sent = folder::resolve_folder(&mut session, sent).await?;
-        let r = sync_folder(
-            &mut session,
-            &mut state,
-            cfg,
-            &sent,
-            true,
-            store,
-            pipeline,
-            clock,
-        )
-        .await?;
-        report.add(&r);
-    }
-    let _ = connect::timed("LOGOUT", session.logout()).await;
+    let mut client = MailboxClient::new(cfg.clone());
+    let report = client.pass(store, pipeline, clock).await?;
+    client.close().await;
     Ok(report)
 }

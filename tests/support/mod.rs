@@ -152,6 +152,83 @@ impl MailServer {
         }
     }
 
+    fn dovecot_conf(&self) -> PathBuf {
+        self.dir.path().join("dovecot/dovecot.conf")
+    }
+
+    /// Stops Dovecot (connections drop) and starts it again on the same port and mail.
+    pub fn restart_imap(&self) {
+        let pid = std::fs::read_to_string(self.dir.path().join("dovecot/run/master.pid")).unwrap();
+        // The master leads its own session: end every process in it, open connections included,
+        // as a crash or a reboot of the server would.
+        Command::new("pkill")
+            .arg("-KILL")
+            .arg("-s")
+            .arg(pid.trim())
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_ok() {
+            assert!(Instant::now() < deadline, "dovecot did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // A killed master may linger as a zombie until init reaps it; Dovecot would take its
+        // pid file as a running instance.
+        let _ = std::fs::remove_file(self.dir.path().join("dovecot/run/master.pid"));
+        // Not .output(): the daemon would keep the pipes open and the call would never return.
+        let status = Command::new("dovecot")
+            .arg("-c")
+            .arg(self.dovecot_conf())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("dovecot/restart.err")).unwrap())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "dovecot restart failed: {}",
+            std::fs::read_to_string(self.dir.path().join("dovecot/restart.err"))
+                .unwrap_or_default()
+        );
+        while std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_err() {
+            assert!(
+                Instant::now() < deadline + Duration::from_secs(10),
+                "dovecot did not come back"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs doveadm against this Dovecot.
+    pub fn doveadm(&self, args: &[&str]) {
+        let out = Command::new("doveadm")
+            .arg("-c")
+            .arg(self.dovecot_conf())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "doveadm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Sends a message through Postfix (delivered to Dovecot over LMTP, asynchronously).
+    pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) {
+        use lettre::AsyncTransport;
+        let transport =
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+                .port(self.smtp_port)
+                .build();
+        let envelope = lettre::address::Envelope::new(
+            Some(from.parse().unwrap()),
+            to.iter().map(|t| t.parse().unwrap()).collect(),
+        )
+        .unwrap();
+        transport.send_raw(&envelope, raw).await.unwrap();
+    }
+
     /// The Postfix log, for failure messages.
     pub fn maillog(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("postfix/maillog")).unwrap_or_default()

@@ -1,0 +1,250 @@
+//! Mailbox ingestion against a real Dovecot: IDLE, reconnects, UIDVALIDITY changes, the same
+//! message in two mailboxes, oversized mail.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Mail, MailServer, Ticketd};
+
+fn count(t: &Ticketd, sql: &str) -> i64 {
+    t.db().query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+}
+
+async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    start.elapsed()
+}
+
+struct Daemon(std::process::Child);
+
+impl Daemon {
+    fn start(t: &Ticketd) -> Daemon {
+        Daemon(
+            std::process::Command::new(env!("CARGO_BIN_EXE_ticketd"))
+                .arg("--config")
+                .arg(t.config())
+                .arg("run")
+                .env("TICKETD_LOG", "info")
+                .stderr(std::fs::File::create(t.path("daemon.log")).unwrap())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_idle_new_mail_becomes_a_ticket_within_a_second_and_survives_a_server_restart() {
+    let server = MailServer::start();
+    // A long poll interval: only IDLE can explain a fast reaction.
+    let t = Ticketd::new(&server, "idle = true\npoll_interval = \"10m\"", "");
+    let _daemon = Daemon::start(&t);
+    // Wait until the daemon is idling (the first pass logged in).
+    wait_until("first login", Duration::from_secs(15), || {
+        std::fs::read_to_string(t.path("daemon.log"))
+            .unwrap_or_default()
+            .contains("connected and logged in")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("anna@customer.test", "Idle one", "x").bytes(),
+            None,
+        )
+        .await;
+    let took = wait_until("ticket from IDLE", Duration::from_secs(10), || {
+        count(&t, "SELECT COUNT(*) FROM tickets") == 1
+    })
+    .await;
+    assert!(
+        took < Duration::from_millis(1500),
+        "IDLE reaction took {took:?}"
+    );
+    assert_eq!(
+        server
+            .wait_for("anna@customer.test", "INBOX", 1)
+            .await
+            .len(),
+        1
+    );
+
+    // The server restarts while ticketd idles: it reconnects and catches up.
+    server.restart_imap();
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("hans@other.test", "After restart", "y").bytes(),
+            None,
+        )
+        .await;
+    wait_until("ticket after the restart", Duration::from_secs(20), || {
+        count(&t, "SELECT COUNT(*) FROM tickets") == 2
+    })
+    .await;
+    assert_eq!(
+        server.wait_for("hans@other.test", "INBOX", 1).await.len(),
+        1
+    );
+    let log = std::fs::read_to_string(t.path("daemon.log")).unwrap();
+    assert!(log.matches("connected and logged in").count() >= 2, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_uidvalidity_change_rereads_the_folder_without_storing_anything_twice() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "after = \"none\"", "");
+    let first = Mail::new("anna@customer.test", "Before", "x");
+    let no_id = b"From: petr@customer.test\r\nTo: support@example.test\r\nSubject: No Message-ID\r\n\r\nhello\r\n";
+    server
+        .append("support@example.test", "INBOX", &first.bytes(), None)
+        .await;
+    server
+        .append("support@example.test", "INBOX", no_id, None)
+        .await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM messages"), 2);
+
+    server.doveadm(&[
+        "mailbox",
+        "update",
+        "--uid-validity",
+        "777",
+        "-u",
+        "support@example.test",
+        "INBOX",
+    ]);
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("hans@other.test", "After", "y").bytes(),
+            None,
+        )
+        .await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM messages"),
+        3,
+        "only the new message is stored"
+    );
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM tickets"), 3);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox"), 3);
+    assert_eq!(
+        count(
+            &t,
+            "SELECT uidvalidity FROM folder_state WHERE folder = 'INBOX'"
+        ),
+        777
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_message_in_two_mailboxes_is_stored_and_acknowledged_once() {
+    let server = MailServer::start();
+    std::fs::write(
+        std::env::temp_dir().join("ticketd-billing.pass"),
+        "secret\n",
+    )
+    .unwrap();
+    // billing is configured first, but the mail is To support: support owns it (SPEC §4).
+    let extra = format!(
+        "[[mailbox]]\nname = \"billing\"\naddress = \"billing@example.test\"\nhost = \"127.0.0.1\"\nport = {}\n\
+         security = \"none\"\nusername = \"billing@example.test\"\npassword_file = \"{}\"\ndepartment = \"billing\"\n",
+        server.imap_port,
+        std::env::temp_dir().join("ticketd-billing.pass").display()
+    );
+    let t = Ticketd::new(&server, "", &extra);
+    let mail =
+        Mail::new("anna@customer.test", "Both of you", "x").header("Cc: billing@example.test");
+    server
+        .send(
+            "anna@customer.test",
+            &["support@example.test", "billing@example.test"],
+            &mail.bytes(),
+        )
+        .await;
+    // And a plain duplicate delivery to the same mailbox.
+    server
+        .send(
+            "anna@customer.test",
+            &["support@example.test"],
+            &mail.bytes(),
+        )
+        .await;
+    server.wait_for("support@example.test", "INBOX", 2).await;
+    server.wait_for("billing@example.test", "INBOX", 1).await;
+
+    t.ok(&["run", "--once"]);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM messages"), 1);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox"), 1);
+    let tickets = t.json(&["tickets", "list"]);
+    assert_eq!(tickets[0]["mailbox"], "support", "{tickets:#}");
+    assert_eq!(tickets[0]["department"], "support");
+    // Every copy left the inboxes.
+    assert!(server
+        .messages("support@example.test", "INBOX")
+        .await
+        .is_empty());
+    assert!(server
+        .messages("billing@example.test", "INBOX")
+        .await
+        .is_empty());
+    assert_eq!(
+        server
+            .messages("billing@example.test", "Processed")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        server
+            .wait_for("anna@customer.test", "INBOX", 1)
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_mail_becomes_a_ticket_from_its_header_and_stays_on_the_server() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "max_message_size = \"4KB\"\nafter = \"flag\"", "");
+    let big = Mail::new(
+        "anna@customer.test",
+        "Huge scan",
+        &"scan data line\n".repeat(1000),
+    );
+    server
+        .append("support@example.test", "INBOX", &big.bytes(), None)
+        .await;
+    t.ok(&["run", "--once"]);
+    let shown = t.json(&["tickets", "show", "1"]);
+    let text = shown["messages"][0]["text"].as_str().unwrap();
+    assert!(text.contains("larger than max_message_size"), "{text}");
+    assert!(shown["messages"][0]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "too_large"));
+    assert_eq!(shown["subject"], "Huge scan");
+    assert_eq!(
+        server.messages("support@example.test", "INBOX").await.len(),
+        1
+    );
+}
