@@ -26,6 +26,36 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// One IMAP user of a sandbox, usable from a spawned task.
+pub struct ImapUser {
+    port: u16,
+    user: String,
+}
+
+impl ImapUser {
+    pub fn new(port: u16, user: &str) -> ImapUser {
+        ImapUser {
+            port,
+            user: user.into(),
+        }
+    }
+
+    pub async fn append_all(&self, folder: &str, messages: &[Vec<u8>]) {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap();
+        let mut s = client
+            .login(&self.user, PASSWORD)
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+        for raw in messages {
+            s.append(folder, None, None, raw).await.unwrap();
+        }
+        s.logout().await.ok();
+    }
+}
+
 /// A private Dovecot (IMAP, LMTP) and Postfix (SMTP → LMTP) pair; stopped on drop.
 pub struct MailServer {
     pub dir: tempfile::TempDir,
