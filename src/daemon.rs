@@ -80,9 +80,47 @@ async fn sync_one(
         tags: &tags,
         own_addresses: &own,
     };
-    mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock)
-        .await
-        .map_err(|e| e.to_string())
+    let result = mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock).await;
+    if let Err(e) = &result {
+        alert_on_failure(config, &store, mailbox, e, clock.now());
+    }
+    result.map_err(|e| e.to_string())
+}
+
+/// Failures a person must fix are mailed to the admins: above all an OAuth2 refresh that no
+/// longer works, which would otherwise stop a mailbox silently.
+fn alert_on_failure(
+    config: &Config,
+    store: &Store,
+    mailbox: &MailboxConfig,
+    error: &mailbox::MailboxError,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let mailbox::MailboxError::Oauth(e) = error else {
+        return;
+    };
+    let subject = format!(
+        "mailbox {:?} cannot log in: OAuth2 token refresh failed",
+        mailbox.name
+    );
+    let body = format!(
+        "ticketd could not get an access token for mailbox {:?} ({}):\n\n  {e}\n\n\
+         New mail in this mailbox is not being read. Renew the grant or the client secret \
+         (see [mailbox.oauth2] in {}), then check with: ticketd check-config\n",
+        mailbox.name,
+        mailbox.address,
+        config.path.display()
+    );
+    if let Err(err) = crate::alerts::raise(
+        store,
+        config,
+        &format!("oauth-{}", mailbox.name),
+        &subject,
+        &body,
+        now,
+    ) {
+        tracing::error!(error = %err, "cannot queue the alert mail");
+    }
 }
 
 /// One full pass: every mailbox (concurrently), then the outbox, waiting for the SMTP answers.
@@ -116,7 +154,7 @@ async fn deliver(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryR
     if store::outbox::pending_count(store.conn()).map_err(|e| e.to_string())? == 0 {
         return Ok(Default::default());
     }
-    let mailer = Mailer::new(&config.smtp).map_err(|e| e.to_string())?;
+    let mailer = Mailer::new(&config.smtp, &config.database.data_dir).map_err(|e| e.to_string())?;
     outbox::deliver_due(&mut store, &mailer, clock)
         .await
         .map_err(|e| e.to_string())
@@ -167,7 +205,7 @@ async fn mailbox_task(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut failures = 0u32;
-    let mut client = MailboxClient::new(mailbox.clone());
+    let mut client = MailboxClient::new(mailbox.clone(), &config.database.data_dir);
     let mut store: Option<Store> = None;
     let (tags, own) = pipeline_parts(&config);
     loop {
@@ -186,10 +224,11 @@ async fn mailbox_task(
                 tags: &tags,
                 own_addresses: &own,
             };
-            client
-                .pass(db, &pipeline, clock.as_ref())
-                .await
-                .map_err(|e| e.to_string())
+            let result = client.pass(db, &pipeline, clock.as_ref()).await;
+            if let Err(e) = &result {
+                alert_on_failure(&config, db, &mailbox, e, clock.now());
+            }
+            result.map_err(|e| e.to_string())
         };
         let result = tokio::select! {
             r = outcome => r,
@@ -211,6 +250,8 @@ async fn mailbox_task(
                 failures = failures.saturating_add(1);
                 tracing::error!(mailbox = %mailbox.name, error = %e, retry_in_ms = delay.as_millis() as u64, "mailbox pass failed");
                 store = None;
+                // An alert may have been queued for the admins.
+                outbox_wake.notify_one();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => continue,
                     _ = stop.changed() => return,

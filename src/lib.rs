@@ -13,12 +13,14 @@
 //! (SQLite), [`clock`] (injected time), [`daemon`] (tasks, signals, shutdown) and [`present`]
 //! (what the CLI prints).
 
+pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod filter;
 pub mod ingest;
 pub mod mailbox;
+pub mod oauth;
 pub mod outbox;
 pub mod parse;
 pub mod present;

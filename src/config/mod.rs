@@ -79,6 +79,8 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     digest: RawDigest,
+    #[serde(default)]
+    alerts: RawAlerts,
     #[serde(default, rename = "mailbox")]
     mailboxes: Vec<Spanned<RawMailbox>>,
 }
@@ -284,6 +286,13 @@ impl Default for RawDigest {
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    #[serde(default)]
+    to: Vec<Address>,
+}
+
 #[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum InitialSync {
@@ -372,6 +381,8 @@ pub struct Config {
     pub http_listen: Option<String>,
     pub log: LogConfig,
     pub digest: DigestConfig,
+    /// Admins told by mail about problems ticketd cannot fix itself (a failing OAuth refresh).
+    pub alerts_to: Vec<Address>,
     pub mailboxes: Vec<MailboxConfig>,
 }
 
@@ -406,8 +417,22 @@ pub enum Credentials {
 pub enum OauthConfig {
     /// A command printing an access token on standard output.
     Command(String),
-    /// A token endpoint (not yet implemented; refused at load).
-    Endpoint { token_url: String },
+    /// The client-credentials grant (Microsoft 365 app-only access): nothing expires but the
+    /// client secret itself.
+    ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretSource,
+        scope: String,
+    },
+    /// The refresh-token grant; a rotated refresh token is saved in data_dir and used from then on.
+    RefreshToken {
+        token_url: String,
+        client_id: String,
+        client_secret: Option<SecretSource>,
+        scope: String,
+        refresh_token_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -708,6 +733,7 @@ impl Config {
                 every: raw.digest.every.into_inner(),
                 timezone,
             },
+            alerts_to: raw.alerts.to,
             mailboxes,
         })
     }
@@ -765,18 +791,36 @@ fn credentials(
             let token = if !o.token_command.is_empty() {
                 OauthConfig::Command(o.token_command.clone())
             } else if !o.token_url.is_empty() {
-                let _ = (
-                    &o.grant,
-                    &o.client_id,
-                    &o.client_secret_file,
-                    &o.scope,
-                    &o.refresh_token_file,
-                );
-                return Err(
-                    "oauth2.token_url is not supported yet; use oauth2.token_command".into(),
-                );
+                if o.client_id.is_empty() {
+                    return Err("oauth2.client_id is required with token_url".into());
+                }
+                let secret = (!o.client_secret_file.is_empty())
+                    .then(|| SecretSource::File(resolve(&o.client_secret_file)));
+                match o.grant.as_deref().unwrap_or("client_credentials") {
+                    "client_credentials" => OauthConfig::ClientCredentials {
+                        token_url: o.token_url.clone(),
+                        client_id: o.client_id.clone(),
+                        client_secret: secret.ok_or("oauth2.client_secret_file is required for grant = \"client_credentials\"")?,
+                        scope: o.scope.clone(),
+                    },
+                    "refresh_token" => {
+                        if o.refresh_token_file.is_empty() {
+                            return Err("oauth2.refresh_token_file is required for grant = \"refresh_token\"".into());
+                        }
+                        OauthConfig::RefreshToken {
+                            token_url: o.token_url.clone(),
+                            client_id: o.client_id.clone(),
+                            client_secret: secret,
+                            scope: o.scope.clone(),
+                            refresh_token_file: resolve(&o.refresh_token_file),
+                        }
+                    }
+                    other => {
+                        return Err(format!("oauth2.grant = {other:?}: write \"client_credentials\" or \"refresh_token\""))
+                    }
+                }
             } else {
-                return Err("oauth2 needs token_command".into());
+                return Err("oauth2 needs token_command or token_url".into());
             };
             Ok(Credentials::Xoauth2 {
                 username: username.to_string(),

@@ -21,6 +21,9 @@ pub enum SecretSource {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
     pub fn expose(&self) -> &str {
         &self.0
     }

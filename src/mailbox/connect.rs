@@ -18,7 +18,8 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::MailboxError;
-use crate::config::{Credentials, MailboxConfig, OauthConfig, SecretSource, Security};
+use crate::config::{Credentials, MailboxConfig, Security};
+use crate::oauth::TokenProvider;
 
 /// How long one IMAP command (or the connect) may take before the connection is given up.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -129,7 +130,10 @@ impl async_imap::Authenticator for &XOauth2 {
 }
 
 /// Connects, secures, reads the greeting and logs in.
-pub async fn connect(cfg: &MailboxConfig) -> Result<ImapSession, MailboxError> {
+pub async fn connect(
+    cfg: &MailboxConfig,
+    tokens: Option<&Arc<TokenProvider>>,
+) -> Result<ImapSession, MailboxError> {
     let addr = (cfg.host.as_str(), cfg.port);
     let tcp = timed("connect", TcpStream::connect(addr))
         .await?
@@ -170,27 +174,37 @@ pub async fn connect(cfg: &MailboxConfig) -> Result<ImapSession, MailboxError> {
                 .await?
                 .map_err(|(e, _)| MailboxError::Login(format!("{username}: {e}")))
         }
-        Credentials::Xoauth2 { username, token } => {
-            let token = match token {
-                OauthConfig::Command(cmd) => SecretSource::Command(cmd.clone()),
-                OauthConfig::Endpoint { .. } => {
-                    return Err(MailboxError::Secret(
-                        "oauth2.token_url is not supported yet".into(),
-                    ))
+        Credentials::Xoauth2 { username, .. } => {
+            let tokens = tokens
+                .ok_or_else(|| MailboxError::Secret("no token provider for XOAUTH2".into()))?;
+            let mut refreshed = false;
+            loop {
+                let provider = tokens.clone();
+                let token = tokio::task::spawn_blocking(move || provider.token(refreshed))
+                    .await
+                    .map_err(|e| MailboxError::Secret(e.to_string()))??;
+                let auth = XOauth2 {
+                    user: username.clone(),
+                    token: token.expose().to_string(),
+                };
+                match timed(
+                    "AUTHENTICATE XOAUTH2",
+                    client.authenticate("XOAUTH2", &auth),
+                )
+                .await?
+                {
+                    Ok(session) => return Ok(session),
+                    // A cached token may have been revoked or expired early: one fresh try.
+                    Err((e, back)) if !refreshed => {
+                        tracing::info!(mailbox = %cfg.name, error = %e, "token refused; fetching a new one");
+                        client = back;
+                        refreshed = true;
+                    }
+                    Err((e, _)) => {
+                        return Err(MailboxError::Login(format!("{username} (XOAUTH2): {e}")))
+                    }
                 }
             }
-            .read()
-            .map_err(|e| MailboxError::Secret(e.to_string()))?;
-            let auth = XOauth2 {
-                user: username.clone(),
-                token: token.expose().to_string(),
-            };
-            timed(
-                "AUTHENTICATE XOAUTH2",
-                client.authenticate("XOAUTH2", &auth),
-            )
-            .await?
-            .map_err(|(e, _)| MailboxError::Login(format!("{username}: {e}")))
         }
         Credentials::None => Err(MailboxError::Login("no credentials configured".into())),
     }

@@ -34,6 +34,8 @@ pub enum MailboxError {
     Imap(#[from] async_imap::error::Error),
     #[error("folder {folder:?}: {message}")]
     Folder { folder: String, message: String },
+    #[error("OAuth2: {0}")]
+    Oauth(#[from] crate::oauth::OauthError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -69,15 +71,23 @@ impl MailboxReport {
 /// A mailbox's connection, kept between passes so that IDLE can wait on it.
 pub struct MailboxClient {
     cfg: MailboxConfig,
+    tokens: Option<std::sync::Arc<crate::oauth::TokenProvider>>,
     session: Option<ImapSession>,
     state: folder::SessionState,
     idle_supported: bool,
 }
 
 impl MailboxClient {
-    pub fn new(cfg: MailboxConfig) -> MailboxClient {
+    pub fn new(cfg: MailboxConfig, data_dir: &std::path::Path) -> MailboxClient {
+        let tokens = match &cfg.credentials {
+            crate::config::Credentials::Xoauth2 { token, .. } => Some(std::sync::Arc::new(
+                crate::oauth::TokenProvider::new(&cfg.name, token.clone(), data_dir),
+            )),
+            _ => None,
+        };
         MailboxClient {
             cfg,
+            tokens,
             session: None,
             state: folder::SessionState::default(),
             idle_supported: false,
@@ -90,7 +100,7 @@ impl MailboxClient {
 
     async fn session(&mut self) -> Result<&mut ImapSession, MailboxError> {
         if self.session.is_none() {
-            let mut session = connect(&self.cfg).await?;
+            let mut session = connect(&self.cfg, self.tokens.as_ref()).await?;
             let caps = connect::timed("CAPABILITY", session.capabilities()).await??;
             self.idle_supported = caps.has_str("IDLE");
             self.state = folder::SessionState::default();
@@ -214,7 +224,7 @@ pub async fn sync_mailbox(
     pipeline: &Pipeline<'_>,
     clock: &dyn Clock,
 ) -> Result<MailboxReport, MailboxError> {
-    let mut client = MailboxClient::new(cfg.clone());
+    let mut client = MailboxClient::new(cfg.clone(), &pipeline.config.database.data_dir);
     let report = client.pass(store, pipeline, clock).await?;
     client.close().await;
     Ok(report)

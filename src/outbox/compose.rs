@@ -153,6 +153,63 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
     )
 }
 
+/// A mail to the admins about a problem ticketd cannot fix itself. Its Message-ID carries
+/// `key`, so that repeats can be recognised.
+pub fn alert(
+    from: &NamedAddress,
+    to: &[String],
+    subject: &str,
+    body: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Composed, ComposeError> {
+    let sender = Mailbox::new(
+        from.name.clone(),
+        from.address
+            .as_str()
+            .parse()
+            .map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
+    );
+    let unique = &crate::parse::sha256_hex(
+        format!(
+            "{key}{}{}",
+            now.timestamp_nanos_opt().unwrap_or(0),
+            std::process::id()
+        )
+        .as_bytes(),
+    )[..12];
+    let message_id = format!(
+        "{OWN_MESSAGE_ID_PREFIX}alert.{unique}.{key}@{}",
+        from.address.domain()
+    );
+    let mut builder = lettre::Message::builder()
+        .from(sender)
+        .subject(header_safe(&format!("[ticketd] {subject}")))
+        .date(now.into())
+        .message_id(Some(format!("<{message_id}>")))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Loop"),
+            format!("{LOOP_MARKER_PREFIX} {}", from.address),
+        ));
+    for t in to {
+        builder = builder.to(t
+            .parse()
+            .map_err(|e| ComposeError::Build(format!("recipient {t}: {e}")))?);
+    }
+    let message = builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_string())
+        .map_err(|e| ComposeError::Build(e.to_string()))?;
+    Ok(Composed {
+        message_id,
+        raw: message.formatted(),
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build(
     from: &NamedAddress,

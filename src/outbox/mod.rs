@@ -16,7 +16,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::clock::Clock;
-use crate::config::{Credentials, OauthConfig, SecretSource, Security, SmtpConfig};
+use crate::config::{Credentials, Security, SmtpConfig};
 use crate::store::{self, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub struct Mailer {
 
 impl Mailer {
     /// Builds the transport; must be called inside a tokio runtime. Secrets are read now.
-    pub fn new(cfg: &SmtpConfig) -> Result<Mailer, OutboxError> {
+    pub fn new(cfg: &SmtpConfig, data_dir: &std::path::Path) -> Result<Mailer, OutboxError> {
         let setup = |message: String| OutboxError::Setup {
             host: cfg.host.clone(),
             port: cfg.port,
@@ -86,11 +86,8 @@ impl Mailer {
                     .authentication(vec![Mechanism::Plain, Mechanism::Login]);
             }
             Credentials::Xoauth2 { username, token } => {
-                let OauthConfig::Command(cmd) = token else {
-                    return Err(setup("only oauth2.token_command is supported".into()));
-                };
-                let secret = SecretSource::Command(cmd.clone())
-                    .read()
+                let provider = crate::oauth::TokenProvider::new("smtp", token.clone(), data_dir);
+                let secret = tokio::task::block_in_place(|| provider.token(false))
                     .map_err(|e| setup(e.to_string()))?;
                 builder = builder
                     .credentials(SmtpCredentials::new(

@@ -14,6 +14,8 @@ use tokio::net::TcpStream;
 
 pub const PASSWORD: &str = "secret";
 
+pub mod oauth_server;
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -65,6 +67,11 @@ pub struct MailServer {
 
 impl MailServer {
     pub fn start() -> MailServer {
+        MailServer::start_with_env(&[])
+    }
+
+    /// Starts with extra environment for start.sh (e.g. OAUTH2_INTROSPECTION_URL).
+    pub fn start_with_env(env: &[(&str, &str)]) -> MailServer {
         let dir = tempfile::Builder::new()
             .prefix("ticketd-mail-")
             .tempdir()
@@ -76,6 +83,7 @@ impl MailServer {
                 .arg(dir.path())
                 .arg(imap_port.to_string())
                 .arg(smtp_port.to_string())
+                .envs(env.iter().copied())
                 .output()
                 .expect("run tests/mailserver/start.sh");
             if out.status.success() {
