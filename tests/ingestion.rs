@@ -248,3 +248,180 @@ async fn oversized_mail_becomes_a_ticket_from_its_header_and_stays_on_the_server
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_move_copy_and_uid_expunge_touch_only_our_messages() {
+    let caps = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ UIDPLUS";
+    let server = MailServer::start_with_env(&[("IMAP_CAPABILITY", caps)]);
+    let t = Ticketd::new(&server, "", "");
+    // Another client's old message (left alone by the first sync), marked \Deleted but not yet
+    // expunged: a plain EXPUNGE would remove it; UID EXPUNGE of our own message must not.
+    let theirs = Mail::new(
+        "colleague@example.test",
+        "Marked deleted by someone else",
+        "keep me",
+    );
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(400);
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &theirs.bytes(),
+            Some(long_ago),
+        )
+        .await;
+    server.doveadm(&[
+        "flags",
+        "add",
+        "\\Deleted",
+        "-u",
+        "support@example.test",
+        "mailbox",
+        "INBOX",
+    ]);
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("anna@customer.test", "Via COPY", "x").bytes(),
+            None,
+        )
+        .await;
+    t.ok(&["run", "--once"]);
+    let inbox = server.messages("support@example.test", "INBOX").await;
+    assert_eq!(
+        inbox.len(),
+        1,
+        "the other client's deleted message is still there"
+    );
+    assert!(inbox[0].parsed().subject.contains("Marked deleted"));
+    let processed = server.messages("support@example.test", "Processed").await;
+    assert_eq!(processed.len(), 1);
+    assert!(processed[0].parsed().subject.contains("Via COPY"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_move_or_uidplus_messages_are_flagged_and_the_log_says_so_once() {
+    let caps = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+";
+    let server = MailServer::start_with_env(&[("IMAP_CAPABILITY", caps)]);
+    let t = Ticketd::new(&server, "", "");
+    for n in 0..3 {
+        server
+            .append(
+                "support@example.test",
+                "INBOX",
+                &Mail::new("anna@customer.test", &format!("No move {n}"), "x").bytes(),
+                None,
+            )
+            .await;
+    }
+    let out = t.run(&["run", "--once"]);
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(log.matches("neither MOVE nor UIDPLUS").count(), 1, "{log}");
+    let inbox = server.messages("support@example.test", "INBOX").await;
+    assert_eq!(inbox.len(), 3);
+    assert!(
+        inbox
+            .iter()
+            .all(|m| m.flags.iter().any(|f| f.contains("$Ticketed"))),
+        "{inbox:?}"
+    );
+    assert!(inbox.iter().all(|m| !m
+        .flags
+        .iter()
+        .any(|f| f.contains("Deleted") || f.contains("Seen"))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_skipped_below_the_checkpoint_is_reported() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("anna@customer.test", "One", "x").bytes(),
+            None,
+        )
+        .await;
+    t.ok(&["run", "--once"]);
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("hans@other.test", "Two (lost)", "y").bytes(),
+            None,
+        )
+        .await;
+    // Simulate a bug or a restored database: the checkpoint jumps over the new message.
+    t.db()
+        .execute("UPDATE folder_state SET last_uid = last_uid + 1", [])
+        .unwrap();
+    server
+        .append(
+            "support@example.test",
+            "INBOX",
+            &Mail::new("petr@customer.test", "Three", "z").bytes(),
+            None,
+        )
+        .await;
+    let out = t.run(&["run", "--once"]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("messages below the checkpoint are still in the folder"),
+        "{log}"
+    );
+    assert!(log.contains("count=1"), "{log}");
+    assert_eq!(
+        server.messages("support@example.test", "INBOX").await.len(),
+        1,
+        "the skipped message is left, not lost"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn special_use_folders_are_found_by_flag_and_spam_goes_to_the_existing_junk() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "sent_folder = \"\\\\Sent\"", "");
+    let customer = Mail::new("anna@customer.test", "Question", "x");
+    server
+        .append("support@example.test", "INBOX", &customer.bytes(), None)
+        .await;
+    let spam = Mail::new("win@lottery.test", "You won", "money")
+        .header("X-Spam-Flag: YES")
+        .header("X-Spam-Score: 12.5");
+    server
+        .append("support@example.test", "INBOX", &spam.bytes(), None)
+        .await;
+    t.ok(&["run", "--once"]);
+    let ticket = t.json(&["tickets", "list"])[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        t.json(&["tickets", "list"]).as_array().unwrap().len(),
+        1,
+        "spam never becomes a ticket"
+    );
+    let junk = server.messages("support@example.test", "Junk").await;
+    assert_eq!(junk.len(), 1);
+    // A staff member answers from the shared mailbox; the copy lands in Sent.
+    let reply = Mail::new(
+        "Support <support@example.test>",
+        &format!("Re: [Ticket#{ticket}] Question"),
+        "Here is the answer.",
+    )
+    .to("anna@customer.test")
+    .header(&format!("In-Reply-To: <{}>", customer.message_id));
+    server
+        .append("support@example.test", "Sent", &reply.bytes(), None)
+        .await;
+    t.ok(&["run", "--once"]);
+    let shown = t.json(&["tickets", "show", &ticket.to_string()]);
+    assert_eq!(shown["status"], "open", "{shown:#}");
+    assert!(shown["first_response_at"].is_string());
+    assert_eq!(shown["first_response_by"], "support@example.test");
+    assert_eq!(
+        server.messages("support@example.test", "Sent").await.len(),
+        1,
+        "the Sent folder is only read"
+    );
+}

@@ -24,6 +24,8 @@
 #
 # Optional environment:
 #   IMAP_IDLE_NOTIFY_INTERVAL   e.g. "5 secs" (IDLE keepalive, default 2 mins)
+#   IMAP_CAPABILITY             replaces the advertised capabilities, e.g. to play a
+#       server without MOVE: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ UIDPLUS"
 #   OAUTH2_INTROSPECTION_URL    e.g. http://127.0.0.1:PORT/introspect -- also
 #       accept SASL XOAUTH2 and OAUTHBEARER, validated by POSTing
 #       "token=<urlencoded token>" to this URL (RFC 7662 style; the reply must
@@ -326,6 +328,7 @@ protocol imap {
   mail_max_userip_connections = 1000
   # IDLE keepalive ("* OK Still here"); Dovecot's default is 2 mins.
   imap_idle_notify_interval = ${IMAP_IDLE_NOTIFY_INTERVAL:-2 mins}
+${IMAP_CAPABILITY:+  imap_capability = $IMAP_CAPABILITY}
 }
 
 protocol lmtp {
