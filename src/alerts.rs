@@ -38,18 +38,8 @@ pub fn raise(
         return Ok(false);
     }
     let recipients: Vec<String> = config.alerts_to.iter().map(|a| a.to_string()).collect();
-    let mail = compose::alert(
-        &config.smtp.from,
-        &recipients,
-        subject,
-        body,
-        &alert_key(key),
-        now,
-    )
-    .map_err(|e| StoreError::Create {
-        path: "alert mail".into(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let mail = compose::alert(&config.smtp.from, &recipients, subject, body, &alert_key(key), now)
+        .map_err(|e| StoreError::Create { path: "alert mail".into(), source: std::io::Error::other(e.to_string()) })?;
     store::outbox::enqueue(
         conn,
         &store::outbox::NewOutgoing {
@@ -66,7 +56,5 @@ pub fn raise(
 }
 
 fn alert_key(key: &str) -> String {
-    key.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
+    key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
 }

@@ -16,19 +16,10 @@ use ticketd::rules::Rules;
 use ticketd::store::{self, Store};
 
 #[derive(Parser)]
-#[command(
-    name = "ticketd",
-    version,
-    about = "Turns shared IMAP mailboxes into acknowledged, threaded tickets"
-)]
+#[command(name = "ticketd", version, about = "Turns shared IMAP mailboxes into acknowledged, threaded tickets")]
 pub struct Args {
     /// The configuration file.
-    #[arg(
-        long,
-        global = true,
-        env = "TICKETD_CONFIG",
-        default_value = "/etc/ticketd/config.toml"
-    )]
+    #[arg(long, global = true, env = "TICKETD_CONFIG", default_value = "/etc/ticketd/config.toml")]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -116,8 +107,7 @@ fn load(path: &Path) -> Result<(Config, Rules, Vec<String>)> {
 
 fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TICKETD_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let filter = EnvFilter::try_from_env("TICKETD_LOG").unwrap_or_else(|_| EnvFilter::new(&config.log.level));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -132,10 +122,7 @@ fn init_logging(config: &Config) {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 pub fn dispatch(args: Args) -> Result<ExitCode> {
@@ -193,11 +180,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                     eprintln!("ticketd: outbox: {e}");
                 }
                 let failed = !report.failures.is_empty() || report.delivery_error.is_some();
-                return Ok(if failed {
-                    ExitCode::from(1)
-                } else {
-                    ExitCode::SUCCESS
-                });
+                return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
             }
             let config = Arc::new(config);
             let shared = Arc::new(RwLock::new(Arc::new(rules)));
@@ -212,9 +195,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rules {
-            command: RulesCommand::Test { file, json },
-        } => {
+        Command::Rules { command: RulesCommand::Test { file, json } } => {
             let _ = (file, json);
             bail!("rules test is not implemented yet")
         }
@@ -223,11 +204,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             let store = Store::open(&config.database.path)?;
             let prefix = &config.tickets.tag_prefix;
             match command {
-                TicketsCommand::List {
-                    status,
-                    department,
-                    json,
-                } => {
+                TicketsCommand::List { status, department, json } => {
                     let statuses: Vec<&str> = match status.as_deref() {
                         None => vec!["new", "open", "waiting"],
                         Some("all") => vec![],
@@ -236,35 +213,23 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                             bail!("unknown status {other:?}: use new, open, waiting, closed or all")
                         }
                     };
-                    let tickets =
-                        store::list_tickets(store.conn(), &statuses, department.as_deref())?;
+                    let tickets = store::list_tickets(store.conn(), &statuses, department.as_deref())?;
                     if json {
-                        let list: Vec<_> = tickets
-                            .iter()
-                            .map(|t| present::ticket_json(t, &rules, prefix))
-                            .collect();
+                        let list: Vec<_> = tickets.iter().map(|t| present::ticket_json(t, &rules, prefix)).collect();
                         println!("{}", serde_json::to_string_pretty(&list)?);
                     } else {
                         print!("{}", present::ticket_table(&tickets, &rules, prefix));
                     }
                 }
                 TicketsCommand::Show { id, json } => {
-                    let Some(t) = store::get_ticket(store.conn(), id)? else {
-                        bail!("ticket {id} does not exist")
-                    };
+                    let Some(t) = store::get_ticket(store.conn(), id)? else { bail!("ticket {id} does not exist") };
                     let zone = rules.department_zone(&t.department);
                     let messages = store::messages_of(store.conn(), id)?;
                     let events = store::events_of(store.conn(), id)?;
                     if json {
                         let mut v = present::ticket_json(&t, &rules, prefix);
-                        v["messages"] = messages
-                            .iter()
-                            .map(|m| present::message_json(m, zone))
-                            .collect();
-                        v["events"] = events
-                            .iter()
-                            .map(|e| present::event_json(e, zone))
-                            .collect();
+                        v["messages"] = messages.iter().map(|m| present::message_json(m, zone)).collect();
+                        v["events"] = events.iter().map(|e| present::event_json(e, zone)).collect();
                         println!("{}", serde_json::to_string_pretty(&v)?);
                     } else {
                         println!("[{prefix}#{}] {}", t.id, t.subject);
@@ -298,9 +263,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Db {
-            command: DbCommand::Backup { path },
-        } => {
+        Command::Db { command: DbCommand::Backup { path } } => {
             let config = Config::load(&args.config)?;
             let store = Store::open(&config.database.path)?;
             if path.exists() {

@@ -60,10 +60,7 @@ pub struct PassReport {
 }
 
 fn pipeline_parts(config: &Config) -> (TagMatcher, Vec<crate::config::Address>) {
-    (
-        TagMatcher::new(&config.tickets.tag_prefix),
-        config.own_addresses(),
-    )
+    (TagMatcher::new(&config.tickets.tag_prefix), config.own_addresses())
 }
 
 async fn sync_one(
@@ -74,12 +71,7 @@ async fn sync_one(
 ) -> Result<MailboxReport, String> {
     let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
     let (tags, own) = pipeline_parts(config);
-    let pipeline = Pipeline {
-        config,
-        rules,
-        tags: &tags,
-        own_addresses: &own,
-    };
+    let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own };
     let result = mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock).await;
     if let Err(e) = &result {
         alert_on_failure(config, &store, mailbox, e, clock.now());
@@ -99,10 +91,7 @@ fn alert_on_failure(
     let mailbox::MailboxError::Oauth(e) = error else {
         return;
     };
-    let subject = format!(
-        "mailbox {:?} cannot log in: OAuth2 token refresh failed",
-        mailbox.name
-    );
+    let subject = format!("mailbox {:?} cannot log in: OAuth2 token refresh failed", mailbox.name);
     let body = format!(
         "ticketd could not get an access token for mailbox {:?} ({}):\n\n  {e}\n\n\
          New mail in this mailbox is not being read. Renew the grant or the client secret \
@@ -111,24 +100,15 @@ fn alert_on_failure(
         mailbox.address,
         config.path.display()
     );
-    if let Err(err) = crate::alerts::raise(
-        store,
-        config,
-        &format!("oauth-{}", mailbox.name),
-        &subject,
-        &body,
-        now,
-    ) {
+    if let Err(err) = crate::alerts::raise(store, config, &format!("oauth-{}", mailbox.name), &subject, &body, now) {
         tracing::error!(error = %err, "cannot queue the alert mail");
     }
 }
 
 /// One full pass: every mailbox (concurrently), then the outbox, waiting for the SMTP answers.
 pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> PassReport {
-    let passes = config
-        .mailboxes
-        .iter()
-        .map(|m| async move { (m.name.clone(), sync_one(config, rules, m, clock).await) });
+    let passes =
+        config.mailboxes.iter().map(|m| async move { (m.name.clone(), sync_one(config, rules, m, clock).await) });
     let mut report = PassReport::default();
     for (name, result) in futures::future::join_all(passes).await {
         match result {
@@ -155,9 +135,7 @@ async fn deliver(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryR
         return Ok(Default::default());
     }
     let mailer = Mailer::new(&config.smtp, &config.database.data_dir).map_err(|e| e.to_string())?;
-    outbox::deliver_due(&mut store, &mailer, clock)
-        .await
-        .map_err(|e| e.to_string())
+    outbox::deliver_due(&mut store, &mailer, clock).await.map_err(|e| e.to_string())
 }
 
 /// Reloads the rules; a broken set is refused and the old one keeps running.
@@ -177,10 +155,8 @@ fn current_rules(shared: &SharedRules) -> Arc<Rules> {
 /// Doubling backoff with jitter for a failing mailbox or relay: about 1 s, doubling to 5 min.
 fn retry_delay(failures: u32) -> Duration {
     let base = (1u64 << failures.min(9)).min(300);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     // Up to +25% so that many mailboxes on one restarted server do not reconnect in step.
     Duration::from_millis(base * 1000 + u64::from(nanos) % (base * 250 + 1))
 }
@@ -218,12 +194,7 @@ async fn mailbox_task(
             }
             let db = store.as_mut().expect("opened above");
             let rule_set = current_rules(&rules);
-            let pipeline = Pipeline {
-                config: &config,
-                rules: &rule_set,
-                tags: &tags,
-                own_addresses: &own,
-            };
+            let pipeline = Pipeline { config: &config, rules: &rule_set, tags: &tags, own_addresses: &own };
             let result = client.pass(db, &pipeline, clock.as_ref()).await;
             if let Err(e) = &result {
                 alert_on_failure(&config, db, &mailbox, e, clock.now());
@@ -276,12 +247,7 @@ async fn mailbox_task(
     }
 }
 
-async fn outbox_task(
-    config: Arc<Config>,
-    clock: Arc<dyn Clock>,
-    wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let mut failures = 0u32;
     loop {
         let next = match deliver(&config, clock.as_ref()).await {
@@ -308,36 +274,16 @@ async fn outbox_task(
 }
 
 /// Runs until `stop` turns true: every mailbox, the outbox, and rule reloads on SIGHUP.
-pub async fn run(
-    config: Arc<Config>,
-    rules: SharedRules,
-    clock: Arc<dyn Clock>,
-    stop: watch::Receiver<bool>,
-) {
+pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
     let wake = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
     for m in &config.mailboxes {
-        tasks.spawn(mailbox_task(
-            config.clone(),
-            rules.clone(),
-            m.clone(),
-            clock.clone(),
-            wake.clone(),
-            stop.clone(),
-        ));
+        tasks.spawn(mailbox_task(config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), stop.clone()));
     }
-    let outbox = tokio::spawn(outbox_task(
-        config.clone(),
-        clock.clone(),
-        wake.clone(),
-        stop.clone(),
-    ));
+    let outbox = tokio::spawn(outbox_task(config.clone(), clock.clone(), wake.clone(), stop.clone()));
     while tasks.join_next().await.is_some() {}
     // The mailboxes have stopped; give the outbox a bounded grace period for mail in flight.
-    if tokio::time::timeout(Duration::from_secs(10), outbox)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(10), outbox).await.is_err() {
         tracing::warn!("outbox still busy after 10 s; stopping anyway (unsent mail stays queued)");
     }
 }

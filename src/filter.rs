@@ -57,26 +57,14 @@ pub struct FilterContext<'a> {
 
 pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
     let from = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
-    let verdict = |class, reasons| Verdict {
-        class,
-        reasons,
-        spam_score: None,
-        forged_staff: false,
-    };
+    let verdict = |class, reasons| Verdict { class, reasons, spam_score: None, forged_staff: false };
 
     // 1. Own mail.
     let mut own = Vec::new();
-    if m.headers_named("x-loop").any(|v| {
-        v.trim()
-            .to_ascii_lowercase()
-            .starts_with(LOOP_MARKER_PREFIX)
-    }) {
+    if m.headers_named("x-loop").any(|v| v.trim().to_ascii_lowercase().starts_with(LOOP_MARKER_PREFIX)) {
         own.push("X-Loop marker".to_string());
     }
-    if m.message_id
-        .as_deref()
-        .is_some_and(|id| id.starts_with(OWN_MESSAGE_ID_PREFIX))
-    {
+    if m.message_id.as_deref().is_some_and(|id| id.starts_with(OWN_MESSAGE_ID_PREFIX)) {
         own.push("Message-ID made by ticketd".to_string());
     }
     // Staff may reply from the shared mailbox itself; in its Sent folder that is a staff reply.
@@ -90,52 +78,32 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
     // 2. Spam: the verdicts the mail server already wrote, and the local lists.
     let (spam_reasons, spam_score) = spam_verdict(m, ctx.spam, from);
     if !spam_reasons.is_empty() && !ctx.from_sent_folder {
-        return Verdict {
-            class: Class::Spam,
-            reasons: spam_reasons,
-            spam_score,
-            forged_staff: false,
-        };
+        return Verdict { class: Class::Spam, reasons: spam_reasons, spam_score, forged_staff: false };
     }
 
     // 3. Automatic mail.
     let auto = automatic_reasons(m);
     if !auto.is_empty() && !ctx.from_sent_folder {
-        return Verdict {
-            class: Class::Automatic,
-            reasons: auto,
-            spam_score,
-            forged_staff: false,
-        };
+        return Verdict { class: Class::Automatic, reasons: auto, spam_score, forged_staff: false };
     }
 
     // 4. Staff mail.
     if ctx.from_sent_folder || ctx.staff.is_staff(from) {
         match staff_trust(m, ctx) {
             Some(source) => {
-                let outside = m.to.iter().chain(&m.cc).find(|a| {
-                    !ctx.staff.is_staff(a)
-                        && !ctx.own_addresses.iter().any(|o| o.as_str() == a.as_str())
-                });
+                let outside =
+                    m.to.iter().chain(&m.cc).find(|a| {
+                        !ctx.staff.is_staff(a) && !ctx.own_addresses.iter().any(|o| o.as_str() == a.as_str())
+                    });
                 let mut reasons = vec![format!("staff mail from {from} ({source})")];
                 return match outside {
                     Some(customer) => {
                         reasons.push(format!("goes to {customer}, outside the company"));
-                        Verdict {
-                            class: Class::StaffResponse,
-                            reasons,
-                            spam_score,
-                            forged_staff: false,
-                        }
+                        Verdict { class: Class::StaffResponse, reasons, spam_score, forged_staff: false }
                     }
                     None => {
                         reasons.push("stays internal".into());
-                        Verdict {
-                            class: Class::StaffNote,
-                            reasons,
-                            spam_score,
-                            forged_staff: false,
-                        }
+                        Verdict { class: Class::StaffNote, reasons, spam_score, forged_staff: false }
                     }
                 };
             }
@@ -150,12 +118,7 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
         }
     }
 
-    Verdict {
-        class: Class::Customer,
-        reasons: Vec::new(),
-        spam_score,
-        forged_staff: false,
-    }
+    Verdict { class: Class::Customer, reasons: Vec::new(), spam_score, forged_staff: false }
 }
 
 /// Upstream spam headers and the local allow / block lists; the allow list wins.
@@ -169,22 +132,14 @@ fn spam_verdict(m: &ParsedMessage, spam: &SpamConfig, from: &str) -> (Vec<String
         score = score.or_else(|| v.trim().parse().ok());
     }
     if let Some(v) = m.header("x-spam-status") {
-        if let Some(s) = v
-            .split([' ', ',', '\t'])
-            .find_map(|p| p.strip_prefix("score="))
-        {
+        if let Some(s) = v.split([' ', ',', '\t']).find_map(|p| p.strip_prefix("score=")) {
             score = score.or_else(|| s.parse().ok());
         }
         if v.trim_start().to_ascii_lowercase().starts_with("yes") {
-            reasons.push(format!(
-                "X-Spam-Status: {}",
-                v.split_whitespace().next().unwrap_or("")
-            ));
+            reasons.push(format!("X-Spam-Status: {}", v.split_whitespace().next().unwrap_or("")));
         }
     }
-    if m.header("x-spam-flag")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"))
-    {
+    if m.header("x-spam-flag").is_some_and(|v| v.trim().eq_ignore_ascii_case("yes")) {
         reasons.push("X-Spam-Flag: YES".into());
     }
     if let Some(a) = m.header("x-rspamd-action") {
@@ -216,12 +171,7 @@ pub fn automatic_reasons(m: &ParsedMessage) -> Vec<String> {
             reasons.push(format!("Auto-Submitted: {}", v.trim()));
         }
     }
-    for h in [
-        "x-autoreply",
-        "x-autorespond",
-        "x-autogenerated",
-        "x-auto-reply",
-    ] {
+    for h in ["x-autoreply", "x-autorespond", "x-autogenerated", "x-auto-reply"] {
         if m.header(h).is_some() {
             reasons.push(format!("{h} header"));
         }
@@ -254,11 +204,7 @@ pub fn automatic_reasons(m: &ParsedMessage) -> Vec<String> {
     if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
         reasons.push(format!("sender {from}"));
     }
-    let squashed: String = local
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let squashed: String = local.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
     if squashed.starts_with("noreply") || squashed.starts_with("donotreply") {
         reasons.push(format!("no-reply sender {from}"));
     }
@@ -284,12 +230,7 @@ fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Option<String> {
     if !ctx.staff.authserv_id.is_empty() {
         for ar in m.headers_named("authentication-results") {
             let mut parts = ar.split(';');
-            let authserv = parts
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
+            let authserv = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
             if !authserv.eq_ignore_ascii_case(&ctx.staff.authserv_id) {
                 continue;
             }
@@ -298,10 +239,7 @@ fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Option<String> {
                 let aligned = |key: &str| {
                     r.split_whitespace()
                         .filter_map(|kv| kv.strip_prefix(key))
-                        .any(|d| {
-                            d.trim_matches(['"', ';']) == from_domain
-                                || d.ends_with(&format!("@{from_domain}"))
-                        })
+                        .any(|d| d.trim_matches(['"', ';']) == from_domain || d.ends_with(&format!("@{from_domain}")))
                 };
                 if r.starts_with("dkim=pass") && aligned("header.d=") {
                     return Some("DKIM pass aligned with From".into());
@@ -312,15 +250,11 @@ fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Option<String> {
             }
         }
     }
-    if m.header("x-ms-exchange-organization-authas")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("internal"))
-    {
+    if m.header("x-ms-exchange-organization-authas").is_some_and(|v| v.trim().eq_ignore_ascii_case("internal")) {
         return Some("Exchange internal".into());
     }
     // Only the top Received header was written by our own server.
-    if m.header("received")
-        .is_some_and(|v| v.contains("Authenticated sender:"))
-    {
+    if m.header("received").is_some_and(|v| v.contains("Authenticated sender:")) {
         return Some("authenticated submission".into());
     }
     None
@@ -333,10 +267,7 @@ mod tests {
 
     fn staff() -> StaffConfig {
         StaffConfig {
-            addresses: vec![
-                Address("alice@example.test".into()),
-                Address("bob@example.test".into()),
-            ],
+            addresses: vec![Address("alice@example.test".into()), Address("bob@example.test".into())],
             domains: vec![],
             trust: StaffTrust::Authenticated,
             authserv_id: "mail.example.test".into(),
@@ -358,12 +289,7 @@ mod tests {
         let raw = format!("{headers}\r\nSubject: x\r\nMessage-ID: <m@x>\r\n\r\nbody\r\n");
         let own = [Address("support@example.test".into())];
         let (staff, spam) = (staff(), spam());
-        let ctx = FilterContext {
-            staff: &staff,
-            spam: &spam,
-            own_addresses: &own,
-            from_sent_folder: sent,
-        };
+        let ctx = FilterContext { staff: &staff, spam: &spam, own_addresses: &own, from_sent_folder: sent };
         classify(&parse(raw.as_bytes()), &ctx)
     }
 

@@ -26,10 +26,7 @@ pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot store attachment in {path}: {source}")]
-    Attachment {
-        path: String,
-        source: std::io::Error,
-    },
+    Attachment { path: String, source: std::io::Error },
     #[error(transparent)]
     Compose(#[from] compose::ComposeError),
 }
@@ -83,11 +80,7 @@ pub enum Outcome {
 }
 
 /// The action owed on the server once the message is committed.
-pub fn after_action_for(
-    outcome: &Outcome,
-    mailbox: &MailboxConfig,
-    from_sent_folder: bool,
-) -> Option<String> {
+pub fn after_action_for(outcome: &Outcome, mailbox: &MailboxConfig, from_sent_folder: bool) -> Option<String> {
     if from_sent_folder {
         // A Sent folder is the staff's record; ticketd only reads it.
         return None;
@@ -126,15 +119,7 @@ pub fn detect_language(text: &str) -> Option<&'static str> {
     use whatlang::{Detector, Lang};
     static DETECTOR: OnceLock<Detector> = OnceLock::new();
     let detector = DETECTOR.get_or_init(|| {
-        Detector::with_allowlist(vec![
-            Lang::Hun,
-            Lang::Ces,
-            Lang::Slk,
-            Lang::Pol,
-            Lang::Heb,
-            Lang::Deu,
-            Lang::Eng,
-        ])
+        Detector::with_allowlist(vec![Lang::Hun, Lang::Ces, Lang::Slk, Lang::Pol, Lang::Heb, Lang::Deu, Lang::Eng])
     });
     let sample: String = text.chars().take(2000).collect();
     let info = detector.detect(&sample)?;
@@ -180,30 +165,18 @@ pub fn ingest(
             origin.mailbox.max_message_size.0, origin.mailbox.name, origin.folder
         );
     }
-    let language = content_language(&message)
-        .or_else(|| detect_language(&format!("{}\n{}", message.subject, message.text)));
+    let language =
+        content_language(&message).or_else(|| detect_language(&format!("{}\n{}", message.subject, message.text)));
     let owner = owner_mailbox(p.config, &message, origin);
     let routed = route::route(
         p.rules,
-        &RouteInput {
-            message: &message,
-            mailbox: &owner.name,
-            default_department: &owner.department,
-            language,
-        },
+        &RouteInput { message: &message, mailbox: &owner.name, default_department: &owner.department, language },
     );
-    let origin = &Origin {
-        owner,
-        ..origin.clone()
-    };
+    let origin = &Origin { owner, ..origin.clone() };
     let attachments = store_attachments(&p.config.database.data_dir, &message)?;
 
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = if store::message_seen(&tx, message.message_id.as_deref(), &message.content_hash)?
-        .is_some()
-    {
+    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let outcome = if store::message_seen(&tx, message.message_id.as_deref(), &message.content_hash)?.is_some() {
         Outcome::Duplicate
     } else {
         let class = match verdict.class {
@@ -213,23 +186,13 @@ pub fn ingest(
             Class::Automatic
                 if routed.requester_from_reply_to
                     && message.reply_to.is_some()
-                    && verdict
-                        .reasons
-                        .iter()
-                        .all(|r| r.starts_with("no-reply sender")) =>
+                    && verdict.reasons.iter().all(|r| r.starts_with("no-reply sender")) =>
             {
                 Class::Customer
             }
             other => other,
         };
-        let stored = Stored {
-            message: &message,
-            raw,
-            attachments: &attachments,
-            origin,
-            verdict: &verdict,
-            language,
-        };
+        let stored = Stored { message: &message, raw, attachments: &attachments, origin, verdict: &verdict, language };
         match class {
             Class::Spam => {
                 stored.insert(&tx, None, "spam", now)?;
@@ -238,13 +201,7 @@ pub fn ingest(
             _ => file_message(&tx, p, &stored, class, &routed, now)?,
         }
     };
-    store::sync::advance(
-        &tx,
-        &origin.mailbox.name,
-        origin.folder,
-        origin.uidvalidity,
-        origin.uid,
-    )?;
+    store::sync::advance(&tx, &origin.mailbox.name, origin.folder, origin.uidvalidity, origin.uid)?;
     if let Some(action) = after_action_for(&outcome, origin.mailbox, origin.from_sent_folder) {
         store::sync::add_pending_action(
             &tx,
@@ -290,11 +247,7 @@ impl Stored<'_> {
             conn,
             &NewMessage {
                 ticket_id: ticket,
-                direction: if self.origin.from_sent_folder {
-                    "out"
-                } else {
-                    "in"
-                },
+                direction: if self.origin.from_sent_folder { "out" } else { "in" },
                 kind,
                 message_id: m.message_id.as_deref(),
                 content_hash: &m.content_hash,
@@ -350,37 +303,19 @@ fn file_message(
     };
 
     if let Threading::Join { ticket, how } = threading {
-        let kind = if class == Class::Own {
-            own_kind(tx, m)?
-        } else {
-            kind.to_string()
-        };
+        let kind = if class == Class::Own { own_kind(tx, m)? } else { kind.to_string() };
         s.insert(tx, Some(ticket), &kind, now)?;
         store::touch_ticket(tx, ticket, received)?;
         let t = store::get_ticket(tx, ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
         let at = now.timestamp();
         match class {
             Class::Customer => {
-                let next = if t.first_response_at.is_some() {
-                    "open"
-                } else {
-                    "new"
-                };
+                let next = if t.first_response_at.is_some() { "open" } else { "new" };
                 if t.status == "waiting" || t.status == "closed" {
                     store::set_status(tx, ticket, next, at)?;
-                    let what = if t.status == "closed" {
-                        "reopened by the customer's reply"
-                    } else {
-                        "customer replied"
-                    };
-                    store::add_event(
-                        tx,
-                        ticket,
-                        at,
-                        "status",
-                        None,
-                        &format!("{} -> {next}: {what}", t.status),
-                    )?;
+                    let what =
+                        if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
+                    store::add_event(tx, ticket, at, "status", None, &format!("{} -> {next}: {what}", t.status))?;
                 }
             }
             Class::StaffResponse => {
@@ -390,24 +325,13 @@ fn file_message(
                 }
                 if t.status == "new" {
                     store::set_status(tx, ticket, "open", at)?;
-                    store::add_event(
-                        tx,
-                        ticket,
-                        at,
-                        "status",
-                        Some(by),
-                        "new -> open: staff responded",
-                    )?;
+                    store::add_event(tx, ticket, at, "status", Some(by), "new -> open: staff responded")?;
                 }
             }
             _ => {}
         }
         tracing::debug!(ticket, how, "message joined ticket");
-        return Ok(Outcome::Stored {
-            ticket,
-            new_ticket: false,
-            acknowledged: false,
-        });
+        return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false });
     }
 
     // Own mail that belongs to no ticket (e.g. a Sent copy of mail ticketd no longer knows).
@@ -425,11 +349,7 @@ fn file_message(
     let too_old = now.timestamp() - received > max_age;
     let silent = s.origin.import_silently || too_old;
     let subject = p.tags.strip(&m.subject);
-    let subject = if subject.is_empty() {
-        "(no subject)".to_string()
-    } else {
-        subject
-    };
+    let subject = if subject.is_empty() { "(no subject)".to_string() } else { subject };
     let department = p.rules.department(&routed.department);
     let ticket = store::insert_ticket(
         tx,
@@ -474,19 +394,13 @@ fn file_message(
     } else if s.origin.import_silently {
         Some("imported by initial_sync = \"all\"".to_string())
     } else if too_old {
-        Some(format!(
-            "received more than {} ago",
-            p.config.tickets.max_age
-        ))
+        Some(format!("received more than {} ago", p.config.tickets.max_age))
     } else if !routed.ack {
         Some("a rule said ack = false".to_string())
     } else if m.is_flagged("unparsable") {
         Some("the message could not be parsed".to_string())
     } else if recent_acks(tx, &requester, at)? >= i64::from(p.config.acks.per_sender_per_hour) {
-        Some(format!(
-            "already {} acknowledgements to {requester} in the last hour",
-            p.config.acks.per_sender_per_hour
-        ))
+        Some(format!("already {} acknowledgements to {requester} in the last hour", p.config.acks.per_sender_per_hour))
     } else {
         None
     };
@@ -498,11 +412,7 @@ fn file_message(
             false
         }
         None => {
-            let from = sender_for(
-                p,
-                department.and_then(|d| d.from.as_ref()),
-                s.origin.mailbox,
-            );
+            let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.mailbox);
             let mut languages: Vec<&str> = s.language.into_iter().collect();
             if let Some(d) = department {
                 languages.push(&d.language);
@@ -528,11 +438,7 @@ fn file_message(
             true
         }
     };
-    Ok(Outcome::Stored {
-        ticket,
-        new_ticket: true,
-        acknowledged,
-    })
+    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged })
 }
 
 /// What a message of ticketd's own is, by the outbox row that sent it.
@@ -540,24 +446,14 @@ fn own_kind(tx: &Connection, m: &ParsedMessage) -> Result<String, StoreError> {
     let kind: Option<String> = match &m.message_id {
         Some(mid) => {
             use rusqlite::OptionalExtension;
-            tx.query_row(
-                "SELECT kind FROM outbox WHERE message_id = ?1",
-                [mid],
-                |r| r.get(0),
-            )
-            .optional()?
+            tx.query_row("SELECT kind FROM outbox WHERE message_id = ?1", [mid], |r| r.get(0)).optional()?
         }
         None => None,
     };
     Ok(kind.unwrap_or_else(|| "ack".into()))
 }
 
-fn requester_of(
-    m: &ParsedMessage,
-    class: Class,
-    routed: &Route,
-    p: &Pipeline<'_>,
-) -> (String, Option<String>) {
+fn requester_of(m: &ParsedMessage, class: Class, routed: &Route, p: &Pipeline<'_>) -> (String, Option<String>) {
     let from = m.from.clone();
     if routed.requester_from_reply_to {
         if let Some(r) = &m.reply_to {
@@ -565,9 +461,10 @@ fn requester_of(
         }
     }
     if matches!(class, Class::StaffResponse | Class::StaffNote) {
-        let outside = m.to.iter().chain(&m.cc).find(|a| {
-            !p.config.staff.is_staff(a) && !p.own_addresses.iter().any(|o| o.as_str() == a.as_str())
-        });
+        let outside =
+            m.to.iter()
+                .chain(&m.cc)
+                .find(|a| !p.config.staff.is_staff(a) && !p.own_addresses.iter().any(|o| o.as_str() == a.as_str()));
         if let Some(a) = outside {
             return (a.clone(), None);
         }
@@ -580,20 +477,12 @@ fn requester_of(
 
 /// The mailbox a message belongs to: the first configured mailbox whose address is in To,
 /// else in Cc, else the one that fetched it — the same answer for every copy of a message.
-fn owner_mailbox<'a>(
-    config: &'a Config,
-    m: &ParsedMessage,
-    origin: &Origin<'a>,
-) -> &'a MailboxConfig {
+fn owner_mailbox<'a>(config: &'a Config, m: &ParsedMessage, origin: &Origin<'a>) -> &'a MailboxConfig {
     if origin.from_sent_folder {
         return origin.mailbox;
     }
     for list in [&m.to, &m.cc] {
-        if let Some(found) = config
-            .mailboxes
-            .iter()
-            .find(|mb| list.iter().any(|a| a == mb.address.as_str()))
-        {
+        if let Some(found) = config.mailboxes.iter().find(|mb| list.iter().any(|a| a == mb.address.as_str())) {
             return found;
         }
     }
@@ -603,15 +492,8 @@ fn owner_mailbox<'a>(
 /// The language the sender declared (Content-Language), when it is one ticketd has templates
 /// for.
 fn content_language(m: &ParsedMessage) -> Option<&'static str> {
-    let declared = m
-        .header("content-language")?
-        .split([',', '-', '_'])
-        .next()?
-        .trim()
-        .to_ascii_lowercase();
-    ["en", "hu", "cs", "pl", "he", "de"]
-        .into_iter()
-        .find(|l| *l == declared)
+    let declared = m.header("content-language")?.split([',', '-', '_']).next()?.trim().to_ascii_lowercase();
+    ["en", "hu", "cs", "pl", "he", "de"].into_iter().find(|l| *l == declared)
 }
 
 /// Sender of ticketd's mail for a ticket (SPEC §4): the department's, else the mailbox's
@@ -624,19 +506,13 @@ pub fn sender_for(
     if let Some(f) = department_from {
         return f.clone();
     }
-    crate::config::NamedAddress {
-        name: p.config.smtp.from.name.clone(),
-        address: mailbox.address.clone(),
-    }
+    crate::config::NamedAddress { name: p.config.smtp.from.name.clone(), address: mailbox.address.clone() }
 }
 
 fn recent_acks(tx: &Connection, address: &str, now: i64) -> Result<i64, StoreError> {
     Ok(tx.query_row(
         "SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND recipients = ?1 AND created_at > ?2",
-        rusqlite::params![
-            serde_json::to_string(&[address]).unwrap_or_default(),
-            now - 3600
-        ],
+        rusqlite::params![serde_json::to_string(&[address]).unwrap_or_default(), now - 3600],
         |r| r.get(0),
     )?)
 }
@@ -671,20 +547,14 @@ pub fn queue_mail(
 
 /// Writes attachments content-addressed under `data_dir/attachments`, once however often they
 /// arrive. Written before the transaction: a crash leaves at worst an unreferenced file.
-fn store_attachments(
-    data_dir: &Path,
-    m: &ParsedMessage,
-) -> Result<Vec<store::Attachment>, IngestError> {
+fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Vec<store::Attachment>, IngestError> {
     let mut out = Vec::new();
     for a in &m.attachments {
         let sha = parse::sha256_hex(&a.content);
         let dir = data_dir.join("attachments").join(&sha[..2]);
         let path = dir.join(&sha);
         if !path.exists() {
-            let err = |source| IngestError::Attachment {
-                path: path.display().to_string(),
-                source,
-            };
+            let err = |source| IngestError::Attachment { path: path.display().to_string(), source };
             std::fs::create_dir_all(&dir).map_err(err)?;
             let tmp = dir.join(format!(".{sha}.tmp{}", std::process::id()));
             std::fs::write(&tmp, &a.content).map_err(err)?;
@@ -705,27 +575,12 @@ mod tests {
     #[test]
     fn detects_the_six_languages_on_short_texts() {
         let cases = [
-            (
-                "Nem működik a webshop. Jó napot! A webshop nem tölt be, kérem segítsenek.",
-                "hu",
-            ),
-            (
-                "Rechnung fehlt. Guten Tag, die Rechnung für Oktober fehlt.",
-                "de",
-            ),
-            (
-                "Dobrý den, nefunguje nám přihlášení do systému, prosím o pomoc.",
-                "cs",
-            ),
-            (
-                "Dzień dobry, nie działa logowanie do systemu, proszę o pomoc.",
-                "pl",
-            ),
+            ("Nem működik a webshop. Jó napot! A webshop nem tölt be, kérem segítsenek.", "hu"),
+            ("Rechnung fehlt. Guten Tag, die Rechnung für Oktober fehlt.", "de"),
+            ("Dobrý den, nefunguje nám přihlášení do systému, prosím o pomoc.", "cs"),
+            ("Dzień dobry, nie działa logowanie do systemu, proszę o pomoc.", "pl"),
             ("שלום, המערכת לא עובדת, אשמח לעזרה בהקדם.", "he"),
-            (
-                "Hello, the login page does not work since this morning, please help.",
-                "en",
-            ),
+            ("Hello, the login page does not work since this morning, please help.", "en"),
         ];
         for (text, want) in cases {
             assert_eq!(super::detect_language(text), Some(want), "{text}");

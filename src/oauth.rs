@@ -23,10 +23,7 @@ pub enum OauthError {
     #[error("token endpoint {url} refused: {message}")]
     Refused { url: String, message: String },
     #[error("cannot save the rotated refresh token in {path}: {source}")]
-    Save {
-        path: String,
-        source: std::io::Error,
-    },
+    Save { path: String, source: std::io::Error },
 }
 
 struct Cached {
@@ -57,27 +54,13 @@ struct ErrorResponse {
 
 impl TokenProvider {
     pub fn new(name: &str, config: OauthConfig, data_dir: &Path) -> TokenProvider {
-        TokenProvider {
-            name: name.to_string(),
-            config,
-            state_dir: data_dir.join("oauth"),
-            cached: Mutex::new(None),
-        }
+        TokenProvider { name: name.to_string(), config, state_dir: data_dir.join("oauth"), cached: Mutex::new(None) }
     }
 
     /// The file a rotated refresh token is kept in.
     pub fn rotated_token_path(&self) -> PathBuf {
-        let safe: String = self
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe: String =
+            self.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
         self.state_dir.join(format!("{safe}.refresh_token"))
     }
 
@@ -90,30 +73,15 @@ impl TokenProvider {
             }
         }
         let (token, lifetime) = self.fetch()?;
-        // Renew two minutes early, so a login never races the expiry.
-        let margin = lifetime
-            .saturating_sub(Duration::from_secs(120))
-            .max(Duration::from_secs(10));
-        *cached = Some(Cached {
-            token: token.clone(),
-            valid_until: Instant::now() + margin,
-        });
+        *cached = Some(Cached { token: token.clone(), valid_until: Instant::now() + reuse_for(lifetime) });
         Ok(token)
     }
 
     fn fetch(&self) -> Result<(Secret, Duration), OauthError> {
         match &self.config {
             // A command manages its own cache; ask it each time a token is needed.
-            OauthConfig::Command(cmd) => Ok((
-                SecretSource::Command(cmd.clone()).read()?,
-                Duration::from_secs(300),
-            )),
-            OauthConfig::ClientCredentials {
-                token_url,
-                client_id,
-                client_secret,
-                scope,
-            } => {
+            OauthConfig::Command(cmd) => Ok((SecretSource::Command(cmd.clone()).read()?, Duration::from_secs(300))),
+            OauthConfig::ClientCredentials { token_url, client_id, client_secret, scope } => {
                 let secret = client_secret.read()?;
                 let mut form = vec![
                     ("grant_type", "client_credentials".to_string()),
@@ -124,18 +92,9 @@ impl TokenProvider {
                     form.push(("scope", scope.clone()));
                 }
                 let response = post(token_url, &form)?;
-                Ok((
-                    Secret::new(response.access_token),
-                    Duration::from_secs(response.expires_in.unwrap_or(3600)),
-                ))
+                Ok((Secret::new(response.access_token), Duration::from_secs(response.expires_in.unwrap_or(3600))))
             }
-            OauthConfig::RefreshToken {
-                token_url,
-                client_id,
-                client_secret,
-                scope,
-                refresh_token_file,
-            } => {
+            OauthConfig::RefreshToken { token_url, client_id, client_secret, scope, refresh_token_file } => {
                 let rotated = self.rotated_token_path();
                 let current = if rotated.exists() {
                     SecretSource::File(rotated.clone()).read()?
@@ -158,13 +117,16 @@ impl TokenProvider {
                     save_atomically(&rotated, &next)?;
                     tracing::info!(mailbox = %self.name, path = %rotated.display(), "refresh token rotated and saved");
                 }
-                Ok((
-                    Secret::new(response.access_token),
-                    Duration::from_secs(response.expires_in.unwrap_or(3600)),
-                ))
+                Ok((Secret::new(response.access_token), Duration::from_secs(response.expires_in.unwrap_or(3600))))
             }
         }
     }
+}
+
+/// How long a token is reused: until two minutes before it expires, so that a login never races
+/// the expiry, but at least ten seconds.
+fn reuse_for(lifetime: Duration) -> Duration {
+    lifetime.saturating_sub(Duration::from_secs(120)).max(Duration::from_secs(10))
 }
 
 fn post(url: &str, form: &[(&str, String)]) -> Result<TokenResponse, OauthError> {
@@ -173,14 +135,9 @@ fn post(url: &str, form: &[(&str, String)]) -> Result<TokenResponse, OauthError>
         .http_status_as_error(false)
         .build()
         .into();
-    let endpoint = |message: String| OauthError::Endpoint {
-        url: url.to_string(),
-        message,
-    };
-    let mut response = agent
-        .post(url)
-        .send_form(form.iter().map(|(k, v)| (*k, v.as_str())))
-        .map_err(|e| endpoint(e.to_string()))?;
+    let endpoint = |message: String| OauthError::Endpoint { url: url.to_string(), message };
+    let mut response =
+        agent.post(url).send_form(form.iter().map(|(k, v)| (*k, v.as_str()))).map_err(|e| endpoint(e.to_string()))?;
     let status = response.status();
     if !status.is_success() {
         let err: ErrorResponse = response.body_mut().read_json().unwrap_or_default();
@@ -189,36 +146,22 @@ fn post(url: &str, form: &[(&str, String)]) -> Result<TokenResponse, OauthError>
             (Some(e), None) => format!("HTTP {status}: {e}"),
             _ => format!("HTTP {status}"),
         };
-        return Err(OauthError::Refused {
-            url: url.to_string(),
-            message,
-        });
+        return Err(OauthError::Refused { url: url.to_string(), message });
     }
-    response
-        .body_mut()
-        .read_json::<TokenResponse>()
-        .map_err(|e| endpoint(format!("bad token response: {e}")))
+    response.body_mut().read_json::<TokenResponse>().map_err(|e| endpoint(format!("bad token response: {e}")))
 }
 
 /// Writes a secret file so that a crash leaves either the old or the new one, never a torn one.
 fn save_atomically(path: &Path, value: &str) -> Result<(), OauthError> {
     use std::io::Write;
-    let err = |source| OauthError::Save {
-        path: path.display().to_string(),
-        source,
-    };
+    let err = |source| OauthError::Save { path: path.display().to_string(), source };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
     let tmp = path.with_extension("tmp");
     {
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(err)?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
         f.write_all(value.as_bytes()).map_err(err)?;
         f.sync_all().map_err(err)?;
     }
@@ -227,4 +170,29 @@ fn save_atomically(path: &Path, value: &str) -> Result<(), OauthError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_renewed_before_they_expire() {
+        assert_eq!(reuse_for(Duration::from_secs(3600)), Duration::from_secs(3480));
+        assert_eq!(reuse_for(Duration::from_secs(60)), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_cached_token_is_reused_and_a_forced_refresh_fetches_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = dir.path().join("n");
+        // Each run of the command prints a new token.
+        let cmd = format!("echo x >> {0}; echo token-$(wc -l < {0})", counter.display());
+        let p = TokenProvider::new("m", OauthConfig::Command(cmd), dir.path());
+        let first = p.token(false).unwrap();
+        assert_eq!(p.token(false).unwrap(), first, "cached");
+        let second = p.token(true).unwrap();
+        assert_ne!(second, first, "refreshed when the server refused");
+        assert!(!format!("{second:?}").contains("token-"));
+    }
 }

@@ -54,18 +54,12 @@ pub struct ParsedAttachment {
 impl ParsedMessage {
     /// The first value of a header, by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// Every value of a header, by lower-case name.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn is_flagged(&self, flag: &str) -> bool {
@@ -114,20 +108,8 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
     let message = MessageParser::default().parse(raw)?;
     // Without a single header field a mail must have, it is not a message, whatever the
     // parser made of it (RFC 5322 §3.6: From and Date are required; we accept any of these).
-    let known = [
-        "from",
-        "date",
-        "subject",
-        "message-id",
-        "to",
-        "sender",
-        "received",
-        "return-path",
-    ];
-    if !message
-        .headers_raw()
-        .any(|(name, _)| known.contains(&name.to_ascii_lowercase().as_str()))
-    {
+    let known = ["from", "date", "subject", "message-id", "to", "sender", "received", "return-path"];
+    if !message.headers_raw().any(|(name, _)| known.contains(&name.to_ascii_lowercase().as_str())) {
         return None;
     }
     let mut flags = Vec::new();
@@ -135,10 +117,7 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
     if message_id.is_none() {
         flags.push("no_message_id".to_string());
     }
-    let text = message
-        .body_text(0)
-        .map(|t| t.into_owned())
-        .unwrap_or_default();
+    let text = message.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
     let content_type = message
         .root_part()
         .content_type()
@@ -185,14 +164,9 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
             .filter(|(n, _)| n.eq_ignore_ascii_case("delivered-to"))
             .map(|(_, v)| v.trim().trim_matches(['<', '>']).to_ascii_lowercase())
             .collect(),
-        date: message
-            .date()
-            .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
+        date: message.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
         text,
-        headers: message
-            .headers_raw()
-            .map(|(n, v)| (n.to_ascii_lowercase(), unfold(v)))
-            .collect(),
+        headers: message.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), unfold(v))).collect(),
         content_type,
         attachments,
         content_hash: String::new(),
@@ -218,13 +192,8 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
 fn first_sender(address: &MpAddress<'_>) -> Option<Sender> {
     address.iter().find_map(|a| {
         let addr = a.address()?.trim().to_ascii_lowercase();
-        (!addr.is_empty()).then(|| Sender {
-            name: a
-                .name()
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty()),
-            address: addr,
-        })
+        (!addr.is_empty())
+            .then(|| Sender { name: a.name().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()), address: addr })
     })
 }
 
@@ -241,24 +210,13 @@ fn addresses(address: Option<&MpAddress<'_>>) -> Vec<String> {
 }
 
 fn unfold(value: &str) -> String {
-    value
-        .split(['\r', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    value.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Header fields read by hand, for a message the parser gave up on.
 fn scan_headers(raw: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(raw);
-    let head = text
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or("")
-        .split("\n\n")
-        .next()
-        .unwrap_or("");
+    let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
     let mut headers: Vec<(String, String)> = Vec::new();
     for line in head.lines() {
         if line.starts_with([' ', '\t']) {
@@ -325,10 +283,7 @@ Date: Mon, 23 Nov 2026 09:14:00 +0100\r\n\r\nHello\r\n";
     fn garbage_is_flagged_not_dropped() {
         for raw in [&b""[..], b"\x00\x01\x02", b"no header here at all"] {
             let m = parse(raw);
-            assert!(
-                m.is_flagged("unparsable") || m.is_flagged("no_message_id"),
-                "{raw:?}: {m:?}"
-            );
+            assert!(m.is_flagged("unparsable") || m.is_flagged("no_message_id"), "{raw:?}: {m:?}");
             assert_eq!(m.content_hash.len(), 64);
         }
     }

@@ -11,16 +11,13 @@ use crate::store::{Event, StoredMessage, Ticket};
 
 pub fn time_in(zone: chrono_tz::Tz, unix: i64) -> String {
     match Utc.timestamp_opt(unix, 0).single() {
-        Some(t) => t
-            .with_timezone(&zone)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        Some(t) => t.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         None => String::new(),
     }
 }
 
 fn opt_time(zone: chrono_tz::Tz, unix: Option<i64>) -> Value {
-    unix.map(|u| Value::String(time_in(zone, u)))
-        .unwrap_or(Value::Null)
+    unix.map(|u| Value::String(time_in(zone, u))).unwrap_or(Value::Null)
 }
 
 pub fn ticket_json(t: &Ticket, rules: &Rules, tag_prefix: &str) -> Value {
@@ -102,21 +99,13 @@ pub fn ticket_table(tickets: &[Ticket], rules: &Rules, tag_prefix: &str) -> Stri
             t.subject.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in &rows {
         let line: Vec<String> = r
             .iter()
             .enumerate()
-            .map(|(i, cell)| {
-                if i == 6 {
-                    cell.clone()
-                } else {
-                    format!("{cell:<w$}", w = widths[i])
-                }
-            })
+            .map(|(i, cell)| if i == 6 { cell.clone() } else { format!("{cell:<w$}", w = widths[i]) })
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');

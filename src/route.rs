@@ -51,10 +51,7 @@ pub fn route(rules: &Rules, input: &RouteInput<'_>) -> Route {
         let Some(matched) = matches(&rule.when, input) else {
             continue;
         };
-        out.rules.push(RuleMatch {
-            name: rule.name.clone(),
-            matched,
-        });
+        out.rules.push(RuleMatch { name: rule.name.clone(), matched });
         let set = &rule.set;
         if let Some(d) = &set.department {
             out.department = d.clone();
@@ -104,11 +101,7 @@ fn matches(when: &Conditions, input: &RouteInput<'_>) -> Option<BTreeMap<String,
         found.insert("from".into(), from.to_string());
     }
     if !when.to.is_empty() {
-        let hit =
-            m.to.iter()
-                .chain(&m.cc)
-                .chain(&m.delivered_to)
-                .find(|a| when.to.iter().any(|g| g.matches(a)))?;
+        let hit = m.to.iter().chain(&m.cc).chain(&m.delivered_to).find(|a| when.to.iter().any(|g| g.matches(a)))?;
         found.insert("to".into(), hit.clone());
     }
     for (name, re) in &when.headers {
@@ -134,20 +127,13 @@ mod tests {
 
     fn rules(text: &str) -> Rules {
         let base = "[[department]]\nname = \"support\"\n[[department]]\nname = \"billing\"\n";
-        Rules::from_sources(
-            &[(PathBuf::from("r.toml"), format!("{base}{text}"))],
-            PathBuf::from("t"),
-        )
-        .unwrap()
+        Rules::from_sources(&[(PathBuf::from("r.toml"), format!("{base}{text}"))], PathBuf::from("t")).unwrap()
     }
 
     fn msg(subject: &str, from: &str) -> ParsedMessage {
         ParsedMessage {
             subject: subject.into(),
-            from: Some(crate::parse::Sender {
-                name: None,
-                address: from.into(),
-            }),
+            from: Some(crate::parse::Sender { name: None, address: from.into() }),
             to: vec!["billing@example.test".into()],
             headers: vec![("x-priority".into(), "1 (Highest)".into())],
             ..Default::default()
@@ -155,15 +141,7 @@ mod tests {
     }
 
     fn run(r: &Rules, m: &ParsedMessage) -> Route {
-        route(
-            r,
-            &RouteInput {
-                message: m,
-                mailbox: "support",
-                default_department: "support",
-                language: Some("hu"),
-            },
-        )
+        route(r, &RouteInput { message: m, mailbox: "support", default_department: "support", language: Some("hu") })
     }
 
     #[test]

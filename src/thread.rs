@@ -46,11 +46,7 @@ impl TagMatcher {
 
     /// The subject without any tag, for storing.
     pub fn strip(&self, subject: &str) -> String {
-        self.0
-            .replace_all(subject, "")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.0.replace_all(subject, "").split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -71,28 +67,17 @@ pub fn thread(input: &ThreadInput<'_>, index: &dyn ThreadIndex) -> Result<Thread
 
     let found = if let Some(tagged) = input.tags.find(&m.subject) {
         match index.ticket_state(tagged)? {
-            Some(_)
-                if by_refs == Some(tagged)
-                    || index.sender_known(tagged, sender)?
-                    || !input.is_customer =>
-            {
+            Some(_) if by_refs == Some(tagged) || index.sender_known(tagged, sender)? || !input.is_customer => {
                 Some((tagged, "subject tag"))
             }
             // A tag from a stranger whose mail references none of the ticket's messages.
-            Some(_) => {
-                return Ok(Threading::NewLinked {
-                    ticket: tagged,
-                    why: "tag from an unknown sender",
-                })
-            }
+            Some(_) => return Ok(Threading::NewLinked { ticket: tagged, why: "tag from an unknown sender" }),
             None => by_refs.map(|t| (t, "references")),
         }
     } else if let Some(t) = by_refs {
         Some((t, "references"))
     } else if let Some(mid) = &m.message_id {
-        index
-            .referencing(mid)?
-            .map(|t| (t, "referenced by a stored reply"))
+        index.referencing(mid)?.map(|t| (t, "referenced by a stored reply"))
     } else {
         None
     };
@@ -103,10 +88,7 @@ pub fn thread(input: &ThreadInput<'_>, index: &dyn ThreadIndex) -> Result<Thread
     if input.is_customer {
         if let Some((status, Some(closed_at))) = index.ticket_state(ticket)? {
             if status == "closed" && input.now - closed_at > input.reopen_window_secs {
-                return Ok(Threading::NewLinked {
-                    ticket,
-                    why: "reply to a ticket closed beyond the reopen window",
-                });
+                return Ok(Threading::NewLinked { ticket, why: "reply to a ticket closed beyond the reopen window" });
             }
         }
     }
@@ -144,10 +126,7 @@ mod tests {
     fn msg(subject: &str, from: &str, mid: &str, refs: &[&str]) -> ParsedMessage {
         ParsedMessage {
             subject: subject.into(),
-            from: Some(crate::parse::Sender {
-                name: None,
-                address: from.into(),
-            }),
+            from: Some(crate::parse::Sender { name: None, address: from.into() }),
             message_id: Some(mid.into()),
             references: refs.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
@@ -183,97 +162,40 @@ mod tests {
         let t = |s, f, mid, r: &[&str], c| run(&i, &msg(s, f, mid, r), c);
         assert_eq!(
             t("Re: [Ticket#7] help", "anna@customer.test", "a", &[], true),
-            Threading::Join {
-                ticket: 7,
-                how: "subject tag"
-            }
+            Threading::Join { ticket: 7, how: "subject tag" }
         );
         assert_eq!(
-            t(
-                "Re: help",
-                "anna@customer.test",
-                "b",
-                &["ack7@example.test"],
-                true
-            ),
-            Threading::Join {
-                ticket: 7,
-                how: "references"
-            }
+            t("Re: help", "anna@customer.test", "b", &["ack7@example.test"], true),
+            Threading::Join { ticket: 7, how: "references" }
         );
-        assert_eq!(
-            t("help", "anna@customer.test", "c", &[], true),
-            Threading::New
-        );
+        assert_eq!(t("help", "anna@customer.test", "c", &[], true), Threading::New);
         // A subject alone never joins.
-        assert_eq!(
-            t("Re: help", "zed@customer.test", "d", &["unknown@x"], true),
-            Threading::New
-        );
+        assert_eq!(t("Re: help", "zed@customer.test", "d", &["unknown@x"], true), Threading::New);
         // A tag from a stranger opens a linked ticket.
         assert_eq!(
             t("[Ticket#7] me too", "zed@customer.test", "e", &[], true),
-            Threading::NewLinked {
-                ticket: 7,
-                why: "tag from an unknown sender"
-            }
+            Threading::NewLinked { ticket: 7, why: "tag from an unknown sender" }
         );
         // ... unless the stranger's mail references the ticket (a colleague in Cc replying).
         assert_eq!(
-            t(
-                "[Ticket#7] me too",
-                "zed@customer.test",
-                "f",
-                &["ack7@example.test"],
-                true
-            ),
-            Threading::Join {
-                ticket: 7,
-                how: "subject tag"
-            }
+            t("[Ticket#7] me too", "zed@customer.test", "f", &["ack7@example.test"], true),
+            Threading::Join { ticket: 7, how: "subject tag" }
         );
         // A tag for a ticket that does not exist falls back to references.
-        assert_eq!(
-            t("[Ticket#999] x", "anna@customer.test", "g", &[], true),
-            Threading::New
-        );
+        assert_eq!(t("[Ticket#999] x", "anna@customer.test", "g", &[], true), Threading::New);
         // A reply that arrived before the message it answers.
         assert_eq!(
-            t(
-                "first",
-                "anna@customer.test",
-                "early@customer.test",
-                &[],
-                true
-            ),
-            Threading::Join {
-                ticket: 7,
-                how: "referenced by a stored reply"
-            }
+            t("first", "anna@customer.test", "early@customer.test", &[], true),
+            Threading::Join { ticket: 7, how: "referenced by a stored reply" }
         );
         // Customer reply to a ticket closed 90 days ago: new linked ticket; staff mail joins.
         assert!(matches!(
-            t(
-                "Re: x",
-                "anna@customer.test",
-                "h",
-                &["ack8@example.test"],
-                true
-            ),
+            t("Re: x", "anna@customer.test", "h", &["ack8@example.test"], true),
             Threading::NewLinked { ticket: 8, .. }
         ));
         assert_eq!(
-            t(
-                "Re: x",
-                "alice@example.test",
-                "i",
-                &["ack8@example.test"],
-                false
-            ),
-            Threading::Join {
-                ticket: 8,
-                how: "references"
-            }
+            t("Re: x", "alice@example.test", "i", &["ack8@example.test"], false),
+            Threading::Join { ticket: 8, how: "references" }
         );
     }
 

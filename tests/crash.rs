@@ -16,10 +16,7 @@ const KILLS: usize = 24;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -41,23 +38,13 @@ fn count(t: &Ticketd, sql: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
-    let seed = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+    let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
     eprintln!("crash test seed: CRASH_SEED={seed}");
     let mut rng = Lcg(seed);
     let server = MailServer::start();
-    let t = Ticketd::new(
-        &server,
-        "poll_interval = \"1s\"",
-        "[acks]\nper_sender_per_hour = 100000\n",
-    );
+    let t = Ticketd::new(&server, "poll_interval = \"1s\"", "[acks]\nper_sender_per_hour = 100000\n");
 
     // Mail arrives throughout, in small bursts.
     let imap_port = server.imap_port;
@@ -98,70 +85,36 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         if inbox == 0 && pending == 0 && stored == MESSAGES as i64 {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "not settled: inbox {inbox}, pending {pending}, stored {stored}"
-        );
+        assert!(Instant::now() < deadline, "not settled: inbox {inbox}, pending {pending}, stored {stored}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(daemon.id().to_string())
-        .status()
-        .unwrap();
+    std::process::Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status().unwrap();
     daemon.wait().unwrap();
 
-    assert_eq!(
-        count(&t, "SELECT COUNT(DISTINCT message_id) FROM messages"),
-        MESSAGES as i64
-    );
+    assert_eq!(count(&t, "SELECT COUNT(DISTINCT message_id) FROM messages"), MESSAGES as i64);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM tickets"), MESSAGES as i64);
-    assert_eq!(
-        count(&t, "SELECT COUNT(*) FROM outbox"),
-        MESSAGES as i64,
-        "one acknowledgement per ticket queued"
-    );
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox"), MESSAGES as i64, "one acknowledgement per ticket queued");
     assert_eq!(count(&t, "SELECT COUNT(*) FROM pending_actions"), 0);
-    assert_eq!(
-        server
-            .messages("support@example.test", "Processed")
-            .await
-            .len(),
-        MESSAGES
-    );
+    assert_eq!(server.messages("support@example.test", "Processed").await.len(), MESSAGES);
 
     // What the customer received: every ticket acknowledged; duplicates only from the window
     // between the SMTP server's acceptance and the outbox commit.
-    let received = server
-        .wait_for("crash@customer.test", "INBOX", MESSAGES)
-        .await;
+    let received = server.wait_for("crash@customer.test", "INBOX", MESSAGES).await;
     let mut per_ticket: HashMap<String, usize> = HashMap::new();
     let mut ids: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     for m in &received {
         let parsed = m.parsed();
         let id = parsed.header("x-ticket-id").unwrap_or("?").to_string();
         *per_ticket.entry(id.clone()).or_default() += 1;
-        ids.entry(id)
-            .or_default()
-            .insert(parsed.message_id.unwrap_or_default());
+        ids.entry(id).or_default().insert(parsed.message_id.unwrap_or_default());
     }
     // A resend is the very same mail: clients that collapse equal Message-IDs show it once.
-    assert!(
-        ids.values().all(|set| set.len() == 1),
-        "a resent acknowledgement must keep its Message-ID"
-    );
+    assert!(ids.values().all(|set| set.len() == 1), "a resent acknowledgement must keep its Message-ID");
     let duplicates: usize = per_ticket.values().map(|n| n - 1).sum();
     eprintln!(
         "crash test: {MESSAGES} messages, {KILLS} SIGKILLs, {} acknowledgements received, {duplicates} duplicate(s) from the accept/commit window",
         received.len()
     );
-    assert_eq!(
-        per_ticket.len(),
-        MESSAGES,
-        "every ticket acknowledged exactly once or more"
-    );
-    assert!(
-        duplicates <= KILLS,
-        "at most one duplicate per kill: {duplicates}"
-    );
+    assert_eq!(per_ticket.len(), MESSAGES, "every ticket acknowledged exactly once or more");
+    assert!(duplicates <= KILLS, "at most one duplicate per kill: {duplicates}");
 }

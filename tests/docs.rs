@@ -6,23 +6,12 @@ use std::process::Command;
 fn config_example_and_rules_examples_pass_check_config() {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new(env!("CARGO_BIN_EXE_ticketd"))
-        .args([
-            "--config",
-            &format!("{root}/config.example.toml"),
-            "check-config",
-        ])
+        .args(["--config", &format!("{root}/config.example.toml"), "check-config"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("1 mailbox(es), 2 department(s), 4 rule(s)"),
-        "{stdout}"
-    );
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 mailbox(es), 2 department(s), 4 rule(s)"), "{stdout}");
 }
 
 #[test]

@@ -7,9 +7,7 @@ use chrono::{Duration, Utc};
 use support::{Mail, MailServer, Ticketd};
 
 fn outbox_count(t: &Ticketd) -> i64 {
-    t.db()
-        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
-        .unwrap()
+    t.db().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -21,27 +19,17 @@ async fn two_customers_get_tickets_and_acknowledgements_and_a_reply_threads() {
         "Nem működik a webshop",
         "Jó napot! A webshop nem tölt be, kérem segítsenek.",
     );
-    let hans = Mail::new(
-        "Hans Müller <hans@other.test>",
-        "Rechnung fehlt",
-        "Guten Tag, die Rechnung für Oktober fehlt.",
-    );
-    server
-        .append("support@example.test", "INBOX", &anna.bytes(), None)
-        .await;
-    server
-        .append("support@example.test", "INBOX", &hans.bytes(), None)
-        .await;
+    let hans =
+        Mail::new("Hans Müller <hans@other.test>", "Rechnung fehlt", "Guten Tag, die Rechnung für Oktober fehlt.");
+    server.append("support@example.test", "INBOX", &anna.bytes(), None).await;
+    server.append("support@example.test", "INBOX", &hans.bytes(), None).await;
 
     t.ok(&["run", "--once"]);
 
     let tickets = t.json(&["tickets", "list"]);
     let list = tickets.as_array().unwrap();
     assert_eq!(list.len(), 2, "{tickets:#}");
-    let anna_ticket = list
-        .iter()
-        .find(|x| x["requester"] == "anna@customer.test")
-        .unwrap();
+    let anna_ticket = list.iter().find(|x| x["requester"] == "anna@customer.test").unwrap();
     assert_eq!(anna_ticket["status"], "new");
     assert_eq!(anna_ticket["subject"], "Nem működik a webshop");
     assert_eq!(anna_ticket["department"], "support");
@@ -53,76 +41,40 @@ async fn two_customers_get_tickets_and_acknowledgements_and_a_reply_threads() {
     let acks = server.wait_for("anna@customer.test", "INBOX", 1).await;
     assert_eq!(acks.len(), 1, "postfix log:\n{}", server.maillog());
     let ack = acks[0].parsed();
-    assert_eq!(
-        ack.subject,
-        format!("[Ticket#{anna_id}] Nem működik a webshop")
-    );
+    assert_eq!(ack.subject, format!("[Ticket#{anna_id}] Nem működik a webshop"));
     assert_eq!(ack.from.as_ref().unwrap().address, "support@example.test");
     assert_eq!(ack.to, vec!["anna@customer.test"]);
     assert_eq!(ack.in_reply_to, vec![anna.message_id.clone()]);
     assert_eq!(ack.references, vec![anna.message_id.clone()]);
     assert_eq!(ack.header("auto-submitted"), Some("auto-replied"));
     assert!(ack.header("x-loop").unwrap().starts_with("ticketd"));
-    assert_eq!(
-        ack.header("x-ticket-id"),
-        Some(anna_id.to_string().as_str())
-    );
+    assert_eq!(ack.header("x-ticket-id"), Some(anna_id.to_string().as_str()));
     assert_eq!(ack.header("content-language"), Some("hu"));
     let ack_id = ack.message_id.clone().unwrap();
     assert!(ack_id.starts_with("ticketd."), "{ack_id}");
-    assert!(
-        ack.text.contains(&format!("[Ticket#{anna_id}]")),
-        "{}",
-        ack.text
-    );
-    assert!(
-        ack.text.contains("Köszönjük"),
-        "Hungarian template expected: {}",
-        ack.text
-    );
+    assert!(ack.text.contains(&format!("[Ticket#{anna_id}]")), "{}", ack.text);
+    assert!(ack.text.contains("Köszönjük"), "Hungarian template expected: {}", ack.text);
     let hans_acks = server.wait_for("hans@other.test", "INBOX", 1).await;
     assert_eq!(hans_acks.len(), 1);
-    assert!(
-        hans_acks[0].parsed().text.contains("vielen Dank"),
-        "{}",
-        hans_acks[0].parsed().text
-    );
+    assert!(hans_acks[0].parsed().text.contains("vielen Dank"), "{}", hans_acks[0].parsed().text);
 
     // The originals were moved to Processed, unread.
-    assert!(server
-        .messages("support@example.test", "INBOX")
-        .await
-        .is_empty());
+    assert!(server.messages("support@example.test", "INBOX").await.is_empty());
     let processed = server.messages("support@example.test", "Processed").await;
     assert_eq!(processed.len(), 2);
-    assert!(
-        processed
-            .iter()
-            .all(|m| !m.flags.iter().any(|f| f.contains("Seen"))),
-        "{:?}",
-        processed[0].flags
-    );
+    assert!(processed.iter().all(|m| !m.flags.iter().any(|f| f.contains("Seen"))), "{:?}", processed[0].flags);
 
     // Anna answers the acknowledgement as her mail client would.
-    let reply = Mail::new(
-        "Anna Kovács <anna@customer.test>",
-        &format!("Re: {}", ack.subject),
-        "Még mindig nem megy.",
-    )
-    .header(&format!("In-Reply-To: <{ack_id}>"))
-    .header(&format!("References: <{}> <{ack_id}>", anna.message_id));
-    server
-        .append("support@example.test", "INBOX", &reply.bytes(), None)
-        .await;
+    let reply = Mail::new("Anna Kovács <anna@customer.test>", &format!("Re: {}", ack.subject), "Még mindig nem megy.")
+        .header(&format!("In-Reply-To: <{ack_id}>"))
+        .header(&format!("References: <{}> <{ack_id}>", anna.message_id));
+    server.append("support@example.test", "INBOX", &reply.bytes(), None).await;
     t.ok(&["run", "--once"]);
     let shown = t.json(&["tickets", "show", &anna_id.to_string()]);
     assert_eq!(shown["message_count"], 2, "{shown:#}");
     let messages = shown["messages"].as_array().unwrap();
     assert_eq!(messages[1]["kind"], "customer");
-    assert_eq!(
-        messages[1]["text"].as_str().unwrap().trim(),
-        "Még mindig nem megy."
-    );
+    assert_eq!(messages[1]["text"].as_str().unwrap().trim(), "Még mindig nem megy.");
     assert_eq!(outbox_count(&t), 2, "the reply must not be acknowledged");
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 2);
 
@@ -131,10 +83,7 @@ async fn two_customers_get_tickets_and_acknowledgements_and_a_reply_threads() {
     t.ok(&["run", "--once"]);
     assert_eq!(t.json(&["tickets", "list", "--status", "all"]), before);
     assert_eq!(outbox_count(&t), 2);
-    assert_eq!(
-        server.messages("anna@customer.test", "INBOX").await.len(),
-        1
-    );
+    assert_eq!(server.messages("anna@customer.test", "INBOX").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -142,64 +91,28 @@ async fn staff_automatic_and_own_mail_are_never_acknowledged() {
     let server = MailServer::start();
     let t = Ticketd::new(&server, "", "");
     let mails = [
-        Mail::new(
-            "Alice <alice@example.test>",
-            "Internal question",
-            "staff writing in",
-        ),
-        Mail::new(
-            "Out of office <ooo@customer.test>",
-            "Automatic reply: x",
-            "I am away",
-        )
-        .header("Auto-Submitted: auto-replied"),
-        Mail::new(
-            "MAILER-DAEMON@mail.customer.test",
-            "Undelivered Mail Returned to Sender",
-            "bounce",
-        ),
+        Mail::new("Alice <alice@example.test>", "Internal question", "staff writing in"),
+        Mail::new("Out of office <ooo@customer.test>", "Automatic reply: x", "I am away")
+            .header("Auto-Submitted: auto-replied"),
+        Mail::new("MAILER-DAEMON@mail.customer.test", "Undelivered Mail Returned to Sender", "bounce"),
         Mail::new("news@shop.test", "Weekly offers", "buy")
             .header("List-Id: <offers.shop.test>")
             .header("Precedence: bulk"),
-        Mail::new(
-            "Support <support@example.test>",
-            "[Ticket#99] copy of our own mail",
-            "own",
-        )
-        .header("X-Loop: ticketd support@example.test"),
+        Mail::new("Support <support@example.test>", "[Ticket#99] copy of our own mail", "own")
+            .header("X-Loop: ticketd support@example.test"),
     ];
     for m in &mails {
-        server
-            .append("support@example.test", "INBOX", &m.bytes(), None)
-            .await;
+        server.append("support@example.test", "INBOX", &m.bytes(), None).await;
     }
     t.ok(&["run", "--once"]);
     assert_eq!(outbox_count(&t), 0);
     // Everything is kept: automatic mail and untrusted staff mail are stored on tickets.
-    let stored: i64 = t
-        .db()
-        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
-        .unwrap();
+    let stored: i64 = t.db().query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, 5);
-    let suppressed: i64 = t
-        .db()
-        .query_row(
-            "SELECT COUNT(*) FROM events WHERE kind = 'ack_suppressed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(
-        suppressed, 1,
-        "the forged/untrusted staff mail is recorded as suppressed"
-    );
-    assert_eq!(
-        server
-            .messages("support@example.test", "Processed")
-            .await
-            .len(),
-        5
-    );
+    let suppressed: i64 =
+        t.db().query_row("SELECT COUNT(*) FROM events WHERE kind = 'ack_suppressed'", [], |r| r.get(0)).unwrap();
+    assert_eq!(suppressed, 1, "the forged/untrusted staff mail is recorded as suppressed");
+    assert_eq!(server.messages("support@example.test", "Processed").await.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,12 +146,7 @@ department = "support"
     );
     let t = Ticketd::new(&server, "", &extra);
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "Help", "please").bytes(),
-            None,
-        )
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Help", "please").bytes(), None)
         .await;
     let out = t.run(&["run", "--once"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -246,18 +154,9 @@ department = "support"
     assert!(stderr.contains("mailbox \"billing\""), "{stderr}");
     assert!(stderr.contains("login refused"), "{stderr}");
     assert!(stderr.contains("mailbox \"sales\""), "{stderr}");
-    assert!(
-        !stderr.contains("wrong"),
-        "the password must never be printed: {stderr}"
-    );
+    assert!(!stderr.contains("wrong"), "the password must never be printed: {stderr}");
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1);
-    assert_eq!(
-        server
-            .wait_for("anna@customer.test", "INBOX", 1)
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -265,37 +164,20 @@ async fn a_malformed_message_is_kept_raw_and_flagged_and_does_not_block_the_next
     let server = MailServer::start();
     let t = Ticketd::new(&server, "", "");
     // No header block at all, binary noise: the parser cannot make sense of it.
-    let garbage: Vec<u8> = b"\xff\xfe\x00garbage without any header\r\n\x01\x02"
-        .iter()
-        .copied()
-        .filter(|b| *b != 0)
-        .collect();
-    server
-        .append("support@example.test", "INBOX", &garbage, None)
-        .await;
+    let garbage: Vec<u8> =
+        b"\xff\xfe\x00garbage without any header\r\n\x01\x02".iter().copied().filter(|b| *b != 0).collect();
+    server.append("support@example.test", "INBOX", &garbage, None).await;
     let good = Mail::new("anna@customer.test", "After the garbage", "still processed");
-    server
-        .append("support@example.test", "INBOX", &good.bytes(), None)
-        .await;
+    server.append("support@example.test", "INBOX", &good.bytes(), None).await;
     t.ok(&["run", "--once"]);
     let all = t.json(&["tickets", "list", "--status", "all"]);
     assert_eq!(all.as_array().unwrap().len(), 2, "{all:#}");
     let raw: Vec<u8> = t
         .db()
-        .query_row(
-            "SELECT raw FROM messages WHERE flags LIKE '%unparsable%'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT raw FROM messages WHERE flags LIKE '%unparsable%'", [], |r| r.get(0))
         .expect("the garbage is stored raw with a flag");
     assert_eq!(raw, garbage);
-    assert_eq!(
-        server
-            .wait_for("anna@customer.test", "INBOX", 1)
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -311,21 +193,13 @@ async fn years_of_old_mail_are_left_alone_on_the_first_sync() {
             )
         })
         .collect();
-    server
-        .append_many("support@example.test", "INBOX", &batch)
-        .await;
+    server.append_many("support@example.test", "INBOX", &batch).await;
     let fresh = Mail::new("anna@customer.test", "New today", "hello");
-    server
-        .append("support@example.test", "INBOX", &fresh.bytes(), None)
-        .await;
+    server.append("support@example.test", "INBOX", &fresh.bytes(), None).await;
     t.ok(&["run", "--once"]);
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1);
     assert_eq!(outbox_count(&t), 1);
-    assert_eq!(
-        server.messages("support@example.test", "INBOX").await.len(),
-        5000,
-        "old mail stays where it is"
-    );
+    assert_eq!(server.messages("support@example.test", "INBOX").await.len(), 5000, "old mail stays where it is");
     // A second pass does not look at them again.
     t.ok(&["run", "--once"]);
     assert_eq!(outbox_count(&t), 1);
@@ -337,32 +211,16 @@ async fn initial_sync_all_imports_old_mail_silently_and_flag_never_touches_seen(
     let t = Ticketd::new(&server, "initial_sync = \"all\"\nafter = \"flag\"", "");
     let old = Utc::now() - Duration::days(30);
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("old@customer.test", "Old", "x").bytes(),
-            Some(old),
-        )
+        .append("support@example.test", "INBOX", &Mail::new("old@customer.test", "Old", "x").bytes(), Some(old))
         .await;
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("new@customer.test", "New", "y").bytes(),
-            None,
-        )
-        .await;
+    server.append("support@example.test", "INBOX", &Mail::new("new@customer.test", "New", "y").bytes(), None).await;
     t.ok(&["run", "--once"]);
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 2);
     assert_eq!(outbox_count(&t), 1, "only the recent mail is acknowledged");
     let inbox = server.messages("support@example.test", "INBOX").await;
     assert_eq!(inbox.len(), 2);
     for m in &inbox {
-        assert!(
-            m.flags.iter().any(|f| f.contains("$Ticketed")),
-            "{:?}",
-            m.flags
-        );
+        assert!(m.flags.iter().any(|f| f.contains("$Ticketed")), "{:?}", m.flags);
         assert!(!m.flags.iter().any(|f| f.contains("Seen")), "{:?}", m.flags);
     }
 }
@@ -381,15 +239,9 @@ fn config_errors_stop_start_up_with_file_and_line() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(
-            stderr.contains(&format!("{}:7:", config.display())),
-            "{stderr}"
-        );
+        assert!(stderr.contains(&format!("{}:7:", config.display())), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-        assert!(
-            !dir.path().join("t.db").exists(),
-            "nothing starts half-configured"
-        );
+        assert!(!dir.path().join("t.db").exists(), "nothing starts half-configured");
     }
 }
 
@@ -405,43 +257,19 @@ async fn the_daemon_polls_reloads_rules_on_sighup_and_stops_cleanly_on_sigterm()
         .spawn()
         .unwrap();
     let signal = |sig: &str| {
-        std::process::Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(daemon.id().to_string())
-            .status()
-            .unwrap();
+        std::process::Command::new("kill").arg(format!("-{sig}")).arg(daemon.id().to_string()).status().unwrap();
     };
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "Daemon test", "hi").bytes(),
-            None,
-        )
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Daemon test", "hi").bytes(), None)
         .await;
     let acks = server.wait_for("anna@customer.test", "INBOX", 1).await;
     assert_eq!(acks.len(), 1, "the running daemon acknowledges new mail");
 
     // A broken rules edit is refused; the old rules keep running.
-    std::fs::write(
-        t.path("rules/20-broken.toml"),
-        "[[rule]]\nname = \"x\"\nwhen.subject = \"(\"\n",
-    )
-    .unwrap();
+    std::fs::write(t.path("rules/20-broken.toml"), "[[rule]]\nname = \"x\"\nwhen.subject = \"(\"\n").unwrap();
     signal("HUP");
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("hans@other.test", "Second", "hi").bytes(),
-            None,
-        )
-        .await;
-    assert_eq!(
-        server.wait_for("hans@other.test", "INBOX", 1).await.len(),
-        1,
-        "still running after a bad reload"
-    );
+    server.append("support@example.test", "INBOX", &Mail::new("hans@other.test", "Second", "hi").bytes(), None).await;
+    assert_eq!(server.wait_for("hans@other.test", "INBOX", 1).await.len(), 1, "still running after a bad reload");
 
     signal("TERM");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -449,24 +277,13 @@ async fn the_daemon_polls_reloads_rules_on_sighup_and_stops_cleanly_on_sigterm()
         if let Some(s) = daemon.try_wait().unwrap() {
             break s;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "daemon did not stop within 15 s of SIGTERM"
-        );
+        assert!(std::time::Instant::now() < deadline, "daemon did not stop within 15 s of SIGTERM");
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let mut stderr = String::new();
     use std::io::Read;
-    daemon
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    daemon.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert!(status.success(), "{status}: {stderr}");
-    assert!(
-        stderr.contains("20-broken.toml:3"),
-        "the refused reload names file:line: {stderr}"
-    );
+    assert!(stderr.contains("20-broken.toml:3"), "the refused reload names file:line: {stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
 }

@@ -52,55 +52,28 @@ async fn with_idle_new_mail_becomes_a_ticket_within_a_second_and_survives_a_serv
     let _daemon = Daemon::start(&t);
     // Wait until the daemon is idling (the first pass logged in).
     wait_until("first login", Duration::from_secs(15), || {
-        std::fs::read_to_string(t.path("daemon.log"))
-            .unwrap_or_default()
-            .contains("connected and logged in")
+        std::fs::read_to_string(t.path("daemon.log")).unwrap_or_default().contains("connected and logged in")
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "Idle one", "x").bytes(),
-            None,
-        )
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Idle one", "x").bytes(), None)
         .await;
-    let took = wait_until("ticket from IDLE", Duration::from_secs(10), || {
-        count(&t, "SELECT COUNT(*) FROM tickets") == 1
-    })
-    .await;
-    assert!(
-        took < Duration::from_millis(1500),
-        "IDLE reaction took {took:?}"
-    );
-    assert_eq!(
-        server
-            .wait_for("anna@customer.test", "INBOX", 1)
-            .await
-            .len(),
-        1
-    );
+    let took =
+        wait_until("ticket from IDLE", Duration::from_secs(10), || count(&t, "SELECT COUNT(*) FROM tickets") == 1)
+            .await;
+    assert!(took < Duration::from_millis(1500), "IDLE reaction took {took:?}");
+    assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1);
 
     // The server restarts while ticketd idles: it reconnects and catches up.
     server.restart_imap();
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("hans@other.test", "After restart", "y").bytes(),
-            None,
-        )
+        .append("support@example.test", "INBOX", &Mail::new("hans@other.test", "After restart", "y").bytes(), None)
         .await;
-    wait_until("ticket after the restart", Duration::from_secs(20), || {
-        count(&t, "SELECT COUNT(*) FROM tickets") == 2
-    })
-    .await;
-    assert_eq!(
-        server.wait_for("hans@other.test", "INBOX", 1).await.len(),
-        1
-    );
+    wait_until("ticket after the restart", Duration::from_secs(20), || count(&t, "SELECT COUNT(*) FROM tickets") == 2)
+        .await;
+    assert_eq!(server.wait_for("hans@other.test", "INBOX", 1).await.len(), 1);
     let log = std::fs::read_to_string(t.path("daemon.log")).unwrap();
     assert!(log.matches("connected and logged in").count() >= 2, "{log}");
 }
@@ -111,57 +84,24 @@ async fn a_uidvalidity_change_rereads_the_folder_without_storing_anything_twice(
     let t = Ticketd::new(&server, "after = \"none\"", "");
     let first = Mail::new("anna@customer.test", "Before", "x");
     let no_id = b"From: petr@customer.test\r\nTo: support@example.test\r\nSubject: No Message-ID\r\n\r\nhello\r\n";
-    server
-        .append("support@example.test", "INBOX", &first.bytes(), None)
-        .await;
-    server
-        .append("support@example.test", "INBOX", no_id, None)
-        .await;
+    server.append("support@example.test", "INBOX", &first.bytes(), None).await;
+    server.append("support@example.test", "INBOX", no_id, None).await;
     t.ok(&["run", "--once"]);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM messages"), 2);
 
-    server.doveadm(&[
-        "mailbox",
-        "update",
-        "--uid-validity",
-        "777",
-        "-u",
-        "support@example.test",
-        "INBOX",
-    ]);
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("hans@other.test", "After", "y").bytes(),
-            None,
-        )
-        .await;
+    server.doveadm(&["mailbox", "update", "--uid-validity", "777", "-u", "support@example.test", "INBOX"]);
+    server.append("support@example.test", "INBOX", &Mail::new("hans@other.test", "After", "y").bytes(), None).await;
     t.ok(&["run", "--once"]);
-    assert_eq!(
-        count(&t, "SELECT COUNT(*) FROM messages"),
-        3,
-        "only the new message is stored"
-    );
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM messages"), 3, "only the new message is stored");
     assert_eq!(count(&t, "SELECT COUNT(*) FROM tickets"), 3);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox"), 3);
-    assert_eq!(
-        count(
-            &t,
-            "SELECT uidvalidity FROM folder_state WHERE folder = 'INBOX'"
-        ),
-        777
-    );
+    assert_eq!(count(&t, "SELECT uidvalidity FROM folder_state WHERE folder = 'INBOX'"), 777);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_message_in_two_mailboxes_is_stored_and_acknowledged_once() {
     let server = MailServer::start();
-    std::fs::write(
-        std::env::temp_dir().join("ticketd-billing.pass"),
-        "secret\n",
-    )
-    .unwrap();
+    std::fs::write(std::env::temp_dir().join("ticketd-billing.pass"), "secret\n").unwrap();
     // billing is configured first, but the mail is To support: support owns it (SPEC §4).
     let extra = format!(
         "[[mailbox]]\nname = \"billing\"\naddress = \"billing@example.test\"\nhost = \"127.0.0.1\"\nport = {}\n\
@@ -170,23 +110,10 @@ async fn the_same_message_in_two_mailboxes_is_stored_and_acknowledged_once() {
         std::env::temp_dir().join("ticketd-billing.pass").display()
     );
     let t = Ticketd::new(&server, "", &extra);
-    let mail =
-        Mail::new("anna@customer.test", "Both of you", "x").header("Cc: billing@example.test");
-    server
-        .send(
-            "anna@customer.test",
-            &["support@example.test", "billing@example.test"],
-            &mail.bytes(),
-        )
-        .await;
+    let mail = Mail::new("anna@customer.test", "Both of you", "x").header("Cc: billing@example.test");
+    server.send("anna@customer.test", &["support@example.test", "billing@example.test"], &mail.bytes()).await;
     // And a plain duplicate delivery to the same mailbox.
-    server
-        .send(
-            "anna@customer.test",
-            &["support@example.test"],
-            &mail.bytes(),
-        )
-        .await;
+    server.send("anna@customer.test", &["support@example.test"], &mail.bytes()).await;
     server.wait_for("support@example.test", "INBOX", 2).await;
     server.wait_for("billing@example.test", "INBOX", 1).await;
 
@@ -197,56 +124,25 @@ async fn the_same_message_in_two_mailboxes_is_stored_and_acknowledged_once() {
     assert_eq!(tickets[0]["mailbox"], "support", "{tickets:#}");
     assert_eq!(tickets[0]["department"], "support");
     // Every copy left the inboxes.
-    assert!(server
-        .messages("support@example.test", "INBOX")
-        .await
-        .is_empty());
-    assert!(server
-        .messages("billing@example.test", "INBOX")
-        .await
-        .is_empty());
-    assert_eq!(
-        server
-            .messages("billing@example.test", "Processed")
-            .await
-            .len(),
-        1
-    );
-    assert_eq!(
-        server
-            .wait_for("anna@customer.test", "INBOX", 1)
-            .await
-            .len(),
-        1
-    );
+    assert!(server.messages("support@example.test", "INBOX").await.is_empty());
+    assert!(server.messages("billing@example.test", "INBOX").await.is_empty());
+    assert_eq!(server.messages("billing@example.test", "Processed").await.len(), 1);
+    assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_mail_becomes_a_ticket_from_its_header_and_stays_on_the_server() {
     let server = MailServer::start();
     let t = Ticketd::new(&server, "max_message_size = \"4KB\"\nafter = \"flag\"", "");
-    let big = Mail::new(
-        "anna@customer.test",
-        "Huge scan",
-        &"scan data line\n".repeat(1000),
-    );
-    server
-        .append("support@example.test", "INBOX", &big.bytes(), None)
-        .await;
+    let big = Mail::new("anna@customer.test", "Huge scan", &"scan data line\n".repeat(1000));
+    server.append("support@example.test", "INBOX", &big.bytes(), None).await;
     t.ok(&["run", "--once"]);
     let shown = t.json(&["tickets", "show", "1"]);
     let text = shown["messages"][0]["text"].as_str().unwrap();
     assert!(text.contains("larger than max_message_size"), "{text}");
-    assert!(shown["messages"][0]["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f == "too_large"));
+    assert!(shown["messages"][0]["flags"].as_array().unwrap().iter().any(|f| f == "too_large"));
     assert_eq!(shown["subject"], "Huge scan");
-    assert_eq!(
-        server.messages("support@example.test", "INBOX").await.len(),
-        1
-    );
+    assert_eq!(server.messages("support@example.test", "INBOX").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -256,44 +152,16 @@ async fn without_move_copy_and_uid_expunge_touch_only_our_messages() {
     let t = Ticketd::new(&server, "", "");
     // Another client's old message (left alone by the first sync), marked \Deleted but not yet
     // expunged: a plain EXPUNGE would remove it; UID EXPUNGE of our own message must not.
-    let theirs = Mail::new(
-        "colleague@example.test",
-        "Marked deleted by someone else",
-        "keep me",
-    );
+    let theirs = Mail::new("colleague@example.test", "Marked deleted by someone else", "keep me");
     let long_ago = chrono::Utc::now() - chrono::Duration::days(400);
+    server.append("support@example.test", "INBOX", &theirs.bytes(), Some(long_ago)).await;
+    server.doveadm(&["flags", "add", "\\Deleted", "-u", "support@example.test", "mailbox", "INBOX"]);
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &theirs.bytes(),
-            Some(long_ago),
-        )
-        .await;
-    server.doveadm(&[
-        "flags",
-        "add",
-        "\\Deleted",
-        "-u",
-        "support@example.test",
-        "mailbox",
-        "INBOX",
-    ]);
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "Via COPY", "x").bytes(),
-            None,
-        )
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Via COPY", "x").bytes(), None)
         .await;
     t.ok(&["run", "--once"]);
     let inbox = server.messages("support@example.test", "INBOX").await;
-    assert_eq!(
-        inbox.len(),
-        1,
-        "the other client's deleted message is still there"
-    );
+    assert_eq!(inbox.len(), 1, "the other client's deleted message is still there");
     assert!(inbox[0].parsed().subject.contains("Marked deleted"));
     let processed = server.messages("support@example.test", "Processed").await;
     assert_eq!(processed.len(), 1);
@@ -321,57 +189,25 @@ async fn without_move_or_uidplus_messages_are_flagged_and_the_log_says_so_once()
     assert_eq!(log.matches("neither MOVE nor UIDPLUS").count(), 1, "{log}");
     let inbox = server.messages("support@example.test", "INBOX").await;
     assert_eq!(inbox.len(), 3);
-    assert!(
-        inbox
-            .iter()
-            .all(|m| m.flags.iter().any(|f| f.contains("$Ticketed"))),
-        "{inbox:?}"
-    );
-    assert!(inbox.iter().all(|m| !m
-        .flags
-        .iter()
-        .any(|f| f.contains("Deleted") || f.contains("Seen"))));
+    assert!(inbox.iter().all(|m| m.flags.iter().any(|f| f.contains("$Ticketed"))), "{inbox:?}");
+    assert!(inbox.iter().all(|m| !m.flags.iter().any(|f| f.contains("Deleted") || f.contains("Seen"))));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_skipped_below_the_checkpoint_is_reported() {
     let server = MailServer::start();
     let t = Ticketd::new(&server, "", "");
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "One", "x").bytes(),
-            None,
-        )
-        .await;
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "One", "x").bytes(), None).await;
     t.ok(&["run", "--once"]);
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("hans@other.test", "Two (lost)", "y").bytes(),
-            None,
-        )
+        .append("support@example.test", "INBOX", &Mail::new("hans@other.test", "Two (lost)", "y").bytes(), None)
         .await;
     // Simulate a bug or a restored database: the checkpoint jumps over the new message.
-    t.db()
-        .execute("UPDATE folder_state SET last_uid = last_uid + 1", [])
-        .unwrap();
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("petr@customer.test", "Three", "z").bytes(),
-            None,
-        )
-        .await;
+    t.db().execute("UPDATE folder_state SET last_uid = last_uid + 1", []).unwrap();
+    server.append("support@example.test", "INBOX", &Mail::new("petr@customer.test", "Three", "z").bytes(), None).await;
     let out = t.run(&["run", "--once"]);
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        log.contains("messages below the checkpoint are still in the folder"),
-        "{log}"
-    );
+    assert!(log.contains("messages below the checkpoint are still in the folder"), "{log}");
     assert!(log.contains("count=1"), "{log}");
     assert_eq!(
         server.messages("support@example.test", "INBOX").await.len(),
@@ -385,43 +221,87 @@ async fn special_use_folders_are_found_by_flag_and_spam_goes_to_the_existing_jun
     let server = MailServer::start();
     let t = Ticketd::new(&server, "sent_folder = \"\\\\Sent\"", "");
     let customer = Mail::new("anna@customer.test", "Question", "x");
-    server
-        .append("support@example.test", "INBOX", &customer.bytes(), None)
-        .await;
-    let spam = Mail::new("win@lottery.test", "You won", "money")
-        .header("X-Spam-Flag: YES")
-        .header("X-Spam-Score: 12.5");
-    server
-        .append("support@example.test", "INBOX", &spam.bytes(), None)
-        .await;
+    server.append("support@example.test", "INBOX", &customer.bytes(), None).await;
+    let spam =
+        Mail::new("win@lottery.test", "You won", "money").header("X-Spam-Flag: YES").header("X-Spam-Score: 12.5");
+    server.append("support@example.test", "INBOX", &spam.bytes(), None).await;
     t.ok(&["run", "--once"]);
     let ticket = t.json(&["tickets", "list"])[0]["id"].as_i64().unwrap();
-    assert_eq!(
-        t.json(&["tickets", "list"]).as_array().unwrap().len(),
-        1,
-        "spam never becomes a ticket"
-    );
+    assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1, "spam never becomes a ticket");
     let junk = server.messages("support@example.test", "Junk").await;
     assert_eq!(junk.len(), 1);
     // A staff member answers from the shared mailbox; the copy lands in Sent.
-    let reply = Mail::new(
-        "Support <support@example.test>",
-        &format!("Re: [Ticket#{ticket}] Question"),
-        "Here is the answer.",
-    )
-    .to("anna@customer.test")
-    .header(&format!("In-Reply-To: <{}>", customer.message_id));
-    server
-        .append("support@example.test", "Sent", &reply.bytes(), None)
-        .await;
+    let reply =
+        Mail::new("Support <support@example.test>", &format!("Re: [Ticket#{ticket}] Question"), "Here is the answer.")
+            .to("anna@customer.test")
+            .header(&format!("In-Reply-To: <{}>", customer.message_id));
+    server.append("support@example.test", "Sent", &reply.bytes(), None).await;
     t.ok(&["run", "--once"]);
     let shown = t.json(&["tickets", "show", &ticket.to_string()]);
     assert_eq!(shown["status"], "open", "{shown:#}");
     assert!(shown["first_response_at"].is_string());
     assert_eq!(shown["first_response_by"], "support@example.test");
-    assert_eq!(
-        server.messages("support@example.test", "Sent").await.len(),
-        1,
-        "the Sent folder is only read"
-    );
+    assert_eq!(server.messages("support@example.test", "Sent").await.len(), 1, "the Sent folder is only read");
+}
+
+fn with_mailbox_security(
+    t: &Ticketd,
+    server: &MailServer,
+    port: u16,
+    security: &str,
+    ca: Option<&std::path::Path>,
+    host: &str,
+) {
+    let config = std::fs::read_to_string(t.config()).unwrap();
+    let ca_line = ca.map(|p| format!("ca_file = \"{}\"\n", p.display())).unwrap_or_default();
+    let config = config
+        .replace(
+            &format!("port = {}\nsecurity = \"none\"", server.imap_port),
+            &format!("port = {port}\nsecurity = \"{security}\"\n{ca_line}"),
+        )
+        .replace("host = \"127.0.0.1\"\nport", &format!("host = \"{host}\"\nport"));
+    std::fs::write(t.config(), config).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_and_starttls_verify_the_certificate_and_accept_a_private_ca() {
+    let server = MailServer::start_tls();
+    let ca = server.dir.path().join("tls/ca.pem");
+    let imaps = server.imaps_port.unwrap();
+    server
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Over TLS", "x").bytes(), None)
+        .await;
+
+    // Without the private CA the certificate is refused: verification is on by default.
+    let t = Ticketd::new(&server, "", "");
+    with_mailbox_security(&t, &server, imaps, "tls", None, "localhost");
+    let out = t.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TLS") && stderr.to_lowercase().contains("certificate"), "{stderr}");
+
+    // With it, implicit TLS works by name and by address.
+    for host in ["localhost", "127.0.0.1"] {
+        let t = Ticketd::new(&server, "after = \"none\"", "");
+        with_mailbox_security(&t, &server, imaps, "tls", Some(&ca), host);
+        t.ok(&["run", "--once"]);
+        assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1, "{host}");
+    }
+    // And STARTTLS on the plain port.
+    let t = Ticketd::new(&server, "after = \"none\"", "");
+    with_mailbox_security(&t, &server, server.imap_port, "starttls", Some(&ca), "localhost");
+    t.ok(&["run", "--once"]);
+    assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_move_target_is_created() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "after = \"move:Ticketed\"", "");
+    server
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Move me", "x").bytes(), None)
+        .await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(server.messages("support@example.test", "Ticketed").await.len(), 1);
+    assert!(server.messages("support@example.test", "INBOX").await.is_empty());
 }

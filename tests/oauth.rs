@@ -22,17 +22,8 @@ fn mailbox_oauth(provider: &OauthProvider, grant: &str, dir: &std::path::Path) -
 }
 
 /// A config whose support mailbox logs in with XOAUTH2 instead of a password.
-fn oauth_ticketd(
-    server: &MailServer,
-    provider: &OauthProvider,
-    grant: &str,
-    mailbox_extra: &str,
-) -> Ticketd {
-    let t = Ticketd::new(
-        server,
-        mailbox_extra,
-        "[alerts]\nto = [\"admin@example.test\"]\n",
-    );
+fn oauth_ticketd(server: &MailServer, provider: &OauthProvider, grant: &str, mailbox_extra: &str) -> Ticketd {
+    let t = Ticketd::new(server, mailbox_extra, "[alerts]\nto = [\"admin@example.test\"]\n");
     let config = std::fs::read_to_string(t.config()).unwrap();
     let oauth = mailbox_oauth(provider, grant, t.dir.path());
     let config = config.replace("password_file = \"support.pass\"\n", "");
@@ -44,8 +35,7 @@ fn oauth_ticketd(
 
 fn start_pair() -> (OauthProvider, MailServer) {
     let provider = OauthProvider::start("support@example.test", "s3cret", "refresh-0");
-    let server =
-        MailServer::start_with_env(&[("OAUTH2_INTROSPECTION_URL", &provider.url("/introspect"))]);
+    let server = MailServer::start_with_env(&[("OAUTH2_INTROSPECTION_URL", &provider.url("/introspect"))]);
     (provider, server)
 }
 
@@ -54,12 +44,7 @@ async fn client_credentials_grant_logs_in() {
     let (provider, server) = start_pair();
     let t = oauth_ticketd(&server, &provider, "client_credentials", "");
     server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "Via OAuth", "x").bytes(),
-            None,
-        )
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Via OAuth", "x").bytes(), None)
         .await;
     t.ok(&["check-config"]);
     t.ok(&["run", "--once"]);
@@ -67,63 +52,34 @@ async fn client_credentials_grant_logs_in() {
     let state = provider.state.lock().unwrap();
     assert_eq!(state.requests[0]["grant_type"], "client_credentials");
     assert_eq!(state.requests[0]["client_id"], "ticketd");
-    assert_eq!(
-        state.requests[0]["scope"],
-        "https://outlook.office365.com/.default"
-    );
+    assert_eq!(state.requests[0]["scope"], "https://outlook.office365.com/.default");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_token_grant_saves_each_rotated_token() {
     let (provider, server) = start_pair();
     let t = oauth_ticketd(&server, &provider, "refresh_token", "");
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "First", "x").bytes(),
-            None,
-        )
-        .await;
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "First", "x").bytes(), None).await;
     t.ok(&["run", "--once"]);
     let saved = t.path("data/oauth/support.refresh_token");
     assert_eq!(std::fs::read_to_string(&saved).unwrap(), "refresh-1");
     // The next process must use the rotated token: the first one is spent.
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("hans@other.test", "Second", "y").bytes(),
-            None,
-        )
-        .await;
+    server.append("support@example.test", "INBOX", &Mail::new("hans@other.test", "Second", "y").bytes(), None).await;
     t.ok(&["run", "--once"]);
     assert_eq!(std::fs::read_to_string(&saved).unwrap(), "refresh-2");
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 2);
     let state = provider.state.lock().unwrap();
-    let used: Vec<&str> = state
-        .requests
-        .iter()
-        .map(|r| r["refresh_token"].as_str())
-        .collect();
+    let used: Vec<&str> = state.requests.iter().map(|r| r["refresh_token"].as_str()).collect();
     assert_eq!(used, vec!["refresh-0", "refresh-1"]);
     let out = t.run(&["run", "--once"]);
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !log.contains("access-") && !log.contains("refresh-"),
-        "tokens must never be logged: {log}"
-    );
+    assert!(!log.contains("access-") && !log.contains("refresh-"), "tokens must never be logged: {log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_cached_token_is_replaced_and_a_failing_refresh_alerts_the_admins() {
     let (provider, server) = start_pair();
-    let t = oauth_ticketd(
-        &server,
-        &provider,
-        "client_credentials",
-        "poll_interval = \"1s\"\nidle = false",
-    );
+    let t = oauth_ticketd(&server, &provider, "client_credentials", "poll_interval = \"1s\"\nidle = false");
     let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_ticketd"))
         .arg("--config")
         .arg(t.config())
@@ -131,34 +87,14 @@ async fn a_refused_cached_token_is_replaced_and_a_failing_refresh_alerts_the_adm
         .stderr(std::fs::File::create(t.path("daemon.log")).unwrap())
         .spawn()
         .unwrap();
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("anna@customer.test", "One", "x").bytes(),
-            None,
-        )
-        .await;
-    assert_eq!(
-        server
-            .wait_for("anna@customer.test", "INBOX", 1)
-            .await
-            .len(),
-        1
-    );
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "One", "x").bytes(), None).await;
+    assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1);
 
     // The provider revokes the token and the server drops the connection: ticketd's cached token
     // is refused at the next login, and it must fetch a new one by itself.
     provider.revoke_access_tokens();
     server.restart_imap();
-    server
-        .append(
-            "support@example.test",
-            "INBOX",
-            &Mail::new("hans@other.test", "Two", "y").bytes(),
-            None,
-        )
-        .await;
+    server.append("support@example.test", "INBOX", &Mail::new("hans@other.test", "Two", "y").bytes(), None).await;
     assert_eq!(
         server.wait_for("hans@other.test", "INBOX", 1).await.len(),
         1,
@@ -172,29 +108,12 @@ async fn a_refused_cached_token_is_replaced_and_a_failing_refresh_alerts_the_adm
     provider.revoke_access_tokens();
     server.restart_imap();
     let alerts = server.wait_for("admin@example.test", "INBOX", 1).await;
-    assert_eq!(
-        alerts.len(),
-        1,
-        "{}",
-        std::fs::read_to_string(t.path("daemon.log")).unwrap()
-    );
+    assert_eq!(alerts.len(), 1, "{}", std::fs::read_to_string(t.path("daemon.log")).unwrap());
     let alert = alerts[0].parsed();
-    assert!(
-        alert.subject.contains("OAuth2 token refresh failed"),
-        "{}",
-        alert.subject
-    );
-    assert!(
-        alert.text.contains("AADSTS70008"),
-        "the provider's own words: {}",
-        alert.text
-    );
+    assert!(alert.subject.contains("OAuth2 token refresh failed"), "{}", alert.subject);
+    assert!(alert.text.contains("AADSTS70008"), "the provider's own words: {}", alert.text);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        server.messages("admin@example.test", "INBOX").await.len(),
-        1,
-        "alerted once, not on every retry"
-    );
+    assert_eq!(server.messages("admin@example.test", "INBOX").await.len(), 1, "alerted once, not on every retry");
     let _ = daemon.kill();
     let _ = daemon.wait();
 }

@@ -41,11 +41,7 @@ impl std::error::Error for ConfigError {}
 
 /// 1-based line number of a byte offset.
 pub fn line_of(source: &str, offset: usize) -> usize {
-    source[..offset.min(source.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
+    source[..offset.min(source.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
 /// Turns a TOML/serde error into a one-line cause with the line it points at.
@@ -206,9 +202,7 @@ struct RawAcks {
 }
 impl Default for RawAcks {
     fn default() -> Self {
-        RawAcks {
-            per_sender_per_hour: default_per_sender(),
-        }
+        RawAcks { per_sender_per_hour: default_per_sender() }
     }
 }
 fn default_per_sender() -> u32 {
@@ -262,10 +256,7 @@ struct RawLog {
 }
 impl Default for RawLog {
     fn default() -> Self {
-        RawLog {
-            format: LogFormat::Auto,
-            level: Spanned::new(0..0, "info".into()),
-        }
+        RawLog { format: LogFormat::Auto, level: Spanned::new(0..0, "info".into()) }
     }
 }
 
@@ -403,14 +394,8 @@ pub struct TicketsConfig {
 #[derive(Debug, Clone)]
 pub enum Credentials {
     None,
-    Password {
-        username: String,
-        password: SecretSource,
-    },
-    Xoauth2 {
-        username: String,
-        token: OauthConfig,
-    },
+    Password { username: String, password: SecretSource },
+    Xoauth2 { username: String, token: OauthConfig },
 }
 
 #[derive(Debug, Clone)]
@@ -419,12 +404,7 @@ pub enum OauthConfig {
     Command(String),
     /// The client-credentials grant (Microsoft 365 app-only access): nothing expires but the
     /// client secret itself.
-    ClientCredentials {
-        token_url: String,
-        client_id: String,
-        client_secret: SecretSource,
-        scope: String,
-    },
+    ClientCredentials { token_url: String, client_id: String, client_secret: SecretSource, scope: String },
     /// The refresh-token grant; a rotated refresh token is saved in data_dir and used from then on.
     RefreshToken {
         token_url: String,
@@ -555,20 +535,13 @@ impl Config {
 
         let db_path = resolve(&raw.database.path);
         let data_dir = if raw.database.data_dir.is_empty() {
-            db_path
-                .parent()
-                .map(|p| p.join("data"))
-                .unwrap_or_else(|| PathBuf::from("data"))
+            db_path.parent().map(|p| p.join("data")).unwrap_or_else(|| PathBuf::from("data"))
         } else {
             resolve(&raw.database.data_dir)
         };
 
         let tag_prefix = raw.tickets.tag_prefix.get_ref().clone();
-        if tag_prefix.is_empty()
-            || !tag_prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if tag_prefix.is_empty() || !tag_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(at(
                 raw.tickets.tag_prefix.span(),
                 format!("tag_prefix {tag_prefix:?} must be letters, digits, '-' or '_'"),
@@ -587,16 +560,10 @@ impl Config {
 
         let level = raw.log.level.get_ref().to_ascii_lowercase();
         if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
-            return Err(at(
-                raw.log.level.span(),
-                format!("unknown log level {level:?}"),
-            ));
+            return Err(at(raw.log.level.span(), format!("unknown log level {level:?}")));
         }
         let timezone: chrono_tz::Tz = raw.digest.timezone.get_ref().parse().map_err(|_| {
-            at(
-                raw.digest.timezone.span(),
-                format!("unknown time zone {:?}", raw.digest.timezone.get_ref()),
-            )
+            at(raw.digest.timezone.span(), format!("unknown time zone {:?}", raw.digest.timezone.get_ref()))
         })?;
 
         let mut names = HashSet::new();
@@ -604,8 +571,7 @@ impl Config {
         for spanned in raw.mailboxes {
             let span = spanned.span();
             let m = spanned.into_inner();
-            let err =
-                |message: String| at(span.clone(), format!("mailbox {:?}: {message}", m.name));
+            let err = |message: String| at(span.clone(), format!("mailbox {:?}: {message}", m.name));
             if m.name.is_empty() {
                 return Err(at(span.clone(), "mailbox name must not be empty".into()));
             }
@@ -621,34 +587,19 @@ impl Config {
             if m.folders.is_empty() {
                 return Err(err("folders must name at least one folder".into()));
             }
-            let auth = if m.oauth2.is_some() {
-                SmtpAuth::Xoauth2
-            } else {
-                SmtpAuth::Password
-            };
-            let creds = credentials(
-                auth,
-                &m.username,
-                &m.password_file,
-                &m.password_env,
-                m.oauth2.as_ref(),
-                &resolve,
-            )
-            .map_err(&err)?;
+            let auth = if m.oauth2.is_some() { SmtpAuth::Xoauth2 } else { SmtpAuth::Password };
+            let creds = credentials(auth, &m.username, &m.password_file, &m.password_env, m.oauth2.as_ref(), &resolve)
+                .map_err(&err)?;
             let after_text = m.after.get_ref().trim();
             let after = match after_text {
                 "flag" => AfterAction::Flag,
                 "none" => AfterAction::None,
                 other => match other.strip_prefix("move:") {
-                    Some(folder) if !folder.trim().is_empty() => {
-                        AfterAction::Move(folder.trim().to_string())
-                    }
+                    Some(folder) if !folder.trim().is_empty() => AfterAction::Move(folder.trim().to_string()),
                     _ => {
                         return Err(at(
                             m.after.span(),
-                            format!(
-                                "after = {other:?}: write \"move:FOLDER\", \"flag\" or \"none\""
-                            ),
+                            format!("after = {other:?}: write \"move:FOLDER\", \"flag\" or \"none\""),
                         ))
                     }
                 },
@@ -682,10 +633,7 @@ impl Config {
 
         Ok(Config {
             path: path.to_path_buf(),
-            database: DatabaseConfig {
-                path: db_path,
-                data_dir,
-            },
+            database: DatabaseConfig { path: db_path, data_dir },
             tickets: TicketsConfig {
                 tag_prefix,
                 rules_dir: resolve(&raw.tickets.rules_dir),
@@ -703,18 +651,11 @@ impl Config {
             },
             staff: StaffConfig {
                 addresses: raw.staff.addresses,
-                domains: raw
-                    .staff
-                    .domains
-                    .iter()
-                    .map(|d| d.trim().to_ascii_lowercase())
-                    .collect(),
+                domains: raw.staff.domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
                 trust: raw.staff.trust,
                 authserv_id: raw.staff.authserv_id,
             },
-            acks: AcksConfig {
-                per_sender_per_hour: raw.acks.per_sender_per_hour,
-            },
+            acks: AcksConfig { per_sender_per_hour: raw.acks.per_sender_per_hour },
             spam: SpamConfig {
                 score_threshold: raw.spam.score_threshold,
                 spamd: (!raw.spam.spamd.is_empty()).then_some(raw.spam.spamd),
@@ -724,15 +665,8 @@ impl Config {
                 block: raw.spam.block,
             },
             http_listen: (!raw.http.listen.is_empty()).then_some(raw.http.listen),
-            log: LogConfig {
-                format: raw.log.format,
-                level,
-            },
-            digest: DigestConfig {
-                to: raw.digest.to,
-                every: raw.digest.every.into_inner(),
-                timezone,
-            },
+            log: LogConfig { format: raw.log.format, level },
+            digest: DigestConfig { to: raw.digest.to, every: raw.digest.every.into_inner(), timezone },
             alerts_to: raw.alerts.to,
             mailboxes,
         })
@@ -749,11 +683,7 @@ impl Config {
 }
 
 fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn credentials(
@@ -778,10 +708,7 @@ fn credentials(
                 }
                 (false, false) => return Err("set only one of password_file and password_env".into()),
             };
-            Ok(Credentials::Password {
-                username: username.to_string(),
-                password,
-            })
+            Ok(Credentials::Password { username: username.to_string(), password })
         }
         SmtpAuth::Xoauth2 => {
             let o = oauth2.ok_or("auth = \"xoauth2\" needs an oauth2 table")?;
@@ -794,13 +721,14 @@ fn credentials(
                 if o.client_id.is_empty() {
                     return Err("oauth2.client_id is required with token_url".into());
                 }
-                let secret = (!o.client_secret_file.is_empty())
-                    .then(|| SecretSource::File(resolve(&o.client_secret_file)));
+                let secret =
+                    (!o.client_secret_file.is_empty()).then(|| SecretSource::File(resolve(&o.client_secret_file)));
                 match o.grant.as_deref().unwrap_or("client_credentials") {
                     "client_credentials" => OauthConfig::ClientCredentials {
                         token_url: o.token_url.clone(),
                         client_id: o.client_id.clone(),
-                        client_secret: secret.ok_or("oauth2.client_secret_file is required for grant = \"client_credentials\"")?,
+                        client_secret: secret
+                            .ok_or("oauth2.client_secret_file is required for grant = \"client_credentials\"")?,
                         scope: o.scope.clone(),
                     },
                     "refresh_token" => {
@@ -816,16 +744,15 @@ fn credentials(
                         }
                     }
                     other => {
-                        return Err(format!("oauth2.grant = {other:?}: write \"client_credentials\" or \"refresh_token\""))
+                        return Err(format!(
+                            "oauth2.grant = {other:?}: write \"client_credentials\" or \"refresh_token\""
+                        ))
                     }
                 }
             } else {
                 return Err("oauth2 needs token_command or token_url".into());
             };
-            Ok(Credentials::Xoauth2 {
-                username: username.to_string(),
-                token,
-            })
+            Ok(Credentials::Xoauth2 { username: username.to_string(), token })
         }
     }
 }
@@ -891,33 +818,21 @@ department = "support"
         let text = GOOD.replace("security = \"none\"", "security = \"ssl\"");
         let e = parse(&text).unwrap_err();
         assert_eq!(e.line, Some(13), "{e}");
-        let text = GOOD.replace(
-            "host = \"127.0.0.1\"\nsecurity",
-            "host = \"mail.example.test\"\nsecurity",
-        );
+        let text = GOOD.replace("host = \"127.0.0.1\"\nsecurity", "host = \"mail.example.test\"\nsecurity");
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("loopback"), "{e}");
         let text = GOOD.replace("password_env = \"PW\"", "password = \"hunter2\"");
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("password"), "{e}");
-        assert!(
-            !e.to_string().contains("hunter2") || e.message.contains("unknown field"),
-            "{e}"
-        );
+        assert!(!e.to_string().contains("hunter2") || e.message.contains("unknown field"), "{e}");
     }
 
     #[test]
     fn after_values() {
-        let text = GOOD.replace(
-            "department = \"support\"",
-            "department = \"support\"\nafter = \"delete\"",
-        );
+        let text = GOOD.replace("department = \"support\"", "department = \"support\"\nafter = \"delete\"");
         let e = parse(&text).unwrap_err();
         assert_eq!(e.line, Some(18), "{e}");
-        let text = GOOD.replace(
-            "department = \"support\"",
-            "department = \"support\"\nafter = \"flag\"",
-        );
+        let text = GOOD.replace("department = \"support\"", "department = \"support\"\nafter = \"flag\"");
         assert_eq!(parse(&text).unwrap().mailboxes[0].after, AfterAction::Flag);
     }
 }

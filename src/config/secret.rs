@@ -38,10 +38,7 @@ impl fmt::Debug for Secret {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("cannot read password file {path}: {source}")]
-    File {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    File { path: PathBuf, source: std::io::Error },
     #[error("environment variable {0} is not set")]
     Env(String),
     #[error("token command failed: {0}")]
@@ -55,15 +52,11 @@ impl SecretSource {
     pub fn read(&self) -> Result<Secret, SecretError> {
         let value = match self {
             SecretSource::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| SecretError::File {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| SecretError::File { path: path.clone(), source })?;
                 text.lines().next().unwrap_or("").to_string()
             }
-            SecretSource::Env(name) => {
-                std::env::var(name).map_err(|_| SecretError::Env(name.clone()))?
-            }
+            SecretSource::Env(name) => std::env::var(name).map_err(|_| SecretError::Env(name.clone()))?,
             SecretSource::Command(command) => {
                 let out = std::process::Command::new("/bin/sh")
                     .arg("-c")
@@ -115,9 +108,7 @@ mod tests {
         let p = dir.path().join("pw");
         std::fs::write(&p, "hunter2\n").unwrap();
         assert_eq!(SecretSource::File(p).read().unwrap().expose(), "hunter2");
-        let missing = SecretSource::File(dir.path().join("nope"))
-            .read()
-            .unwrap_err();
+        let missing = SecretSource::File(dir.path().join("nope")).read().unwrap_err();
         assert!(missing.to_string().contains("nope"));
     }
 }

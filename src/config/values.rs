@@ -28,8 +28,7 @@ impl FromStr for HumanDuration {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let bad =
-            || format!("bad duration {text:?}: write it as \"30s\", \"15m\", \"8h\" or \"30d\"");
+        let bad = || format!("bad duration {text:?}: write it as \"30s\", \"15m\", \"8h\" or \"30d\"");
         if text.is_empty() {
             return Err(bad());
         }
@@ -50,10 +49,7 @@ impl FromStr for HumanDuration {
             };
             let n: u64 = digits.parse().map_err(|_| bad())?;
             digits.clear();
-            total = n
-                .checked_mul(unit)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(bad)?;
+            total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
         }
         if !digits.is_empty() {
             return Err(bad());
@@ -85,8 +81,7 @@ impl FromStr for ByteSize {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
         let t = text.trim();
-        let bad =
-            || format!("bad size {text:?}: write it as \"25MB\", \"512KB\" or a number of bytes");
+        let bad = || format!("bad size {text:?}: write it as \"25MB\", \"512KB\" or a number of bytes");
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
         let n: u64 = num.parse().map_err(|_| bad())?;
@@ -146,9 +141,10 @@ pub struct NamedAddress {
 impl FromStr for NamedAddress {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        let mailbox: lettre::message::Mailbox = text.trim().parse().map_err(|_| {
-            format!("bad sender {text:?}: write \"Name <user@domain>\" or \"user@domain\"")
-        })?;
+        let mailbox: lettre::message::Mailbox = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad sender {text:?}: write \"Name <user@domain>\" or \"user@domain\""))?;
         Ok(NamedAddress {
             name: mailbox.name.filter(|n| !n.is_empty()),
             address: Address(mailbox.email.to_string().to_ascii_lowercase()),
@@ -213,9 +209,7 @@ impl FromStr for AddressGlob {
     fn from_str(text: &str) -> Result<Self, String> {
         let t = text.trim().to_ascii_lowercase();
         if t.is_empty() || t.contains(char::is_whitespace) || t.matches('@').count() > 1 {
-            return Err(format!(
-                "bad address pattern {text:?}: write \"user@domain\", \"*@domain\" or \"domain\""
-            ));
+            return Err(format!("bad address pattern {text:?}: write \"user@domain\", \"*@domain\" or \"domain\""));
         }
         Ok(AddressGlob(t))
     }
@@ -254,10 +248,7 @@ mod tests {
         assert_eq!("30s".parse::<HumanDuration>().unwrap().as_secs(), 30);
         assert_eq!("15m".parse::<HumanDuration>().unwrap().as_secs(), 900);
         assert_eq!("1h30m".parse::<HumanDuration>().unwrap().as_secs(), 5400);
-        assert_eq!(
-            "30d".parse::<HumanDuration>().unwrap().as_secs(),
-            30 * 86_400
-        );
+        assert_eq!("30d".parse::<HumanDuration>().unwrap().as_secs(), 30 * 86_400);
         for bad in ["", "10", "h", "5x", "-5m", "1.5h"] {
             assert!(bad.parse::<HumanDuration>().is_err(), "{bad}");
         }

@@ -34,11 +34,7 @@ pub enum ImapStream {
 pub type ImapSession = Session<ImapStream>;
 
 impl AsyncRead for ImapStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -47,11 +43,7 @@ impl AsyncRead for ImapStream {
 }
 
 impl AsyncWrite for ImapStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -72,48 +64,36 @@ impl AsyncWrite for ImapStream {
 }
 
 /// Runs a future under [`COMMAND_TIMEOUT`], naming the step when it expires.
-pub async fn timed<T>(
-    what: &'static str,
-    fut: impl std::future::Future<Output = T>,
-) -> Result<T, MailboxError> {
-    tokio::time::timeout(COMMAND_TIMEOUT, fut)
-        .await
-        .map_err(|_| MailboxError::Timeout(what))
+pub async fn timed<T>(what: &'static str, fut: impl std::future::Future<Output = T>) -> Result<T, MailboxError> {
+    tokio::time::timeout(COMMAND_TIMEOUT, fut).await.map_err(|_| MailboxError::Timeout(what))
 }
 
 fn tls_connector(cfg: &MailboxConfig) -> Result<TlsConnector, MailboxError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(ca) = &cfg.ca_file {
-        let pem = std::fs::read(ca)
-            .map_err(|e| MailboxError::Tls(format!("cannot read ca_file {}: {e}", ca.display())))?;
+        let pem =
+            std::fs::read(ca).map_err(|e| MailboxError::Tls(format!("cannot read ca_file {}: {e}", ca.display())))?;
         for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert =
-                cert.map_err(|e| MailboxError::Tls(format!("bad ca_file {}: {e}", ca.display())))?;
-            roots
-                .add(cert)
-                .map_err(|e| MailboxError::Tls(format!("bad ca_file {}: {e}", ca.display())))?;
+            let cert = cert.map_err(|e| MailboxError::Tls(format!("bad ca_file {}: {e}", ca.display())))?;
+            roots.add(cert).map_err(|e| MailboxError::Tls(format!("bad ca_file {}: {e}", ca.display())))?;
         }
     }
     // Name the provider: with two in the dependency graph the default would panic.
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| MailboxError::Tls(e.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| MailboxError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
 async fn wrap_tls(cfg: &MailboxConfig, tcp: TcpStream) -> Result<ImapStream, MailboxError> {
     let connector = tls_connector(cfg)?;
     let host = cfg.host.trim_matches(['[', ']']).to_string();
-    let name =
-        ServerName::try_from(host).map_err(|e| MailboxError::Tls(format!("bad host name: {e}")))?;
-    let tls = timed("TLS handshake", connector.connect(name, tcp))
-        .await?
-        .map_err(|e| MailboxError::Tls(e.to_string()))?;
+    let name = ServerName::try_from(host).map_err(|e| MailboxError::Tls(format!("bad host name: {e}")))?;
+    let tls =
+        timed("TLS handshake", connector.connect(name, tcp)).await?.map_err(|e| MailboxError::Tls(e.to_string()))?;
     Ok(ImapStream::Tls(Box::new(tls)))
 }
 
@@ -130,10 +110,7 @@ impl async_imap::Authenticator for &XOauth2 {
 }
 
 /// Connects, secures, reads the greeting and logs in.
-pub async fn connect(
-    cfg: &MailboxConfig,
-    tokens: Option<&Arc<TokenProvider>>,
-) -> Result<ImapSession, MailboxError> {
+pub async fn connect(cfg: &MailboxConfig, tokens: Option<&Arc<TokenProvider>>) -> Result<ImapSession, MailboxError> {
     let addr = (cfg.host.as_str(), cfg.port);
     let tcp = timed("connect", TcpStream::connect(addr))
         .await?
@@ -145,21 +122,15 @@ pub async fn connect(
     };
     let mut client = Client::new(stream);
     // The greeting must be read before anything else is sent.
-    let greeting = timed("greeting", client.read_response())
-        .await?
-        .map_err(|e| MailboxError::Connect(e.to_string()))?;
+    let greeting =
+        timed("greeting", client.read_response()).await?.map_err(|e| MailboxError::Connect(e.to_string()))?;
     if greeting.is_none() {
-        return Err(MailboxError::Connect(
-            "the server closed the connection before its greeting".into(),
-        ));
+        return Err(MailboxError::Connect("the server closed the connection before its greeting".into()));
     }
     if cfg.security == Security::Starttls {
-        timed(
-            "STARTTLS",
-            client.run_command_and_check_ok("STARTTLS", None),
-        )
-        .await?
-        .map_err(|e| MailboxError::Tls(format!("STARTTLS refused: {e}")))?;
+        timed("STARTTLS", client.run_command_and_check_ok("STARTTLS", None))
+            .await?
+            .map_err(|e| MailboxError::Tls(format!("STARTTLS refused: {e}")))?;
         let ImapStream::Plain(tcp) = client.into_inner() else {
             return Err(MailboxError::Tls("STARTTLS on a TLS connection".into()));
         };
@@ -167,32 +138,21 @@ pub async fn connect(
     }
     match &cfg.credentials {
         Credentials::Password { username, password } => {
-            let secret = password
-                .read()
-                .map_err(|e| MailboxError::Secret(e.to_string()))?;
+            let secret = password.read().map_err(|e| MailboxError::Secret(e.to_string()))?;
             timed("LOGIN", client.login(username, secret.expose()))
                 .await?
                 .map_err(|(e, _)| MailboxError::Login(format!("{username}: {e}")))
         }
         Credentials::Xoauth2 { username, .. } => {
-            let tokens = tokens
-                .ok_or_else(|| MailboxError::Secret("no token provider for XOAUTH2".into()))?;
+            let tokens = tokens.ok_or_else(|| MailboxError::Secret("no token provider for XOAUTH2".into()))?;
             let mut refreshed = false;
             loop {
                 let provider = tokens.clone();
                 let token = tokio::task::spawn_blocking(move || provider.token(refreshed))
                     .await
                     .map_err(|e| MailboxError::Secret(e.to_string()))??;
-                let auth = XOauth2 {
-                    user: username.clone(),
-                    token: token.expose().to_string(),
-                };
-                match timed(
-                    "AUTHENTICATE XOAUTH2",
-                    client.authenticate("XOAUTH2", &auth),
-                )
-                .await?
-                {
+                let auth = XOauth2 { user: username.clone(), token: token.expose().to_string() };
+                match timed("AUTHENTICATE XOAUTH2", client.authenticate("XOAUTH2", &auth)).await? {
                     Ok(session) => return Ok(session),
                     // A cached token may have been revoked or expired early: one fresh try.
                     Err((e, back)) if !refreshed => {
@@ -200,9 +160,7 @@ pub async fn connect(
                         client = back;
                         refreshed = true;
                     }
-                    Err((e, _)) => {
-                        return Err(MailboxError::Login(format!("{username} (XOAUTH2): {e}")))
-                    }
+                    Err((e, _)) => return Err(MailboxError::Login(format!("{username} (XOAUTH2): {e}"))),
                 }
             }
         }

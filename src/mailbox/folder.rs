@@ -55,10 +55,8 @@ pub async fn resolve_folder(session: &mut ImapSession, name: &str) -> Result<Str
         return Ok(name.to_string());
     };
     let wanted = wanted.to_ascii_lowercase();
-    let names: Vec<async_imap::types::Name> = timed("LIST", async {
-        session.list(Some(""), Some("*")).await?.try_collect().await
-    })
-    .await??;
+    let names: Vec<async_imap::types::Name> =
+        timed("LIST", async { session.list(Some(""), Some("*")).await?.try_collect().await }).await??;
     for n in &names {
         if n.attributes().iter().any(|a| {
             let text = format!("{a:?}").to_ascii_lowercase();
@@ -89,15 +87,9 @@ pub async fn sync_folder(
     let mut report = FolderReport::default();
     let selected = timed("SELECT", session.select(folder))
         .await?
-        .map_err(|e| MailboxError::Folder {
-            folder: folder.to_string(),
-            message: format!("cannot select: {e}"),
-        })?;
+        .map_err(|e| MailboxError::Folder { folder: folder.to_string(), message: format!("cannot select: {e}") })?;
     let uidvalidity = selected.uid_validity.unwrap_or(0);
-    let may_keyword = selected
-        .permanent_flags
-        .iter()
-        .any(|f| matches!(f, async_imap::types::Flag::MayCreate));
+    let may_keyword = selected.permanent_flags.iter().any(|f| matches!(f, async_imap::types::Flag::MayCreate));
 
     let checkpoint = store::sync::checkpoint(store.conn(), &cfg.name, folder)?;
     let checkpoint = match checkpoint {
@@ -115,13 +107,11 @@ pub async fn sync_folder(
             }
             store::sync::start_generation(store.conn(), &cfg.name, folder, uidvalidity, horizon)?;
             store::sync::drop_stale_actions(store.conn(), &cfg.name, folder, uidvalidity)?;
-            store::sync::checkpoint(store.conn(), &cfg.name, folder)?.unwrap_or(
-                store::sync::Checkpoint {
-                    uidvalidity,
-                    last_uid: 0,
-                    horizon_uid: horizon,
-                },
-            )
+            store::sync::checkpoint(store.conn(), &cfg.name, folder)?.unwrap_or(store::sync::Checkpoint {
+                uidvalidity,
+                last_uid: 0,
+                horizon_uid: horizon,
+            })
         }
     };
 
@@ -200,11 +190,7 @@ pub async fn sync_folder(
             match outcome {
                 Outcome::Duplicate => report.duplicates += 1,
                 Outcome::Spam => report.spam += 1,
-                Outcome::Stored {
-                    new_ticket: true,
-                    acknowledged,
-                    ticket,
-                } => {
+                Outcome::Stored { new_ticket: true, acknowledged, ticket } => {
                     report.new_tickets += 1;
                     report.acknowledged += usize::from(acknowledged);
                     tracing::info!(mailbox = %cfg.name, folder, uid = meta.uid, ticket, acknowledged, "new ticket");
@@ -217,13 +203,7 @@ pub async fn sync_folder(
         start = end;
     }
     if highest_skipped > 0 {
-        store::sync::advance(
-            store.conn(),
-            &cfg.name,
-            folder,
-            uidvalidity,
-            highest_skipped,
-        )?;
+        store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, highest_skipped)?;
     }
     Ok(report)
 }
@@ -247,15 +227,11 @@ async fn gap_check(
     }
     let query = format!("UID {}:{}", checkpoint.horizon_uid + 1, checkpoint.last_uid);
     let present = timed("UID SEARCH", session.uid_search(&query)).await??;
-    let pending: Vec<u32> = store::sync::pending_actions(store.conn(), &cfg.name, folder)?
-        .iter()
-        .map(|p| p.uid)
-        .collect();
+    let pending: Vec<u32> =
+        store::sync::pending_actions(store.conn(), &cfg.name, folder)?.iter().map(|p| p.uid).collect();
     let mut missing: Vec<u32> = present
         .into_iter()
-        .filter(|u| {
-            *u > checkpoint.horizon_uid && *u <= checkpoint.last_uid && !pending.contains(u)
-        })
+        .filter(|u| *u > checkpoint.horizon_uid && *u <= checkpoint.last_uid && !pending.contains(u))
         .collect();
     missing.sort_unstable();
     if !missing.is_empty() {
@@ -275,11 +251,7 @@ async fn all_uids(session: &mut ImapSession) -> Result<Vec<u32>, MailboxError> {
 async fn fetch_meta(session: &mut ImapSession, after_uid: u32) -> Result<Vec<Meta>, MailboxError> {
     let range = format!("{}:*", after_uid.saturating_add(1));
     let fetches: Vec<async_imap::types::Fetch> = timed("UID FETCH (metadata)", async {
-        session
-            .uid_fetch(&range, "(UID INTERNALDATE RFC822.SIZE)")
-            .await?
-            .try_collect()
-            .await
+        session.uid_fetch(&range, "(UID INTERNALDATE RFC822.SIZE)").await?.try_collect().await
     })
     .await??;
     let mut metas: Vec<Meta> = fetches
@@ -289,10 +261,7 @@ async fn fetch_meta(session: &mut ImapSession, after_uid: u32) -> Result<Vec<Met
             let uid = f.uid?;
             (uid > after_uid).then(|| Meta {
                 uid,
-                internal_date: f
-                    .internal_date()
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or_else(Utc::now),
+                internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now),
                 size: u64::from(f.size.unwrap_or(0)),
             })
         })
@@ -303,10 +272,7 @@ async fn fetch_meta(session: &mut ImapSession, after_uid: u32) -> Result<Vec<Met
 }
 
 fn uid_set(uids: impl IntoIterator<Item = u32>) -> String {
-    uids.into_iter()
-        .map(|u| u.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    uids.into_iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
 }
 
 /// Fetches bodies (or only the header of messages over `max_size`) without setting \Seen.
@@ -316,25 +282,16 @@ async fn fetch_bodies(
     max_size: u64,
 ) -> Result<HashMap<u32, (Vec<u8>, bool)>, MailboxError> {
     let mut out = HashMap::new();
-    let (large, normal): (Vec<&Meta>, Vec<&Meta>) = batch
-        .iter()
-        .map(|(m, _)| m)
-        .partition(|m| m.size > max_size);
-    for (metas, query, truncated) in [
-        (normal, "(UID BODY.PEEK[])", false),
-        (large, "(UID BODY.PEEK[HEADER])", true),
-    ] {
+    let (large, normal): (Vec<&Meta>, Vec<&Meta>) = batch.iter().map(|(m, _)| m).partition(|m| m.size > max_size);
+    for (metas, query, truncated) in [(normal, "(UID BODY.PEEK[])", false), (large, "(UID BODY.PEEK[HEADER])", true)] {
         if metas.is_empty() {
             continue;
         }
         let set = uid_set(metas.iter().map(|m| m.uid));
-        let fetches: Vec<async_imap::types::Fetch> = timed("UID FETCH (bodies)", async {
-            session.uid_fetch(&set, query).await?.try_collect().await
-        })
-        .await??;
+        let fetches: Vec<async_imap::types::Fetch> =
+            timed("UID FETCH (bodies)", async { session.uid_fetch(&set, query).await?.try_collect().await }).await??;
         for f in fetches {
-            let (Some(uid), Some(body)) = (f.uid, if truncated { f.header() } else { f.body() })
-            else {
+            let (Some(uid), Some(body)) = (f.uid, if truncated { f.header() } else { f.body() }) else {
                 continue;
             };
             out.insert(uid, (body.to_vec(), truncated));
@@ -343,10 +300,7 @@ async fn fetch_bodies(
     Ok(out)
 }
 
-async fn capabilities(
-    session: &mut ImapSession,
-    state: &mut SessionState,
-) -> Result<(bool, bool), MailboxError> {
+async fn capabilities(session: &mut ImapSession, state: &mut SessionState) -> Result<(bool, bool), MailboxError> {
     if let Some(c) = state.capabilities {
         return Ok(c);
     }
@@ -366,21 +320,12 @@ async fn ensure_folder(
     if state.ensured.contains(&resolved) {
         return Ok(resolved);
     }
-    let existing: Vec<async_imap::types::Name> = timed("LIST", async {
-        session
-            .list(Some(""), Some(&resolved))
-            .await?
-            .try_collect()
-            .await
-    })
-    .await??;
+    let existing: Vec<async_imap::types::Name> =
+        timed("LIST", async { session.list(Some(""), Some(&resolved)).await?.try_collect().await }).await??;
     if existing.is_empty() {
         timed("CREATE", session.create(&resolved))
             .await?
-            .map_err(|e| MailboxError::Folder {
-                folder: resolved.clone(),
-                message: format!("cannot create: {e}"),
-            })?;
+            .map_err(|e| MailboxError::Folder { folder: resolved.clone(), message: format!("cannot create: {e}") })?;
         tracing::info!(folder = %resolved, "created folder");
     }
     state.ensured.push(resolved.clone());
@@ -403,17 +348,11 @@ async fn apply_pending(
     }
     let mut groups: BTreeMap<(u32, String), Vec<u32>> = BTreeMap::new();
     for p in pending {
-        groups
-            .entry((p.uidvalidity, p.action))
-            .or_default()
-            .push(p.uid);
+        groups.entry((p.uidvalidity, p.action)).or_default().push(p.uid);
     }
     for ((uidvalidity, action), uids) in groups {
         let set = uid_set(uids.iter().copied());
-        let result = if let Some(target) = action
-            .strip_prefix("move:")
-            .or_else(|| action.strip_prefix("junk:"))
-        {
+        let result = if let Some(target) = action.strip_prefix("move:").or_else(|| action.strip_prefix("junk:")) {
             move_messages(session, state, cfg, &set, target, may_keyword).await
         } else if action == "flag" {
             flag_messages(session, &set, may_keyword).await
@@ -421,13 +360,7 @@ async fn apply_pending(
             Ok(())
         };
         match result {
-            Ok(()) => store::sync::clear_pending_actions(
-                store.conn(),
-                &cfg.name,
-                folder,
-                uidvalidity,
-                &uids,
-            )?,
+            Ok(()) => store::sync::clear_pending_actions(store.conn(), &cfg.name, folder, uidvalidity, &uids)?,
             Err(
                 e @ (MailboxError::Timeout(_)
                 | MailboxError::Imap(async_imap::error::Error::Io(_))
@@ -470,34 +403,20 @@ async fn move_messages(
         // RFC 4315: copy, mark, and expunge exactly these UIDs.
         timed("UID COPY", session.uid_copy(set, &target)).await??;
         let _: Vec<_> = timed("UID STORE", async {
-            session
-                .uid_store(set, "+FLAGS.SILENT (\\Deleted)")
-                .await?
-                .try_collect()
-                .await
+            session.uid_store(set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect().await
         })
         .await??;
-        let _: Vec<_> = timed("UID EXPUNGE", async {
-            session.uid_expunge(set).await?.try_collect().await
-        })
-        .await??;
+        let _: Vec<_> = timed("UID EXPUNGE", async { session.uid_expunge(set).await?.try_collect().await }).await??;
     }
     Ok(())
 }
 
-async fn flag_messages(
-    session: &mut ImapSession,
-    set: &str,
-    may_keyword: bool,
-) -> Result<(), MailboxError> {
+async fn flag_messages(session: &mut ImapSession, set: &str, may_keyword: bool) -> Result<(), MailboxError> {
     if !may_keyword {
         // Exchange and others keep no custom keywords; the UID checkpoint alone guards.
         return Ok(());
     }
     let query = format!("+FLAGS.SILENT ({TICKETED_KEYWORD})");
-    let _: Vec<_> = timed("UID STORE", async {
-        session.uid_store(set, &query).await?.try_collect().await
-    })
-    .await??;
+    let _: Vec<_> = timed("UID STORE", async { session.uid_store(set, &query).await?.try_collect().await }).await??;
     Ok(())
 }

@@ -80,18 +80,12 @@ pub struct MailboxClient {
 impl MailboxClient {
     pub fn new(cfg: MailboxConfig, data_dir: &std::path::Path) -> MailboxClient {
         let tokens = match &cfg.credentials {
-            crate::config::Credentials::Xoauth2 { token, .. } => Some(std::sync::Arc::new(
-                crate::oauth::TokenProvider::new(&cfg.name, token.clone(), data_dir),
-            )),
+            crate::config::Credentials::Xoauth2 { token, .. } => {
+                Some(std::sync::Arc::new(crate::oauth::TokenProvider::new(&cfg.name, token.clone(), data_dir)))
+            }
             _ => None,
         };
-        MailboxClient {
-            cfg,
-            tokens,
-            session: None,
-            state: folder::SessionState::default(),
-            idle_supported: false,
-        }
+        MailboxClient { cfg, tokens, session: None, state: folder::SessionState::default(), idle_supported: false }
     }
 
     pub fn config(&self) -> &MailboxConfig {
@@ -144,32 +138,12 @@ impl MailboxClient {
         let session = self.session.as_mut().expect("connected above");
         let mut report = MailboxReport::default();
         for folder in &cfg.folders {
-            let r = sync_folder(
-                session,
-                &mut self.state,
-                &cfg,
-                folder,
-                false,
-                store,
-                pipeline,
-                clock,
-            )
-            .await?;
+            let r = sync_folder(session, &mut self.state, &cfg, folder, false, store, pipeline, clock).await?;
             report.add(&r);
         }
         if let Some(sent) = &cfg.sent_folder {
             let sent = folder::resolve_folder(session, sent).await?;
-            let r = sync_folder(
-                session,
-                &mut self.state,
-                &cfg,
-                &sent,
-                true,
-                store,
-                pipeline,
-                clock,
-            )
-            .await?;
+            let r = sync_folder(session, &mut self.state, &cfg, &sent, true, store, pipeline, clock).await?;
             report.add(&r);
         }
         Ok(report)
@@ -194,9 +168,8 @@ impl MailboxClient {
         let news = {
             // A silent connection (no keepalive for 5 minutes) is a dead one: Dovecot says
             // "Still here" every 2 minutes, Exchange and Gmail more rarely than that.
-            let (wait, _interrupt) = handle.wait_with_timeout(
-                std::time::Duration::from_secs(5 * 60).min(max + std::time::Duration::from_secs(1)),
-            );
+            let (wait, _interrupt) = handle
+                .wait_with_timeout(std::time::Duration::from_secs(5 * 60).min(max + std::time::Duration::from_secs(1)));
             match tokio::time::timeout(max, wait).await {
                 Err(_) => false,
                 Ok(Ok(async_imap::extensions::idle::IdleResponse::NewData(_))) => true,

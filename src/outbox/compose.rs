@@ -19,35 +19,17 @@ use crate::filter::{LOOP_MARKER_PREFIX, OWN_MESSAGE_ID_PREFIX};
 /// Built-in templates, the same files that ship in `rules/templates/`.
 const BUILTIN: &[(&str, &str)] = &[
     ("ack.txt", include_str!("../../rules/templates/ack.txt")),
-    (
-        "ack.hu.txt",
-        include_str!("../../rules/templates/ack.hu.txt"),
-    ),
-    (
-        "ack.de.txt",
-        include_str!("../../rules/templates/ack.de.txt"),
-    ),
-    (
-        "ack.cs.txt",
-        include_str!("../../rules/templates/ack.cs.txt"),
-    ),
-    (
-        "ack.pl.txt",
-        include_str!("../../rules/templates/ack.pl.txt"),
-    ),
-    (
-        "ack.he.txt",
-        include_str!("../../rules/templates/ack.he.txt"),
-    ),
+    ("ack.hu.txt", include_str!("../../rules/templates/ack.hu.txt")),
+    ("ack.de.txt", include_str!("../../rules/templates/ack.de.txt")),
+    ("ack.cs.txt", include_str!("../../rules/templates/ack.cs.txt")),
+    ("ack.pl.txt", include_str!("../../rules/templates/ack.pl.txt")),
+    ("ack.he.txt", include_str!("../../rules/templates/ack.he.txt")),
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
     #[error("template {name}: {source}")]
-    Template {
-        name: String,
-        source: minijinja::Error,
-    },
+    Template { name: String, source: minijinja::Error },
     #[error("cannot build mail: {0}")]
     Build(String),
 }
@@ -90,11 +72,7 @@ pub fn new_message_id(ticket: i64, from: &NamedAddress, now: DateTime<Utc>) -> S
         )
         .as_bytes(),
     );
-    format!(
-        "{OWN_MESSAGE_ID_PREFIX}{ticket}.{}@{}",
-        &unique[..16],
-        from.address.domain()
-    )
+    format!("{OWN_MESSAGE_ID_PREFIX}{ticket}.{}@{}", &unique[..16], from.address.domain())
 }
 
 /// Removes what could break a header: control characters (CR, LF, NUL, ...) become spaces.
@@ -123,34 +101,14 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
                 department => facts.department,
             },
         )
-        .map_err(|source| ComposeError::Template {
-            name: name.clone(),
-            source,
-        })?;
+        .map_err(|source| ComposeError::Template { name: name.clone(), source })?;
     let subject = header_safe(&format!("{} {}", facts.tag, facts.subject));
     let to = Mailbox::new(
         facts.customer_name.map(header_safe),
-        facts
-            .customer_address
-            .parse()
-            .map_err(|e| ComposeError::Build(format!("recipient: {e}")))?,
+        facts.customer_address.parse().map_err(|e| ComposeError::Build(format!("recipient: {e}")))?,
     );
-    let language = name
-        .split('.')
-        .nth(1)
-        .filter(|l| l.len() == 2)
-        .unwrap_or("en");
-    build(
-        facts.from,
-        to,
-        &subject,
-        &body,
-        facts.ticket_id,
-        facts.in_reply_to,
-        facts.references,
-        language,
-        facts.now,
-    )
+    let language = name.split('.').nth(1).filter(|l| l.len() == 2).unwrap_or("en");
+    build(facts.from, to, &subject, &body, facts.ticket_id, facts.in_reply_to, facts.references, language, facts.now)
 }
 
 /// A mail to the admins about a problem ticketd cannot fix itself. Its Message-ID carries
@@ -165,49 +123,30 @@ pub fn alert(
 ) -> Result<Composed, ComposeError> {
     let sender = Mailbox::new(
         from.name.clone(),
-        from.address
-            .as_str()
-            .parse()
-            .map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
+        from.address.as_str().parse().map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
     );
     let unique = &crate::parse::sha256_hex(
-        format!(
-            "{key}{}{}",
-            now.timestamp_nanos_opt().unwrap_or(0),
-            std::process::id()
-        )
-        .as_bytes(),
+        format!("{key}{}{}", now.timestamp_nanos_opt().unwrap_or(0), std::process::id()).as_bytes(),
     )[..12];
-    let message_id = format!(
-        "{OWN_MESSAGE_ID_PREFIX}alert.{unique}.{key}@{}",
-        from.address.domain()
-    );
+    let message_id = format!("{OWN_MESSAGE_ID_PREFIX}alert.{unique}.{key}@{}", from.address.domain());
     let mut builder = lettre::Message::builder()
         .from(sender)
         .subject(header_safe(&format!("[ticketd] {subject}")))
         .date(now.into())
         .message_id(Some(format!("<{message_id}>")))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".into(),
-        ))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Loop"),
             format!("{LOOP_MARKER_PREFIX} {}", from.address),
         ));
     for t in to {
-        builder = builder.to(t
-            .parse()
-            .map_err(|e| ComposeError::Build(format!("recipient {t}: {e}")))?);
+        builder = builder.to(t.parse().map_err(|e| ComposeError::Build(format!("recipient {t}: {e}")))?);
     }
     let message = builder
         .header(ContentType::TEXT_PLAIN)
         .body(body.to_string())
         .map_err(|e| ComposeError::Build(e.to_string()))?;
-    Ok(Composed {
-        message_id,
-        raw: message.formatted(),
-    })
+    Ok(Composed { message_id, raw: message.formatted() })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -225,10 +164,7 @@ fn build(
     let message_id = new_message_id(ticket, from, now);
     let from_mailbox = Mailbox::new(
         from.name.clone(),
-        from.address
-            .as_str()
-            .parse()
-            .map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
+        from.address.as_str().parse().map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
     );
     let mut builder = lettre::Message::builder()
         .from(from_mailbox)
@@ -236,27 +172,15 @@ fn build(
         .subject(subject)
         .date(now.into())
         .message_id(Some(format!("<{message_id}>")))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-replied".into(),
-        ))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-replied".into()))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Loop"),
             format!("{LOOP_MARKER_PREFIX} {}", from.address),
         ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("X-Ticket-ID"),
-            ticket.to_string(),
-        ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Content-Language"),
-            language.into(),
-        ))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Ticket-ID"), ticket.to_string()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Content-Language"), language.into()))
         // Ask Exchange not to answer with out-of-office replies (a loop guard).
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
-            "All".into(),
-        ));
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()));
     if let Some(parent) = in_reply_to {
         builder = builder.in_reply_to(format!("<{parent}>"));
         let mut chain: Vec<String> = references.iter().map(|r| format!("<{r}>")).collect();
@@ -270,19 +194,13 @@ fn build(
         .header(ContentType::TEXT_PLAIN)
         .body(body.to_string())
         .map_err(|e| ComposeError::Build(e.to_string()))?;
-    Ok(Composed {
-        message_id,
-        raw: message.formatted(),
-    })
+    Ok(Composed { message_id, raw: message.formatted() })
 }
 
 /// The template for `kind`: department folder, then the shared folder, then built-ins, each in
 /// the order of `languages` and finally without a language.
 fn find_template(dir: &Path, department: &str, kind: &str, languages: &[&str]) -> (String, String) {
-    let mut names: Vec<String> = languages
-        .iter()
-        .map(|l| format!("{kind}.{l}.txt"))
-        .collect();
+    let mut names: Vec<String> = languages.iter().map(|l| format!("{kind}.{l}.txt")).collect();
     names.push(format!("{kind}.txt"));
     for folder in [dir.join(department), dir.to_path_buf()] {
         for name in &names {
@@ -303,11 +221,7 @@ fn find_template(dir: &Path, department: &str, kind: &str, languages: &[&str]) -
 mod tests {
     use super::*;
 
-    fn facts<'a>(
-        from: &'a NamedAddress,
-        languages: &'a [&'a str],
-        subject: &'a str,
-    ) -> AckFacts<'a> {
+    fn facts<'a>(from: &'a NamedAddress, languages: &'a [&'a str], subject: &'a str) -> AckFacts<'a> {
         AckFacts {
             ticket_id: 12,
             tag: "[Ticket#12]",
@@ -326,18 +240,11 @@ mod tests {
     #[test]
     fn acknowledgement_headers_and_language() {
         let from: NamedAddress = "Support <support@example.test>".parse().unwrap();
-        let c = acknowledgement(
-            Path::new("/nonexistent"),
-            &facts(&from, &["hu"], "Nem működik\r\nBcc: x@evil.test"),
-        )
-        .unwrap();
+        let c = acknowledgement(Path::new("/nonexistent"), &facts(&from, &["hu"], "Nem működik\r\nBcc: x@evil.test"))
+            .unwrap();
         let text = String::from_utf8(c.raw.clone()).unwrap();
         let parsed = crate::parse::parse(&c.raw);
-        assert!(
-            parsed.subject.starts_with("[Ticket#12] Nem működik"),
-            "{}",
-            parsed.subject
-        );
+        assert!(parsed.subject.starts_with("[Ticket#12] Nem működik"), "{}", parsed.subject);
         assert!(!text.contains("\r\nBcc:"), "{text}");
         assert_eq!(parsed.header("auto-submitted"), Some("auto-replied"));
         assert!(parsed.header("x-loop").unwrap().starts_with("ticketd"));

@@ -22,11 +22,7 @@ use crate::store::{self, Store, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("SMTP {host}:{port}: {message}")]
-    Setup {
-        host: String,
-        port: u16,
-        message: String,
-    },
+    Setup { host: String, port: u16, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -51,21 +47,16 @@ pub struct Mailer {
 impl Mailer {
     /// Builds the transport; must be called inside a tokio runtime. Secrets are read now.
     pub fn new(cfg: &SmtpConfig, data_dir: &std::path::Path) -> Result<Mailer, OutboxError> {
-        let setup = |message: String| OutboxError::Setup {
-            host: cfg.host.clone(),
-            port: cfg.port,
-            message,
-        };
+        let setup = |message: String| OutboxError::Setup { host: cfg.host.clone(), port: cfg.port, message };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
             .port(cfg.port)
             .timeout(Some(cfg.timeout.0));
         if cfg.security != Security::None {
             let mut tls = TlsParameters::builder(cfg.host.clone());
             if let Some(ca) = &cfg.ca_file {
-                let pem = std::fs::read(ca)
-                    .map_err(|e| setup(format!("cannot read ca_file {}: {e}", ca.display())))?;
-                let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| setup(format!("bad ca_file {}: {e}", ca.display())))?;
+                let pem = std::fs::read(ca).map_err(|e| setup(format!("cannot read ca_file {}: {e}", ca.display())))?;
+                let cert =
+                    Certificate::from_pem(&pem).map_err(|e| setup(format!("bad ca_file {}: {e}", ca.display())))?;
                 tls = tls.add_root_certificate(cert);
             }
             let params = tls.build_rustls().map_err(|e| setup(e.to_string()))?;
@@ -79,29 +70,18 @@ impl Mailer {
             Credentials::Password { username, password } => {
                 let secret = password.read().map_err(|e| setup(e.to_string()))?;
                 builder = builder
-                    .credentials(SmtpCredentials::new(
-                        username.clone(),
-                        secret.expose().to_string(),
-                    ))
+                    .credentials(SmtpCredentials::new(username.clone(), secret.expose().to_string()))
                     .authentication(vec![Mechanism::Plain, Mechanism::Login]);
             }
             Credentials::Xoauth2 { username, token } => {
                 let provider = crate::oauth::TokenProvider::new("smtp", token.clone(), data_dir);
-                let secret = tokio::task::block_in_place(|| provider.token(false))
-                    .map_err(|e| setup(e.to_string()))?;
+                let secret = tokio::task::block_in_place(|| provider.token(false)).map_err(|e| setup(e.to_string()))?;
                 builder = builder
-                    .credentials(SmtpCredentials::new(
-                        username.clone(),
-                        secret.expose().to_string(),
-                    ))
+                    .credentials(SmtpCredentials::new(username.clone(), secret.expose().to_string()))
                     .authentication(vec![Mechanism::Xoauth2]);
             }
         }
-        Ok(Mailer {
-            transport: builder.build(),
-            timeout: cfg.timeout.0,
-            label: format!("{}:{}", cfg.host, cfg.port),
-        })
+        Ok(Mailer { transport: builder.build(), timeout: cfg.timeout.0, label: format!("{}:{}", cfg.host, cfg.port) })
     }
 
     async fn send(&self, mail_from: &str, recipients: &[String], raw: &[u8]) -> Attempt {
@@ -124,11 +104,7 @@ impl Mailer {
         // lettre's own timeout bounds only the connect; a silent server must not block us.
         let budget = self.timeout * 4;
         match tokio::time::timeout(budget, self.transport.send_raw(&envelope, raw)).await {
-            Err(_) => Attempt::Temporary(format!(
-                "no answer from {} within {}s",
-                self.label,
-                budget.as_secs()
-            )),
+            Err(_) => Attempt::Temporary(format!("no answer from {} within {}s", self.label, budget.as_secs())),
             Ok(Ok(_)) => Attempt::Sent,
             Ok(Err(e)) if e.is_permanent() => Attempt::Permanent(e.to_string()),
             Ok(Err(e)) => Attempt::Temporary(e.to_string()),
@@ -153,11 +129,7 @@ pub struct DeliveryReport {
 
 /// Delivers every outbox row that is due now. Each result is committed as soon as it is known,
 /// so a crash after the server accepted a mail can at worst send that one mail again.
-pub async fn deliver_due(
-    store: &mut Store,
-    mailer: &Mailer,
-    clock: &dyn Clock,
-) -> Result<DeliveryReport, OutboxError> {
+pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) -> Result<DeliveryReport, OutboxError> {
     let mut report = DeliveryReport::default();
     loop {
         let now = clock.now().timestamp();
@@ -167,9 +139,7 @@ pub async fn deliver_due(
         }
         let mut progressed = false;
         for mail in batch {
-            let attempt = mailer
-                .send(&mail.mail_from, &mail.recipients, &mail.raw)
-                .await;
+            let attempt = mailer.send(&mail.mail_from, &mail.recipients, &mail.raw).await;
             let now = clock.now().timestamp();
             match attempt {
                 Attempt::Sent => {
@@ -185,17 +155,10 @@ pub async fn deliver_due(
                     report.deferred += 1;
                 }
                 Attempt::Permanent(error) => {
-                    let tx = store
-                        .conn()
-                        .unchecked_transaction()
-                        .map_err(StoreError::from)?;
+                    let tx = store.conn().unchecked_transaction().map_err(StoreError::from)?;
                     store::outbox::mark_failed(&tx, mail.id, &error)?;
                     if let Some(ticket) = mail.ticket_id {
-                        let detail = format!(
-                            "{} to {} refused: {error}",
-                            mail.kind,
-                            mail.recipients.join(", ")
-                        );
+                        let detail = format!("{} to {} refused: {error}", mail.kind, mail.recipients.join(", "));
                         store::add_event(&tx, ticket, now, "delivery_failed", None, &detail)?;
                     }
                     tx.commit().map_err(StoreError::from)?;

@@ -72,10 +72,7 @@ impl Rules {
     }
 
     /// Validates rule files given as (path, text) pairs, in order.
-    pub fn from_sources(
-        sources: &[(PathBuf, String)],
-        templates_dir: PathBuf,
-    ) -> Result<Rules, ConfigError> {
+    pub fn from_sources(sources: &[(PathBuf, String)], templates_dir: PathBuf) -> Result<Rules, ConfigError> {
         let mut builder = Builder::default();
         for (file, text) in sources {
             let raw: RawRulesFile = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
@@ -101,19 +98,14 @@ impl Builder {
             return Err(place.error(format!("{kind} name must not be empty")));
         }
         if let Some(first) = self.places.get(&(kind, name.to_string())) {
-            return Err(place.error(format!(
-                "{kind} {name:?} is defined twice (first at {first})"
-            )));
+            return Err(place.error(format!("{kind} {name:?} is defined twice (first at {first})")));
         }
         self.places.insert((kind, name.to_string()), place.clone());
         Ok(())
     }
 
     fn add(&mut self, file: &Path, text: &str, raw: RawRulesFile) -> Result<(), ConfigError> {
-        let place = |span: std::ops::Range<usize>| Place {
-            file: file.to_path_buf(),
-            line: line_of(text, span.start),
-        };
+        let place = |span: std::ops::Range<usize>| Place { file: file.to_path_buf(), line: line_of(text, span.start) };
         for c in raw.calendar {
             let p = place(c.span());
             let c = c.into_inner();
@@ -144,23 +136,17 @@ impl Builder {
             let p = place(c.span());
             let c = c.into_inner();
             self.define("contract", &c.name, &p)?;
-            self.contracts
-                .push(Contract::from_raw(c).map_err(|m| p.error(m))?);
+            self.contracts.push(Contract::from_raw(c).map_err(|m| p.error(m))?);
         }
         Ok(())
     }
 
     fn finish(self, templates_dir: PathBuf) -> Result<Rules, ConfigError> {
-        let calendar_names: Vec<String> =
-            self.calendars.iter().map(|(c, _)| c.name.clone()).collect();
+        let calendar_names: Vec<String> = self.calendars.iter().map(|(c, _)| c.name.clone()).collect();
         let mut slas = Vec::new();
         for (raw, place, cal) in self.slas {
             if !calendar_names.contains(cal.get_ref()) {
-                return Err(place.error(format!(
-                    "sla {:?}: calendar {:?} is not defined",
-                    raw.name,
-                    cal.get_ref()
-                )));
+                return Err(place.error(format!("sla {:?}: calendar {:?} is not defined", raw.name, cal.get_ref())));
             }
             slas.push(SlaPolicy::from_raw(raw).map_err(|m| place.error(m))?);
         }
@@ -169,10 +155,7 @@ impl Builder {
         for (raw, place) in self.departments {
             if let Some(sla) = &raw.sla {
                 if !sla_names.contains(sla) {
-                    return Err(place.error(format!(
-                        "department {:?}: sla {sla:?} is not defined",
-                        raw.name
-                    )));
+                    return Err(place.error(format!("department {:?}: sla {sla:?} is not defined", raw.name)));
                 }
             }
             departments.push(Department::from_raw(raw));
@@ -182,10 +165,7 @@ impl Builder {
         for (raw, place) in self.rules {
             if let Some(d) = &raw.set.department {
                 if !department_names.contains(d) {
-                    return Err(place.error(format!(
-                        "rule {:?}: department {d:?} is not defined",
-                        raw.name
-                    )));
+                    return Err(place.error(format!("rule {:?}: department {d:?} is not defined", raw.name)));
                 }
             }
             rules.push(Rule::from_raw(raw));
@@ -203,11 +183,7 @@ impl Builder {
 
 impl Place {
     fn error(&self, message: String) -> ConfigError {
-        ConfigError {
-            file: self.file.clone(),
-            line: Some(self.line),
-            message,
-        }
+        ConfigError { file: self.file.clone(), line: Some(self.line), message }
     }
 }
 

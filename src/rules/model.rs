@@ -12,9 +12,7 @@ use toml::Spanned;
 use crate::config::{Address, AddressGlob, HumanDuration, NamedAddress};
 
 /// A ticket's priority; the order is urgency, highest first.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Urgent,
@@ -50,12 +48,9 @@ pub struct Pattern(pub Regex);
 impl<'de> Deserialize<'de> for Pattern {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Regex::new(&s).map(Pattern).map_err(|e| {
-            de::Error::custom(format!(
-                "bad regular expression: {}",
-                e.to_string().replace('\n', " ")
-            ))
-        })
+        Regex::new(&s)
+            .map(Pattern)
+            .map_err(|e| de::Error::custom(format!("bad regular expression: {}", e.to_string().replace('\n', " "))))
     }
 }
 
@@ -66,9 +61,7 @@ pub struct Zone(pub chrono_tz::Tz);
 impl<'de> Deserialize<'de> for Zone {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse()
-            .map(Zone)
-            .map_err(|_| de::Error::custom(format!("unknown time zone {s:?}")))
+        s.parse().map(Zone).map_err(|_| de::Error::custom(format!("unknown time zone {s:?}")))
     }
 }
 
@@ -116,42 +109,22 @@ impl Calendar {
     pub(super) fn from_raw(raw: RawCalendar) -> Result<Calendar, String> {
         let mut hours: [Vec<(NaiveTime, NaiveTime)>; 7] = Default::default();
         for (day, spec) in &raw.hours {
-            let weekday: Weekday = day.parse().map_err(|_| {
-                format!(
-                    "calendar {:?}: unknown day {day:?} (write mon, tue, ...)",
-                    raw.name
-                )
-            })?;
+            let weekday: Weekday = day
+                .parse()
+                .map_err(|_| format!("calendar {:?}: unknown day {day:?} (write mon, tue, ...)", raw.name))?;
             let mut intervals = Vec::new();
             for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (a, b) = part.split_once('-').ok_or_else(|| {
-                    format!(
-                        "calendar {:?}: {day} = {spec:?}: write \"08:00-17:00\"",
-                        raw.name
-                    )
-                })?;
+                let (a, b) = part
+                    .split_once('-')
+                    .ok_or_else(|| format!("calendar {:?}: {day} = {spec:?}: write \"08:00-17:00\"", raw.name))?;
                 let parse = |t: &str| {
                     NaiveTime::parse_from_str(t.trim(), "%H:%M")
-                        .or_else(|_| {
-                            if t.trim() == "24:00" {
-                                Ok(NaiveTime::MIN)
-                            } else {
-                                Err(())
-                            }
-                        })
-                        .map_err(|_| {
-                            format!(
-                                "calendar {:?}: {day}: bad time {t:?} (write HH:MM)",
-                                raw.name
-                            )
-                        })
+                        .or_else(|_| if t.trim() == "24:00" { Ok(NaiveTime::MIN) } else { Err(()) })
+                        .map_err(|_| format!("calendar {:?}: {day}: bad time {t:?} (write HH:MM)", raw.name))
                 };
                 let (start, end) = (parse(a)?, parse(b)?);
                 if end <= start && end != NaiveTime::MIN {
-                    return Err(format!(
-                        "calendar {:?}: {day}: {part:?} ends before it starts",
-                        raw.name
-                    ));
+                    return Err(format!("calendar {:?}: {day}: {part:?} ends before it starts", raw.name));
                 }
                 intervals.push((start, end));
             }
@@ -165,20 +138,13 @@ impl Calendar {
         }
         let mut holidays = Vec::new();
         for h in &raw.holidays {
-            holidays.push(NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| {
-                format!(
-                    "calendar {:?}: bad holiday {h:?} (write YYYY-MM-DD)",
-                    raw.name
-                )
-            })?);
+            holidays.push(
+                NaiveDate::parse_from_str(h, "%Y-%m-%d")
+                    .map_err(|_| format!("calendar {:?}: bad holiday {h:?} (write YYYY-MM-DD)", raw.name))?,
+            );
         }
         holidays.sort();
-        Ok(Calendar {
-            name: raw.name,
-            timezone: raw.timezone.0,
-            holidays,
-            hours,
-        })
+        Ok(Calendar { name: raw.name, timezone: raw.timezone.0, holidays, hours })
     }
 }
 
@@ -283,10 +249,7 @@ impl Department {
         Department {
             name: raw.name,
             sla: raw.sla,
-            language: raw
-                .language
-                .unwrap_or_else(|| "en".into())
-                .to_ascii_lowercase(),
+            language: raw.language.unwrap_or_else(|| "en".into()).to_ascii_lowercase(),
             from: raw.from,
             notify: raw.notify,
             escalate_to: raw.escalate_to,
@@ -368,11 +331,7 @@ impl Rule {
                 body: w.body.map(|p| p.0),
                 from: w.from.map(OneOrMany::into_vec).unwrap_or_default(),
                 to: w.to.map(OneOrMany::into_vec).unwrap_or_default(),
-                headers: w
-                    .header
-                    .into_iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v.0))
-                    .collect(),
+                headers: w.header.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v.0)).collect(),
                 mailbox: w.mailbox.map(OneOrMany::into_vec).unwrap_or_default(),
                 language: w
                     .language
@@ -430,16 +389,10 @@ pub struct Contract {
 impl Contract {
     pub(super) fn from_raw(raw: RawContract) -> Result<Contract, String> {
         if !(raw.hours >= 0.0 && raw.hours.is_finite()) {
-            return Err(format!(
-                "contract {:?}: hours must be zero or more",
-                raw.name
-            ));
+            return Err(format!("contract {:?}: hours must be zero or more", raw.name));
         }
         if !(0.0..=1.0).contains(&raw.warn_at) {
-            return Err(format!(
-                "contract {:?}: warn_at must be between 0 and 1",
-                raw.name
-            ));
+            return Err(format!("contract {:?}: warn_at must be between 0 and 1", raw.name));
         }
         Ok(Contract {
             name: raw.name,
@@ -480,8 +433,6 @@ impl Rules {
     }
     /// The time zone times are shown in for a department: its calendar's, else UTC.
     pub fn department_zone(&self, department: &str) -> chrono_tz::Tz {
-        self.department_calendar(department)
-            .map(|c| c.timezone)
-            .unwrap_or(chrono_tz::UTC)
+        self.department_calendar(department).map(|c| c.timezone).unwrap_or(chrono_tz::UTC)
     }
 }

@@ -1,10 +1,8 @@
 use super::*;
 
 fn load(files: &[(&str, &str)]) -> Result<Rules, ConfigError> {
-    let sources: Vec<(PathBuf, String)> = files
-        .iter()
-        .map(|(n, t)| (PathBuf::from(format!("rules/{n}")), t.to_string()))
-        .collect();
+    let sources: Vec<(PathBuf, String)> =
+        files.iter().map(|(n, t)| (PathBuf::from(format!("rules/{n}")), t.to_string())).collect();
     Rules::from_sources(&sources, PathBuf::from("rules/templates"))
 }
 
@@ -48,11 +46,7 @@ fn a_valid_set_loads() {
 
 #[test]
 fn duplicate_names_name_both_places() {
-    let e = load(&[
-        ("10-base.toml", BASE),
-        ("20-more.toml", "\n[[department]]\nname = \"billing\"\n"),
-    ])
-    .unwrap_err();
+    let e = load(&[("10-base.toml", BASE), ("20-more.toml", "\n[[department]]\nname = \"billing\"\n")]).unwrap_err();
     assert_eq!(e.file, PathBuf::from("rules/20-more.toml"));
     assert_eq!(e.line, Some(2));
     assert!(e.message.contains("10-base.toml:"), "{e}");
@@ -68,22 +62,13 @@ fn bad_regex_is_refused_at_its_line() {
 
 #[test]
 fn unknown_references_are_refused() {
-    let text = BASE.replace(
-        "set.department = \"billing\"",
-        "set.department = \"nobody\"",
-    );
+    let text = BASE.replace("set.department = \"billing\"", "set.department = \"nobody\"");
     let e = load(&[("10-base.toml", &text)]).unwrap_err();
     assert!(e.message.contains("nobody"), "{e}");
     let text = BASE.replace("calendar = \"office\"", "calendar = \"home\"");
-    assert!(load(&[("a.toml", &text)])
-        .unwrap_err()
-        .message
-        .contains("home"));
+    assert!(load(&[("a.toml", &text)]).unwrap_err().message.contains("home"));
     let text = BASE.replace("sla = \"standard\"", "sla = \"gold\"");
-    assert!(load(&[("a.toml", &text)])
-        .unwrap_err()
-        .message
-        .contains("gold"));
+    assert!(load(&[("a.toml", &text)]).unwrap_err().message.contains("gold"));
 }
 
 #[test]
@@ -92,18 +77,9 @@ fn bad_times_and_zones_are_refused() {
     let e = load(&[("a.toml", &text)]).unwrap_err();
     assert_eq!(e.line, Some(4), "{e}");
     let text = BASE.replace("mon = \"08:00-17:00\"", "mon = \"17:00-08:00\"");
-    assert!(load(&[("a.toml", &text)])
-        .unwrap_err()
-        .message
-        .contains("ends before"));
-    let text = BASE.replace(
-        "first_response = { normal = \"8h\" }",
-        "first_response = { normal = \"8 hours\" }",
-    );
+    assert!(load(&[("a.toml", &text)]).unwrap_err().message.contains("ends before"));
+    let text = BASE.replace("first_response = { normal = \"8h\" }", "first_response = { normal = \"8 hours\" }");
     assert_eq!(load(&[("a.toml", &text)]).unwrap_err().line, Some(13));
     let text = BASE.replace("[[rule]]", "[[rule]]\nwhen.colour = \"red\"");
-    assert!(load(&[("a.toml", &text)])
-        .unwrap_err()
-        .message
-        .contains("colour"));
+    assert!(load(&[("a.toml", &text)]).unwrap_err().message.contains("colour"));
 }

@@ -27,10 +27,7 @@ pub enum StoreError {
     )]
     TooNew { found: i64, supported: i64 },
     #[error("cannot create {path}: {source}")]
-    Create {
-        path: String,
-        source: std::io::Error,
-    },
+    Create { path: String, source: std::io::Error },
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
 }
@@ -44,10 +41,8 @@ impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Create {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::Create { path: dir.display().to_string(), source })?;
         }
         let mut conn = Connection::open(path)?;
         // Several processes share the file (the daemon and shell commands): wait for locks
@@ -72,8 +67,7 @@ impl Store {
 
     /// A consistent copy of the database, safe while the daemon writes (SQLite `VACUUM INTO`).
     pub fn backup(&self, target: &Path) -> Result<(), StoreError> {
-        self.conn
-            .execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
+        self.conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
         Ok(())
     }
 }
@@ -87,28 +81,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let store = Store::open(&path).unwrap();
-        let v: i64 = store
-            .conn()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        let mode: String = store
-            .conn()
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        store
-            .conn()
-            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-            .unwrap();
+        store.conn().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         drop(store);
         let err = Store::open(&path).err().unwrap();
         assert!(err.to_string().contains("newer than this ticketd"), "{err}");
         // Opening again at the same version is a no-op.
         let store2 = {
             let c = Connection::open(&path).unwrap();
-            c.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .unwrap();
+            c.pragma_update(None, "user_version", SCHEMA_VERSION).unwrap();
             drop(c);
             Store::open(&path).unwrap()
         };

@@ -71,21 +71,13 @@ pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Outgoing>, S
 /// When the next pending mail is due, if any.
 pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))
         .optional()?
         .flatten())
 }
 
 pub fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
 }
 
 pub fn mark_sent(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {

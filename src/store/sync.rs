@@ -12,11 +12,7 @@ pub struct Checkpoint {
     pub horizon_uid: u32,
 }
 
-pub fn checkpoint(
-    conn: &Connection,
-    mailbox: &str,
-    folder: &str,
-) -> Result<Option<Checkpoint>, StoreError> {
+pub fn checkpoint(conn: &Connection, mailbox: &str, folder: &str) -> Result<Option<Checkpoint>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT uidvalidity, last_uid, horizon_uid FROM folder_state WHERE mailbox = ?1 AND folder = ?2",
@@ -43,13 +39,7 @@ pub fn start_generation(
 }
 
 /// Moves the checkpoint forward within the current generation; never backward.
-pub fn advance(
-    conn: &Connection,
-    mailbox: &str,
-    folder: &str,
-    uidvalidity: u32,
-    uid: u32,
-) -> Result<(), StoreError> {
+pub fn advance(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32, uid: u32) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE folder_state SET last_uid = MAX(last_uid, ?4) \
          WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3",
@@ -80,20 +70,12 @@ pub fn add_pending_action(
     Ok(())
 }
 
-pub fn pending_actions(
-    conn: &Connection,
-    mailbox: &str,
-    folder: &str,
-) -> Result<Vec<PendingAction>, StoreError> {
+pub fn pending_actions(conn: &Connection, mailbox: &str, folder: &str) -> Result<Vec<PendingAction>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT uidvalidity, uid, action FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 ORDER BY uid",
     )?;
     let rows = stmt.query_map(params![mailbox, folder], |r| {
-        Ok(PendingAction {
-            uidvalidity: r.get(0)?,
-            uid: r.get(1)?,
-            action: r.get(2)?,
-        })
+        Ok(PendingAction { uidvalidity: r.get(0)?, uid: r.get(1)?, action: r.get(2)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

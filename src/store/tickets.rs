@@ -103,11 +103,7 @@ pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>, StoreErr
 }
 
 /// Tickets newest first. `statuses` empty means every status.
-pub fn list_tickets(
-    conn: &Connection,
-    statuses: &[&str],
-    department: Option<&str>,
-) -> Result<Vec<Ticket>, StoreError> {
+pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&str>) -> Result<Vec<Ticket>, StoreError> {
     let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1=1");
     let mut args: Vec<String> = Vec::new();
     if !statuses.is_empty() {
@@ -131,10 +127,7 @@ pub fn list_tickets(
 }
 
 pub fn touch_ticket(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE tickets SET updated_at = MAX(updated_at, ?2) WHERE id = ?1",
-        params![id, at],
-    )?;
+    conn.execute("UPDATE tickets SET updated_at = MAX(updated_at, ?2) WHERE id = ?1", params![id, at])?;
     Ok(())
 }
 
@@ -245,13 +238,8 @@ pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<i64, Stor
     if let (Some(ticket), Some(mid)) = (m.ticket_id, m.message_id) {
         add_thread_id(conn, ticket, mid)?;
     }
-    let mut refs =
-        conn.prepare_cached("INSERT INTO message_refs (ref, message_id) VALUES (?1, ?2)")?;
-    for r in m
-        .references
-        .iter()
-        .chain(m.in_reply_to.map(str::to_string).as_ref())
-    {
+    let mut refs = conn.prepare_cached("INSERT INTO message_refs (ref, message_id) VALUES (?1, ?2)")?;
+    for r in m.references.iter().chain(m.in_reply_to.map(str::to_string).as_ref()) {
         refs.execute(params![r, id])?;
     }
     let mut att = conn.prepare_cached(
@@ -307,30 +295,18 @@ pub fn message_seen(
     content_hash: &str,
 ) -> Result<Option<i64>, StoreError> {
     let found = match message_id {
-        Some(mid) => conn
-            .query_row(
-                "SELECT id FROM messages WHERE message_id = ?1",
-                [mid],
-                |r| r.get(0),
-            )
-            .optional()?,
+        Some(mid) => conn.query_row("SELECT id FROM messages WHERE message_id = ?1", [mid], |r| r.get(0)).optional()?,
         None => conn
-            .query_row(
-                "SELECT id FROM messages WHERE message_id IS NULL AND content_hash = ?1",
-                [content_hash],
-                |r| r.get(0),
-            )
+            .query_row("SELECT id FROM messages WHERE message_id IS NULL AND content_hash = ?1", [content_hash], |r| {
+                r.get(0)
+            })
             .optional()?,
     };
     Ok(found)
 }
 
 /// Whether `address` wrote to or was written to on this ticket before.
-pub fn address_known_to_ticket(
-    conn: &Connection,
-    ticket: i64,
-    address: &str,
-) -> Result<bool, StoreError> {
+pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) -> Result<bool, StoreError> {
     let n: i64 = conn.query_row(
         "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND requester = ?2) + \
                 (SELECT COUNT(*) FROM messages WHERE ticket_id = ?1 AND from_addr = ?2)",
@@ -376,12 +352,7 @@ pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>,
     for m in &mut messages {
         m.attachments = att
             .query_map([m.id], |r| {
-                Ok(Attachment {
-                    filename: r.get(0)?,
-                    content_type: r.get(1)?,
-                    size: r.get(2)?,
-                    sha256: r.get(3)?,
-                })
+                Ok(Attachment { filename: r.get(0)?, content_type: r.get(1)?, size: r.get(2)?, sha256: r.get(3)? })
             })?
             .collect::<Result<_, _>>()?;
     }
@@ -404,23 +375,14 @@ pub fn add_event(
     by: Option<&str>,
     detail: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO events (ticket_id, at, kind, by, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![ticket, at, kind, by, detail])?;
+    conn.prepare_cached("INSERT INTO events (ticket_id, at, kind, by, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![ticket, at, kind, by, detail])?;
     Ok(())
 }
 
 pub fn events_of(conn: &Connection, ticket: i64) -> Result<Vec<Event>, StoreError> {
-    let mut stmt = conn
-        .prepare("SELECT at, kind, by, detail FROM events WHERE ticket_id = ?1 ORDER BY at, id")?;
-    let rows = stmt.query_map([ticket], |r| {
-        Ok(Event {
-            at: r.get(0)?,
-            kind: r.get(1)?,
-            by: r.get(2)?,
-            detail: r.get(3)?,
-        })
-    })?;
+    let mut stmt = conn.prepare("SELECT at, kind, by, detail FROM events WHERE ticket_id = ?1 ORDER BY at, id")?;
+    let rows =
+        stmt.query_map([ticket], |r| Ok(Event { at: r.get(0)?, kind: r.get(1)?, by: r.get(2)?, detail: r.get(3)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

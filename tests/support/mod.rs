@@ -17,11 +17,7 @@ pub const PASSWORD: &str = "secret";
 pub mod oauth_server;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn repo() -> PathBuf {
@@ -36,21 +32,14 @@ pub struct ImapUser {
 
 impl ImapUser {
     pub fn new(port: u16, user: &str) -> ImapUser {
-        ImapUser {
-            port,
-            user: user.into(),
-        }
+        ImapUser { port, user: user.into() }
     }
 
     pub async fn append_all(&self, folder: &str, messages: &[Vec<u8>]) {
         let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
         let mut client = async_imap::Client::new(tcp);
         client.read_response().await.unwrap();
-        let mut s = client
-            .login(&self.user, PASSWORD)
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        let mut s = client.login(&self.user, PASSWORD).await.map_err(|(e, _)| e).unwrap();
         for raw in messages {
             s.append(folder, None, None, raw).await.unwrap();
         }
@@ -63,6 +52,8 @@ pub struct MailServer {
     pub dir: tempfile::TempDir,
     pub imap_port: u16,
     pub smtp_port: u16,
+    /// IMAP over TLS, with a private CA in `dir/tls/ca.pem` (only from [`MailServer::start_tls`]).
+    pub imaps_port: Option<u16>,
 }
 
 impl MailServer {
@@ -72,31 +63,32 @@ impl MailServer {
 
     /// Starts with extra environment for start.sh (e.g. OAUTH2_INTROSPECTION_URL).
     pub fn start_with_env(env: &[(&str, &str)]) -> MailServer {
-        let dir = tempfile::Builder::new()
-            .prefix("ticketd-mail-")
-            .tempdir()
-            .unwrap();
+        MailServer::launch(env, false)
+    }
+
+    /// Also serves IMAPS (and STARTTLS on the plain port) with a private CA.
+    pub fn start_tls() -> MailServer {
+        MailServer::launch(&[], true)
+    }
+
+    fn launch(env: &[(&str, &str)], tls: bool) -> MailServer {
+        let dir = tempfile::Builder::new().prefix("ticketd-mail-").tempdir().unwrap();
         for attempt in 0..3 {
             let (imap_port, smtp_port) = (free_port(), free_port());
+            let imaps_port = tls.then(free_port);
             let out = Command::new("bash")
                 .arg(repo().join("tests/mailserver/start.sh"))
                 .arg(dir.path())
                 .arg(imap_port.to_string())
                 .arg(smtp_port.to_string())
+                .args(imaps_port.map(|p| p.to_string()))
                 .envs(env.iter().copied())
                 .output()
                 .expect("run tests/mailserver/start.sh");
             if out.status.success() {
-                return MailServer {
-                    dir,
-                    imap_port,
-                    smtp_port,
-                };
+                return MailServer { dir, imap_port, smtp_port, imaps_port };
             }
-            let _ = Command::new("bash")
-                .arg(repo().join("tests/mailserver/stop.sh"))
-                .arg(dir.path())
-                .output();
+            let _ = Command::new("bash").arg(repo().join("tests/mailserver/stop.sh")).arg(dir.path()).output();
             if attempt == 2 {
                 panic!(
                     "mail server sandbox did not start:\n{}\n{}",
@@ -109,26 +101,14 @@ impl MailServer {
     }
 
     async fn session(&self, user: &str) -> async_imap::Session<TcpStream> {
-        let tcp = TcpStream::connect(("127.0.0.1", self.imap_port))
-            .await
-            .unwrap();
+        let tcp = TcpStream::connect(("127.0.0.1", self.imap_port)).await.unwrap();
         let mut client = async_imap::Client::new(tcp);
         client.read_response().await.unwrap();
-        client
-            .login(user, PASSWORD)
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap()
+        client.login(user, PASSWORD).await.map_err(|(e, _)| e).unwrap()
     }
 
     /// Appends a message with the given INTERNALDATE (now if None).
-    pub async fn append(
-        &self,
-        user: &str,
-        folder: &str,
-        raw: &[u8],
-        received: Option<DateTime<Utc>>,
-    ) {
+    pub async fn append(&self, user: &str, folder: &str, raw: &[u8], received: Option<DateTime<Utc>>) {
         let mut s = self.session(user).await;
         let date = received.map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
         s.append(folder, None, date.as_deref(), raw).await.unwrap();
@@ -136,12 +116,7 @@ impl MailServer {
     }
 
     /// Appends many messages over one connection.
-    pub async fn append_many(
-        &self,
-        user: &str,
-        folder: &str,
-        messages: &[(Vec<u8>, Option<DateTime<Utc>>)],
-    ) {
+    pub async fn append_many(&self, user: &str, folder: &str, messages: &[(Vec<u8>, Option<DateTime<Utc>>)]) {
         let mut s = self.session(user).await;
         for (raw, received) in messages {
             let date = received.map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
@@ -159,13 +134,7 @@ impl MailServer {
         if mb.exists == 0 {
             return Vec::new();
         }
-        let fetches: Vec<_> = s
-            .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
+        let fetches: Vec<_> = s.uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])").await.unwrap().try_collect().await.unwrap();
         let out = fetches
             .iter()
             .map(|f| ServerMessage {
@@ -199,12 +168,7 @@ impl MailServer {
         let pid = std::fs::read_to_string(self.dir.path().join("dovecot/run/master.pid")).unwrap();
         // The master leads its own session: end every process in it, open connections included,
         // as a crash or a reboot of the server would.
-        Command::new("pkill")
-            .arg("-KILL")
-            .arg("-s")
-            .arg(pid.trim())
-            .status()
-            .unwrap();
+        Command::new("pkill").arg("-KILL").arg("-s").arg(pid.trim()).status().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_ok() {
             assert!(Instant::now() < deadline, "dovecot did not stop");
@@ -225,40 +189,26 @@ impl MailServer {
         assert!(
             status.success(),
             "dovecot restart failed: {}",
-            std::fs::read_to_string(self.dir.path().join("dovecot/restart.err"))
-                .unwrap_or_default()
+            std::fs::read_to_string(self.dir.path().join("dovecot/restart.err")).unwrap_or_default()
         );
         while std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_err() {
-            assert!(
-                Instant::now() < deadline + Duration::from_secs(10),
-                "dovecot did not come back"
-            );
+            assert!(Instant::now() < deadline + Duration::from_secs(10), "dovecot did not come back");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// Runs doveadm against this Dovecot.
     pub fn doveadm(&self, args: &[&str]) {
-        let out = Command::new("doveadm")
-            .arg("-c")
-            .arg(self.dovecot_conf())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "doveadm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new("doveadm").arg("-c").arg(self.dovecot_conf()).args(args).output().unwrap();
+        assert!(out.status.success(), "doveadm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Sends a message through Postfix (delivered to Dovecot over LMTP, asynchronously).
     pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) {
         use lettre::AsyncTransport;
-        let transport =
-            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-                .port(self.smtp_port)
-                .build();
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(self.smtp_port)
+            .build();
         let envelope = lettre::address::Envelope::new(
             Some(from.parse().unwrap()),
             to.iter().map(|t| t.parse().unwrap()).collect(),
@@ -275,10 +225,7 @@ impl MailServer {
 
 impl Drop for MailServer {
     fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(repo().join("tests/mailserver/stop.sh"))
-            .arg(self.dir.path())
-            .output();
+        let _ = Command::new("bash").arg(repo().join("tests/mailserver/stop.sh")).arg(self.dir.path()).output();
     }
 }
 
@@ -313,10 +260,7 @@ impl Mail {
             to: "support@example.test".into(),
             subject: subject.into(),
             body: body.into(),
-            message_id: format!(
-                "{n}@{}",
-                from.rsplit('@').next().unwrap_or("x").trim_end_matches('>')
-            ),
+            message_id: format!("{n}@{}", from.rsplit('@').next().unwrap_or("x").trim_end_matches('>')),
             extra: Vec::new(),
         }
     }
@@ -368,11 +312,7 @@ pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -422,10 +362,7 @@ impl Ticketd {
     /// A config with the `support` mailbox on `server`; `extra_mailbox` is appended verbatim
     /// inside the [[mailbox]] table, `extra` after everything.
     pub fn new(server: &MailServer, extra_mailbox: &str, extra: &str) -> Ticketd {
-        let dir = tempfile::Builder::new()
-            .prefix("ticketd-home-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("ticketd-home-").tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("rules")).unwrap();
         std::fs::write(dir.path().join("rules/10-base.toml"), BASE_RULES).unwrap();
         std::fs::write(dir.path().join("support.pass"), format!("{PASSWORD}\n")).unwrap();

@@ -47,10 +47,7 @@ fn decode(s: &str) -> String {
 }
 
 fn form(body: &str) -> HashMap<String, String> {
-    body.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
+    body.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
 }
 
 impl OauthProvider {
@@ -87,11 +84,7 @@ impl OauthProvider {
                     let mut body = vec![0u8; length];
                     reader.read_exact(&mut body).ok();
                     let body = String::from_utf8_lossy(&body).into_owned();
-                    let path = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("/")
-                        .to_string();
+                    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
                     let (status, json) = handle(&state, &path, &body);
                     let reply = format!(
                         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
@@ -120,16 +113,17 @@ fn handle(state: &Mutex<ProviderState>, path: &str, body: &str) -> (&'static str
         // Dovecot posts token=...; answer RFC 7662 style.
         let token = f.get("token").cloned().unwrap_or_default();
         return match s.access.get(&token) {
-            Some(user) => (
-                "200 OK",
-                format!("{{\"active\": true, \"username\": \"{user}\"}}"),
-            ),
+            Some(user) => ("200 OK", format!("{{\"active\": true, \"username\": \"{user}\"}}")),
             None => ("200 OK", "{\"active\": false}".into()),
         };
     }
     s.requests.push(f.clone());
     if s.broken {
-        return ("400 Bad Request", "{\"error\": \"invalid_grant\", \"error_description\": \"AADSTS70008: the refresh token has expired\"}".into());
+        return (
+            "400 Bad Request",
+            "{\"error\": \"invalid_grant\", \"error_description\": \"AADSTS70008: the refresh token has expired\"}"
+                .into(),
+        );
     }
     let ok = match f.get("grant_type").map(String::as_str) {
         Some("client_credentials") => f.get("client_secret") == Some(&s.client_secret),
