@@ -60,9 +60,16 @@ enum Command {
 enum RulesCommand {
     /// Explain what would happen to a message; writes nothing.
     Test {
+        /// The message, as a .eml file.
         file: PathBuf,
         #[arg(long)]
         json: bool,
+        /// The mailbox it arrives in (default: the first configured).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// As if read from the mailbox's sent folder.
+        #[arg(long)]
+        sent: bool,
     },
 }
 
@@ -186,6 +193,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             let shared = Arc::new(RwLock::new(Arc::new(rules)));
             rt.block_on(async {
                 let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+                daemon::spawn_rules_watcher(config.clone(), shared.clone(), stop_rx.clone());
                 daemon::spawn_signal_handlers(config.clone(), shared.clone(), stop_tx)
                     .context("cannot install signal handlers")?;
                 tracing::info!(mailboxes = config.mailboxes.len(), "ticketd running");
@@ -195,12 +203,38 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rules { command: RulesCommand::Test { file, json } } => {
-            let _ = (file, json);
-            bail!("rules test is not implemented yet")
+        Command::Rules { command: RulesCommand::Test { file, json, mailbox, sent } } => {
+            let (config, rules, _) = load(&args.config)?;
+            let raw = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let message = ticketd::parse::parse(&raw);
+            let mb = match &mailbox {
+                Some(name) => config
+                    .mailboxes
+                    .iter()
+                    .find(|m| &m.name == name)
+                    .with_context(|| format!("no mailbox {name:?} in the config"))?,
+                None => &config.mailboxes[0],
+            };
+            let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
+            let own = config.own_addresses();
+            let pipeline =
+                ticketd::ingest::Pipeline { config: &config, rules: &rules, tags: &tags, own_addresses: &own };
+            let v = ticketd::explain::explain(&pipeline, &message, mb, sent, chrono::Utc::now().timestamp());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", ticketd::explain::human(&v));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Tickets { command } => {
-            let (config, rules, _) = load(&args.config)?;
+            let config = Config::load(&args.config)?;
+            // Reading tickets must work while someone fixes a broken rules edit.
+            let rules = Rules::load(&config.tickets.rules_dir).unwrap_or_else(|e| {
+                eprintln!("warning: {e}; times are shown in UTC");
+                Rules::from_sources(&[], config.tickets.rules_dir.join("templates"))
+                    .expect("an empty rule set is valid")
+            });
             let store = Store::open(&config.database.path)?;
             let prefix = &config.tickets.tag_prefix;
             match command {

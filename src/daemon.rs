@@ -288,6 +288,45 @@ pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>,
     }
 }
 
+/// What the rules directory looks like now: every `*.toml` with its size and modification time.
+fn rules_fingerprint(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+                .filter_map(|e| e.metadata().ok().map(|m| (e.path(), m.len(), m.modified().ok())))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Reloads the rules when a file under the rules directory changes (checked every two seconds,
+/// which also works where inotify does not: network shares, bind mounts, editors that replace
+/// files).
+pub fn spawn_rules_watcher(config: Arc<Config>, rules: SharedRules, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let dir = config.tickets.rules_dir.clone();
+        let mut seen = rules_fingerprint(&dir);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => return,
+            }
+            let now = rules_fingerprint(&dir);
+            if now != seen {
+                seen = now;
+                tracing::info!(dir = %dir.display(), "rules changed on disk; reloading");
+                if let Err(e) = reload_rules(&config, &rules) {
+                    tracing::error!(error = %e, "rules not reloaded; the old rules keep running");
+                }
+            }
+        }
+    });
+}
+
 /// Turns SIGTERM / SIGINT into the stop signal and SIGHUP into a rules reload.
 pub fn spawn_signal_handlers(
     config: Arc<Config>,

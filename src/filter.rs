@@ -76,7 +76,7 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
     }
 
     // 2. Spam: the verdicts the mail server already wrote, and the local lists.
-    let (spam_reasons, spam_score) = spam_verdict(m, ctx.spam, from);
+    let (spam_reasons, spam_score) = spam_verdict(m, ctx.spam);
     if !spam_reasons.is_empty() && !ctx.from_sent_folder {
         return Verdict { class: Class::Spam, reasons: spam_reasons, spam_score, forged_staff: false };
     }
@@ -122,7 +122,8 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
 }
 
 /// Upstream spam headers and the local allow / block lists; the allow list wins.
-fn spam_verdict(m: &ParsedMessage, spam: &SpamConfig, from: &str) -> (Vec<String>, Option<f64>) {
+pub fn spam_verdict(m: &ParsedMessage, spam: &SpamConfig) -> (Vec<String>, Option<f64>) {
+    let from = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
     let mut reasons = Vec::new();
     let mut score: Option<f64> = None;
     if let Some(v) = m.header("x-spam-score") {

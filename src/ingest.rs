@@ -95,9 +95,10 @@ pub fn after_action_for(outcome: &Outcome, mailbox: &MailboxConfig, from_sent_fo
     }
 }
 
-struct Index<'c>(&'c Connection);
+/// Threading lookups over a store connection.
+pub struct ThreadLookup<'c>(pub &'c Connection);
 
-impl ThreadIndex for Index<'_> {
+impl ThreadIndex for ThreadLookup<'_> {
     fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
         Ok(store::get_ticket(self.0, id)?.map(|t| (t.status, t.closed_at)))
     }
@@ -137,6 +138,54 @@ pub fn detect_language(text: &str) -> Option<&'static str> {
     }
 }
 
+/// What the pure stages decide about a message: its class, its route, its language and the
+/// mailbox it belongs to. Shared by ingest and `rules test`, so the explanation is the truth.
+pub struct Decision<'a> {
+    pub verdict: Verdict,
+    pub class: Class,
+    pub routed: Route,
+    pub language: Option<&'static str>,
+    pub owner: &'a MailboxConfig,
+}
+
+pub fn decide<'a>(
+    p: &Pipeline<'a>,
+    message: &ParsedMessage,
+    mailbox: &'a MailboxConfig,
+    from_sent_folder: bool,
+) -> Decision<'a> {
+    let verdict = filter::classify(
+        message,
+        &FilterContext {
+            staff: &p.config.staff,
+            spam: &p.config.spam,
+            own_addresses: p.own_addresses,
+            from_sent_folder,
+        },
+    );
+    let language =
+        content_language(message).or_else(|| detect_language(&format!("{}\n{}", message.subject, message.text)));
+    let owner = owner_mailbox(p.config, message, mailbox, from_sent_folder);
+    let routed = route::route(
+        p.rules,
+        &RouteInput { message, mailbox: &owner.name, default_department: &owner.department, language },
+    );
+    let class = match verdict.class {
+        Class::Customer if routed.spam => Class::Spam,
+        // A web form sends from a no-reply address with the customer in Reply-To: the rule
+        // that says so makes it customer mail again, if nothing else marked it automatic.
+        Class::Automatic
+            if routed.requester_from_reply_to
+                && message.reply_to.is_some()
+                && verdict.reasons.iter().all(|r| r.starts_with("no-reply sender")) =>
+        {
+            Class::Customer
+        }
+        other => other,
+    };
+    Decision { verdict, class, routed, language, owner }
+}
+
 /// Runs one message through the pipeline and commits it with its checkpoint.
 pub fn ingest(
     store: &mut Store,
@@ -149,15 +198,6 @@ pub fn ingest(
     if origin.truncated {
         message.flags.push("too_large".into());
     }
-    let verdict = filter::classify(
-        &message,
-        &FilterContext {
-            staff: &p.config.staff,
-            spam: &p.config.spam,
-            own_addresses: p.own_addresses,
-            from_sent_folder: origin.from_sent_folder,
-        },
-    );
     if origin.truncated {
         message.text = format!(
             "(This message is larger than max_message_size ({} bytes); only its header was fetched. \
@@ -165,33 +205,15 @@ pub fn ingest(
             origin.mailbox.max_message_size.0, origin.mailbox.name, origin.folder
         );
     }
-    let language =
-        content_language(&message).or_else(|| detect_language(&format!("{}\n{}", message.subject, message.text)));
-    let owner = owner_mailbox(p.config, &message, origin);
-    let routed = route::route(
-        p.rules,
-        &RouteInput { message: &message, mailbox: &owner.name, default_department: &owner.department, language },
-    );
+    let Decision { verdict, class, routed, language, owner } =
+        decide(p, &message, origin.mailbox, origin.from_sent_folder);
     let origin = &Origin { owner, ..origin.clone() };
     let attachments = store_attachments(&p.config.database.data_dir, &message)?;
 
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = if store::message_seen(&tx, message.message_id.as_deref(), &message.content_hash)?.is_some() {
+    let outcome = if store::message_seen(&tx, Some(&message.identity()), &message.content_hash)?.is_some() {
         Outcome::Duplicate
     } else {
-        let class = match verdict.class {
-            Class::Customer if routed.spam => Class::Spam,
-            // A web form sends from a no-reply address with the customer in Reply-To: the rule
-            // that says so makes it customer mail again, if nothing else marked it automatic.
-            Class::Automatic
-                if routed.requester_from_reply_to
-                    && message.reply_to.is_some()
-                    && verdict.reasons.iter().all(|r| r.starts_with("no-reply sender")) =>
-            {
-                Class::Customer
-            }
-            other => other,
-        };
         let stored = Stored { message: &message, raw, attachments: &attachments, origin, verdict: &verdict, language };
         match class {
             Class::Spam => {
@@ -243,13 +265,14 @@ impl Stored<'_> {
         }
         let keep_raw = m.is_flagged("unparsable") || self.verdict.class == Class::Spam;
         let references = m.referenced_ids();
+        let identity = m.identity();
         store::insert_message(
             conn,
             &NewMessage {
                 ticket_id: ticket,
                 direction: if self.origin.from_sent_folder { "out" } else { "in" },
                 kind,
-                message_id: m.message_id.as_deref(),
+                message_id: Some(&identity),
                 content_hash: &m.content_hash,
                 from_addr: m.from.as_ref().map(|f| f.address.as_str()),
                 from_name: m.from.as_ref().and_then(|f| f.name.as_deref()),
@@ -261,6 +284,7 @@ impl Stored<'_> {
                 in_reply_to: m.in_reply_to.first().map(String::as_str),
                 references: &references,
                 text: &m.text,
+                new_text: &m.new_text,
                 raw: keep_raw.then_some(self.raw),
                 flags: &flags,
                 mailbox: Some(&self.origin.mailbox.name),
@@ -292,7 +316,7 @@ fn file_message(
             now: now.timestamp(),
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         },
-        &Index(tx),
+        &ThreadLookup(tx),
     )?;
     let kind = match class {
         Class::Own => "ack",
@@ -348,7 +372,7 @@ fn file_message(
     let max_age = p.config.tickets.max_age.as_secs() as i64;
     let too_old = now.timestamp() - received > max_age;
     let silent = s.origin.import_silently || too_old;
-    let subject = p.tags.strip(&m.subject);
+    let subject = p.rules.subject_prefixes.strip(&p.tags.strip(&m.subject)).to_string();
     let subject = if subject.is_empty() { "(no subject)".to_string() } else { subject };
     let department = p.rules.department(&routed.department);
     let ticket = store::insert_ticket(
@@ -387,22 +411,15 @@ fn file_message(
     }
 
     // The acknowledgement.
-    let suppressed = if class != Class::Customer {
-        Some(format!("{} mail is never acknowledged", class.as_str()))
-    } else if s.verdict.forged_staff || p.config.staff.is_staff(&requester) {
-        Some("sender is a staff address".to_string())
-    } else if s.origin.import_silently {
-        Some("imported by initial_sync = \"all\"".to_string())
-    } else if too_old {
-        Some(format!("received more than {} ago", p.config.tickets.max_age))
-    } else if !routed.ack {
-        Some("a rule said ack = false".to_string())
-    } else if m.is_flagged("unparsable") {
-        Some("the message could not be parsed".to_string())
-    } else if recent_acks(tx, &requester, at)? >= i64::from(p.config.acks.per_sender_per_hour) {
-        Some(format!("already {} acknowledgements to {requester} in the last hour", p.config.acks.per_sender_per_hour))
-    } else {
-        None
+    let suppressed = match ack_blocker(p, class, s.verdict, &requester, routed, m) {
+        Some(reason) => Some(reason),
+        None if s.origin.import_silently => Some("imported by initial_sync = \"all\"".to_string()),
+        None if too_old => Some(format!("received more than {} ago", p.config.tickets.max_age)),
+        None if recent_acks(tx, &requester, at)? >= i64::from(p.config.acks.per_sender_per_hour) => Some(format!(
+            "already {} acknowledgements to {requester} in the last hour",
+            p.config.acks.per_sender_per_hour
+        )),
+        None => None,
     };
     let acknowledged = match suppressed {
         Some(reason) => {
@@ -412,7 +429,7 @@ fn file_message(
             false
         }
         None => {
-            let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.mailbox);
+            let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.owner);
             let mut languages: Vec<&str> = s.language.into_iter().collect();
             if let Some(d) = department {
                 languages.push(&d.language);
@@ -441,6 +458,31 @@ fn file_message(
     Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged })
 }
 
+/// Why a new ticket's message must not be acknowledged, as far as the message itself tells
+/// (age and rate limits are checked against the store by the caller).
+pub fn ack_blocker(
+    p: &Pipeline<'_>,
+    class: Class,
+    verdict: &Verdict,
+    requester: &str,
+    routed: &Route,
+    m: &ParsedMessage,
+) -> Option<String> {
+    if class != Class::Customer {
+        Some(format!("{} mail is never acknowledged", class.as_str()))
+    } else if verdict.forged_staff || p.config.staff.is_staff(requester) {
+        Some("sender is a staff address".to_string())
+    } else if !routed.ack {
+        Some("a rule said ack = false".to_string())
+    } else if m.is_flagged("unparsable") {
+        Some("the message could not be parsed".to_string())
+    } else if requester.parse::<lettre::Address>().is_err() {
+        Some(format!("no valid address to answer ({requester:?})"))
+    } else {
+        None
+    }
+}
+
 /// What a message of ticketd's own is, by the outbox row that sent it.
 fn own_kind(tx: &Connection, m: &ParsedMessage) -> Result<String, StoreError> {
     let kind: Option<String> = match &m.message_id {
@@ -453,7 +495,7 @@ fn own_kind(tx: &Connection, m: &ParsedMessage) -> Result<String, StoreError> {
     Ok(kind.unwrap_or_else(|| "ack".into()))
 }
 
-fn requester_of(m: &ParsedMessage, class: Class, routed: &Route, p: &Pipeline<'_>) -> (String, Option<String>) {
+pub fn requester_of(m: &ParsedMessage, class: Class, routed: &Route, p: &Pipeline<'_>) -> (String, Option<String>) {
     let from = m.from.clone();
     if routed.requester_from_reply_to {
         if let Some(r) = &m.reply_to {
@@ -477,16 +519,21 @@ fn requester_of(m: &ParsedMessage, class: Class, routed: &Route, p: &Pipeline<'_
 
 /// The mailbox a message belongs to: the first configured mailbox whose address is in To,
 /// else in Cc, else the one that fetched it — the same answer for every copy of a message.
-fn owner_mailbox<'a>(config: &'a Config, m: &ParsedMessage, origin: &Origin<'a>) -> &'a MailboxConfig {
-    if origin.from_sent_folder {
-        return origin.mailbox;
+fn owner_mailbox<'a>(
+    config: &'a Config,
+    m: &ParsedMessage,
+    mailbox: &'a MailboxConfig,
+    from_sent_folder: bool,
+) -> &'a MailboxConfig {
+    if from_sent_folder {
+        return mailbox;
     }
     for list in [&m.to, &m.cc] {
         if let Some(found) = config.mailboxes.iter().find(|mb| list.iter().any(|a| a == mb.address.as_str())) {
             return found;
         }
     }
-    origin.mailbox
+    mailbox
 }
 
 /// The language the sender declared (Content-Language), when it is one ticketd has templates

@@ -17,6 +17,7 @@ pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod explain;
 pub mod filter;
 pub mod ingest;
 pub mod mailbox;

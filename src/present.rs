@@ -60,6 +60,7 @@ pub fn message_json(m: &StoredMessage, zone: chrono_tz::Tz) -> Value {
         "received_at": time_in(zone, m.received_at),
         "message_id": m.message_id,
         "text": m.text,
+        "new_text": m.new_text,
         "flags": m.flags,
         "attachments": m.attachments.iter().map(|a| json!({
             "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,

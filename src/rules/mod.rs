@@ -31,6 +31,9 @@ struct RawRulesFile {
     rule: Vec<Spanned<RawRule>>,
     #[serde(default)]
     contract: Vec<Spanned<RawContract>>,
+    /// Extra reply / forward prefixes to strip from subjects, e.g. ["Válasz", "Odpověď"].
+    #[serde(default)]
+    subject_prefixes: Vec<String>,
 }
 
 /// Where a definition sits, for messages naming both places of a duplicate.
@@ -90,6 +93,7 @@ struct Builder {
     departments: Vec<(RawDepartment, Place)>,
     rules: Vec<(RawRule, Place)>,
     contracts: Vec<Contract>,
+    subject_prefixes: Vec<String>,
 }
 
 impl Builder {
@@ -132,6 +136,7 @@ impl Builder {
             self.define("rule", &r.name, &p)?;
             self.rules.push((r, p));
         }
+        self.subject_prefixes.extend(raw.subject_prefixes);
         for c in raw.contract {
             let p = place(c.span());
             let c = c.into_inner();
@@ -176,6 +181,7 @@ impl Builder {
             departments,
             rules,
             contracts: self.contracts,
+            subject_prefixes: crate::parse::subject::PrefixStripper::new(&self.subject_prefixes),
             templates_dir,
         })
     }

@@ -413,6 +413,8 @@ pub struct Rules {
     pub departments: Vec<Department>,
     pub rules: Vec<Rule>,
     pub contracts: Vec<Contract>,
+    /// Strips reply / forward prefixes from subjects (defaults plus `subject_prefixes`).
+    pub subject_prefixes: crate::parse::subject::PrefixStripper,
     pub templates_dir: PathBuf,
 }
 

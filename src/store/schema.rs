@@ -52,6 +52,8 @@ CREATE TABLE messages (
     received_at    INTEGER NOT NULL,
     in_reply_to    TEXT,
     text           TEXT NOT NULL DEFAULT '',
+    -- The new part of a reply (quoted history and signature removed), best effort.
+    new_text       TEXT NOT NULL DEFAULT '',
     -- Kept for messages the parser could not make sense of, so nothing is lost.
     raw            BLOB,
     flags          TEXT NOT NULL DEFAULT '[]',

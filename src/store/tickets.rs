@@ -174,6 +174,7 @@ pub struct StoredMessage {
     pub date: Option<i64>,
     pub received_at: i64,
     pub text: String,
+    pub new_text: String,
     pub flags: Vec<String>,
     pub attachments: Vec<Attachment>,
 }
@@ -196,6 +197,7 @@ pub struct NewMessage<'a> {
     pub in_reply_to: Option<&'a str>,
     pub references: &'a [String],
     pub text: &'a str,
+    pub new_text: &'a str,
     pub raw: Option<&'a [u8]>,
     pub flags: &'a [String],
     pub mailbox: Option<&'a str>,
@@ -210,8 +212,8 @@ pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<i64, Stor
     conn.execute(
         "INSERT INTO messages (ticket_id, direction, kind, message_id, content_hash, from_addr, \
          from_name, to_addrs, cc_addrs, subject, date, received_at, in_reply_to, text, raw, flags, \
-         mailbox, folder, uid) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+         mailbox, folder, uid, new_text) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         params![
             m.ticket_id,
             m.direction,
@@ -232,6 +234,7 @@ pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<i64, Stor
             m.mailbox,
             m.folder,
             m.uid,
+            m.new_text,
         ],
     )?;
     let id = conn.last_insert_rowid();
@@ -305,12 +308,16 @@ pub fn message_seen(
     Ok(found)
 }
 
-/// Whether `address` wrote to or was written to on this ticket before.
+/// Whether `address` belongs on this ticket: the requester, anyone who wrote on it or was in
+/// its To/Cc history, or someone at the requester's domain.
 pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) -> Result<bool, StoreError> {
+    let domain = address.rsplit_once('@').map(|(_, d)| format!("%@{d}")).unwrap_or_default();
+    let quoted = format!("%\"{address}\"%");
     let n: i64 = conn.query_row(
-        "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND requester = ?2) + \
-                (SELECT COUNT(*) FROM messages WHERE ticket_id = ?1 AND from_addr = ?2)",
-        params![ticket, address],
+        "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND (requester = ?2 OR (?3 <> '' AND requester LIKE ?3))) + \
+                (SELECT COUNT(*) FROM messages WHERE ticket_id = ?1 \
+                   AND (from_addr = ?2 OR to_addrs LIKE ?4 OR cc_addrs LIKE ?4))",
+        params![ticket, address, domain, quoted],
         |r| r.get(0),
     )?;
     Ok(n > 0)
@@ -319,7 +326,7 @@ pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) ->
 pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, ticket_id, direction, kind, message_id, from_addr, from_name, to_addrs, cc_addrs, \
-         subject, date, received_at, text, flags FROM messages WHERE ticket_id = ?1 ORDER BY received_at, id",
+         subject, date, received_at, text, flags, new_text FROM messages WHERE ticket_id = ?1 ORDER BY received_at, id",
     )?;
     let mut messages: Vec<StoredMessage> = stmt
         .query_map([ticket], |r| {
@@ -341,6 +348,7 @@ pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>,
                 date: r.get(10)?,
                 received_at: r.get(11)?,
                 text: r.get(12)?,
+                new_text: r.get(14)?,
                 flags: list(13)?,
                 attachments: Vec::new(),
             })

@@ -5,6 +5,10 @@
 //! makes it panic) still yields a [`ParsedMessage`] flagged `unparsable`, and the raw bytes are
 //! kept by the caller, so no mail is ever dropped.
 
+pub mod repair;
+pub mod reply;
+pub mod subject;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -25,7 +29,10 @@ pub struct ParsedMessage {
     pub cc: Vec<String>,
     pub delivered_to: Vec<String>,
     pub date: Option<DateTime<Utc>>,
+    /// The whole decoded text (text/plain preferred; HTML made readable).
     pub text: String,
+    /// The new part of a reply, without quoted history and signature (best effort).
+    pub new_text: String,
     /// Header fields as (lower-case name, unfolded raw value), in order.
     pub headers: Vec<(String, String)>,
     /// The top-level MIME type, e.g. "multipart/report".
@@ -62,6 +69,15 @@ impl ParsedMessage {
         self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// The Message-ID, or for a message without one a stable synthetic ID made from its
+    /// content, so that duplicates are still recognised.
+    pub fn identity(&self) -> String {
+        match &self.message_id {
+            Some(id) => id.clone(),
+            None => format!("synthetic.{}@ticketd.invalid", &self.content_hash[..32.min(self.content_hash.len())]),
+        }
+    }
+
     pub fn is_flagged(&self, flag: &str) -> bool {
         self.flags.iter().any(|f| f == flag)
     }
@@ -84,20 +100,36 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Parses a message; never fails and never panics.
 pub fn parse(raw: &[u8]) -> ParsedMessage {
-    let content_hash = sha256_hex(raw);
-    let parsed = catch_unwind(AssertUnwindSafe(|| parse_inner(raw)));
+    let parsed = catch_unwind(AssertUnwindSafe(|| parse_unguarded(raw)));
     match parsed {
-        Ok(Some(mut m)) => {
+        Ok(m) => m,
+        Err(_) => {
+            tracing::warn!(bytes = raw.len(), "the MIME parser panicked on a message; it is kept raw and flagged");
+            unparsable(raw)
+        }
+    }
+}
+
+/// [`parse`] without the panic guard, for fuzzing: a panic here is a bug to fix.
+#[doc(hidden)]
+pub fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
+    let content_hash = sha256_hex(raw);
+    match parse_inner(raw) {
+        Some(mut m) => {
             m.content_hash = content_hash;
             m
         }
-        _ => ParsedMessage {
-            subject: "(message could not be parsed)".into(),
-            headers: scan_headers(raw),
-            content_hash,
-            flags: vec!["unparsable".into()],
-            ..Default::default()
-        },
+        None => unparsable(raw),
+    }
+}
+
+fn unparsable(raw: &[u8]) -> ParsedMessage {
+    ParsedMessage {
+        subject: "(message could not be parsed)".into(),
+        headers: scan_headers(raw),
+        content_hash: sha256_hex(raw),
+        flags: vec!["unparsable".into()],
+        ..Default::default()
     }
 }
 
@@ -117,7 +149,18 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
     if message_id.is_none() {
         flags.push("no_message_id".to_string());
     }
-    let text = message.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    // multipart/alternative: mail-parser lists text/plain first when there is one; an HTML-only
+    // message is made readable here, links and lists kept.
+    let text = match message.text_part(0) {
+        Some(part) if part.is_text_html() => message.body_html(0).map(|h| html_to_text(&h)).unwrap_or_default(),
+        _ => message.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+    };
+    let text = repaired_text(&message, &text).unwrap_or(text).replace("\r\n", "\n");
+    if has_unknown_charset(&message) {
+        // The parser guessed; the text may be imperfect, and staff should know why.
+        flags.push("unknown_charset".to_string());
+    }
+    let new_text = reply::new_part(&text);
     let content_type = message
         .root_part()
         .content_type()
@@ -141,21 +184,26 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
             let content = match part.message() {
                 // A forwarded message keeps its own headers: store it whole.
                 Some(inner) => inner.raw_message().to_vec(),
-                None => part.contents().to_vec(),
+                None => repaired_contents(&message, part).unwrap_or_else(|| part.contents().to_vec()),
             };
-            ParsedAttachment {
-                filename: safe_filename(part.attachment_name().unwrap_or("attachment")),
-                content_type: ct,
-                content,
+            let mut name = part.attachment_name().unwrap_or("attachment").to_string();
+            if name.contains('\u{fffd}') {
+                name = repaired_filename(&message, part).unwrap_or(name);
             }
+            ParsedAttachment { filename: safe_filename(&name), content_type: ct, content }
         })
         .collect();
     Some(ParsedMessage {
         message_id,
         in_reply_to: id_list(message.in_reply_to()),
         references: id_list(message.references()),
-        subject: message.subject().unwrap_or("").trim().to_string(),
-        from: message.from().and_then(first_sender),
+        subject: repaired_header(&message, "subject", message.subject().unwrap_or("")).trim().to_string(),
+        from: message.from().and_then(first_sender).map(|mut s| {
+            if let Some(name) = s.name.as_deref().filter(|n| n.contains('\u{fffd}')) {
+                s.name = Some(repaired_display_name(&message, name));
+            }
+            s
+        }),
         reply_to: message.reply_to().and_then(first_sender),
         to: addresses(message.to()),
         cc: addresses(message.cc()),
@@ -166,12 +214,129 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
             .collect(),
         date: message.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
         text,
+        new_text,
         headers: message.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), unfold(v))).collect(),
         content_type,
         attachments,
         content_hash: String::new(),
         flags,
     })
+}
+
+fn raw_body<'a>(message: &'a mail_parser::Message<'_>, part: &mail_parser::MessagePart<'_>) -> &'a [u8] {
+    let raw = message.raw_message();
+    let (start, end) = (part.offset_body as usize, part.offset_end as usize);
+    raw.get(start.min(end)..end.min(raw.len())).unwrap_or_default()
+}
+
+fn lenient_decode(message: &mail_parser::Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<Vec<u8>> {
+    // The declared encoding: the parser may have given up on it and kept the raw text.
+    let declared = part.content_transfer_encoding().map(|e| e.trim().to_ascii_lowercase());
+    match declared.as_deref() {
+        Some("base64") => Some(repair::lenient_base64(raw_body(message, part))),
+        Some("quoted-printable") => Some(repair::lenient_qp(raw_body(message, part))),
+        _ => None,
+    }
+}
+
+fn charset_of<'a>(part: &'a mail_parser::MessagePart<'_>) -> Option<&'a str> {
+    part.content_type().and_then(|ct| ct.attribute("charset"))
+}
+
+/// The text part decoded leniently (RFC 2045 §6.7, §6.8): base64 with junk or without padding,
+/// quoted-printable with a stray "=". None for 7bit/8bit parts, which need no decoding.
+fn repaired_text(message: &mail_parser::Message<'_>, parsed: &str) -> Option<String> {
+    let id = *message.text_body.first()?;
+    let part = message.parts.get(id as usize)?;
+    // Quoted-printable and base64 text is always decoded here: the parser reads "= 49" as a hex
+    // escape and gives up on base64 with one stray character, and both are common.
+    let _ = parsed;
+    let bytes = lenient_decode(message, part)?;
+    let text = repair::decode_charset(&bytes, charset_of(part));
+    Some(if part.is_text_html() { html_to_text(&text) } else { text })
+}
+
+/// Attachment bytes decoded leniently where the parser lost some (base64 without padding).
+fn repaired_contents(message: &mail_parser::Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<Vec<u8>> {
+    let ours = lenient_decode(message, part)?;
+    let base64 = part.content_transfer_encoding().is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+    (base64 && ours.len() > part.contents().len()).then_some(ours)
+}
+
+/// The raw bytes of a top-level header's value.
+fn raw_header<'a>(
+    message: &'a mail_parser::Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+    name: &str,
+) -> Option<&'a [u8]> {
+    let h = part.headers.iter().find(|h| h.name().eq_ignore_ascii_case(name))?;
+    message.raw_message().get(h.offset_start as usize..h.offset_end as usize)
+}
+
+/// A header value decoded again when the parser's result shows damage (U+FFFD): encoded words
+/// joined before decoding, or 8-bit bytes read in the body's charset.
+fn repaired_header(message: &mail_parser::Message<'_>, name: &str, parsed: &str) -> String {
+    if !parsed.contains('\u{fffd}') {
+        return parsed.to_string();
+    }
+    let Some(raw) = raw_header(message, message.root_part(), name) else { return parsed.to_string() };
+    let unfolded: Vec<u8> = raw.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
+    let fixed = if std::str::from_utf8(&unfolded).is_ok() {
+        repair::decode_encoded_words(&String::from_utf8_lossy(&unfolded))
+    } else {
+        // 8-bit bytes sent without encoding: the charset of the body is the best witness.
+        let charset = message.text_body.first().and_then(|id| message.parts.get(*id as usize)).and_then(charset_of);
+        repair::decode_charset(&unfolded, charset.or(Some("windows-1252")))
+    };
+    if fixed.contains('\u{fffd}') {
+        parsed.to_string()
+    } else {
+        fixed.trim().to_string()
+    }
+}
+
+fn repaired_display_name(message: &mail_parser::Message<'_>, parsed: &str) -> String {
+    let fixed = repaired_header(message, "from", parsed);
+    if fixed == parsed {
+        return parsed.to_string();
+    }
+    // The display name is what stands before the address.
+    let name = fixed.split('<').next().unwrap_or("").trim().trim_matches('"').trim();
+    if name.is_empty() {
+        parsed.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// An attachment name again from the raw RFC 2231 parameters, continuations joined as bytes.
+fn repaired_filename(message: &mail_parser::Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    for (header, param) in [("content-disposition", "filename"), ("content-type", "name")] {
+        let raw = raw_header(message, part, header)?;
+        let text = String::from_utf8_lossy(raw).replace(['\r', '\n'], "");
+        if let Some(name) = repair::rfc2231_param(&text, param).filter(|n| !n.contains('\u{fffd}')) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// Whether a part declares a charset no decoder knows (the parser then falls back to a guess).
+fn has_unknown_charset(message: &mail_parser::Message<'_>) -> bool {
+    message.parts.iter().any(|part| {
+        let Some(label) = part.content_type().and_then(|ct| ct.attribute("charset")) else { return false };
+        let label = label.trim().to_ascii_lowercase();
+        !matches!(label.as_str(), "" | "utf-8" | "utf8" | "us-ascii" | "ascii")
+            && mail_parser::decoders::charsets::map::charset_decoder(label.as_bytes()).is_none()
+    })
+}
+
+/// Readable plain text from HTML: no tags, scripts or styles; links, lists and paragraphs kept.
+pub fn html_to_text(html: &str) -> String {
+    match html2text::config::plain().no_table_borders().string_from_read(html.as_bytes(), 100_000) {
+        Ok(text) => text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string(),
+        Err(_) => String::new(),
+    }
 }
 
 fn clean_id(id: &str) -> String {

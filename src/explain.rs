@@ -1,0 +1,122 @@
+//! `rules test`: what would happen to a message — class with reasons, the rules that matched and
+//! the text each condition matched, department, priority, assignee, whether it would be
+//! acknowledged, and the ticket it would join — computed by the very stages ingest uses.
+//!
+//! Writes nothing: the database is opened read-only, and only when it exists.
+
+use rusqlite::{Connection, OpenFlags};
+use serde_json::{json, Value};
+
+use crate::config::MailboxConfig;
+use crate::filter::{self, Class};
+use crate::ingest::{self, Pipeline};
+use crate::parse::ParsedMessage;
+use crate::thread::{self, ThreadInput, Threading};
+
+pub fn explain(
+    p: &Pipeline<'_>,
+    message: &ParsedMessage,
+    mailbox: &MailboxConfig,
+    from_sent_folder: bool,
+    now: i64,
+) -> Value {
+    let d = ingest::decide(p, message, mailbox, from_sent_folder);
+    let (spam_reasons, score) = filter::spam_verdict(message, &p.config.spam);
+    let automatic = filter::automatic_reasons(message);
+    let (requester, _) = ingest::requester_of(message, d.class, &d.routed, p);
+    let joins = read_only(&p.config.database.path).and_then(|conn| {
+        let input = ThreadInput {
+            message,
+            tags: p.tags,
+            is_customer: d.class == Class::Customer,
+            now,
+            reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
+        };
+        match thread::thread(&input, &ingest::ThreadLookup(&conn)).ok()? {
+            Threading::Join { ticket, .. } => Some(ticket),
+            _ => None,
+        }
+    });
+    let ack = joins.is_none() && ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message).is_none();
+    json!({
+        "class": d.class.as_str(),
+        "reasons": d.verdict.reasons,
+        "spam": { "verdict": d.class == Class::Spam, "score": score, "reasons": spam_reasons },
+        "automatic": { "verdict": d.class == Class::Automatic, "reasons": automatic },
+        "rules": d.routed.rules.iter().map(|r| json!({ "name": r.name, "matched": r.matched })).collect::<Vec<_>>(),
+        "department": d.routed.department,
+        "priority": d.routed.priority.as_str(),
+        "assignee": d.routed.assignee,
+        "tags": d.routed.tags,
+        "ack": ack,
+        "ack_blocked_by": if joins.is_some() { Some("joins an existing ticket".to_string()) } else { ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message) },
+        "joins": joins,
+        "language": d.language,
+        "mailbox": d.owner.name,
+        "requester": requester,
+        "subject": message.subject,
+        "flags": message.flags,
+    })
+}
+
+fn read_only(path: &std::path::Path) -> Option<Connection> {
+    if !path.exists() {
+        return None;
+    }
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).ok()
+}
+
+/// The explanation for people.
+pub fn human(v: &Value) -> String {
+    let mut out = String::new();
+    let list = |v: &Value| {
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")).unwrap_or_default()
+    };
+    out.push_str(&format!("subject:     {}\n", v["subject"].as_str().unwrap_or("")));
+    out.push_str(&format!("class:       {}", v["class"].as_str().unwrap_or("")));
+    let reasons = list(&v["reasons"]);
+    if !reasons.is_empty() {
+        out.push_str(&format!(" ({reasons})"));
+    }
+    out.push('\n');
+    out.push_str(&format!(
+        "spam:        {} (score {})\n",
+        if v["spam"]["verdict"].as_bool() == Some(true) { "yes" } else { "no" },
+        v["spam"]["score"].as_f64().map(|s| s.to_string()).unwrap_or_else(|| "none".into())
+    ));
+    let auto = list(&v["automatic"]["reasons"]);
+    out.push_str(&format!(
+        "automatic:   {}\n",
+        if auto.is_empty() { "no".to_string() } else { format!("signs: {auto}") }
+    ));
+    out.push_str("rules:\n");
+    match v["rules"].as_array() {
+        Some(rules) if !rules.is_empty() => {
+            for r in rules {
+                let matched: Vec<String> = r["matched"]
+                    .as_object()
+                    .map(|m| m.iter().map(|(k, v)| format!("{k} matched {:?}", v.as_str().unwrap_or(""))).collect())
+                    .unwrap_or_default();
+                let why = if matched.is_empty() { "no conditions".to_string() } else { matched.join(", ") };
+                out.push_str(&format!("  {}: {why}\n", r["name"].as_str().unwrap_or("")));
+            }
+        }
+        _ => out.push_str("  (none matched: the mailbox's department applies)\n"),
+    }
+    out.push_str(&format!("mailbox:     {}\n", v["mailbox"].as_str().unwrap_or("")));
+    out.push_str(&format!("department:  {}\n", v["department"].as_str().unwrap_or("")));
+    out.push_str(&format!("priority:    {}\n", v["priority"].as_str().unwrap_or("")));
+    out.push_str(&format!("assignee:    {}\n", v["assignee"].as_str().unwrap_or("-")));
+    out.push_str(&format!("language:    {}\n", v["language"].as_str().unwrap_or("unknown")));
+    out.push_str(&format!("requester:   {}\n", v["requester"].as_str().unwrap_or("")));
+    match v["joins"].as_i64() {
+        Some(t) => out.push_str(&format!("joins:       ticket {t}\n")),
+        None => out.push_str("joins:       none (a new ticket)\n"),
+    }
+    if v["ack"].as_bool() == Some(true) {
+        out.push_str("acknowledge: yes\n");
+    } else {
+        out.push_str(&format!("acknowledge: no ({})\n", v["ack_blocked_by"].as_str().unwrap_or("")));
+    }
+    out
+}
