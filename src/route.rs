@@ -37,6 +37,22 @@ pub struct RouteInput<'a> {
 }
 
 pub fn route(rules: &Rules, input: &RouteInput<'_>) -> Route {
+    route_with_index(rules, &rules.index, input)
+}
+
+/// Routing with a given pattern index (the benchmark compares indexes).
+pub fn route_with_index(rules: &Rules, index: &crate::rules::RuleIndex, input: &RouteInput<'_>) -> Route {
+    let candidates = index.candidates(&rules.rules, &input.message.subject, &input.message.text);
+    route_among(rules, input, &candidates)
+}
+
+/// Routing without the compiled sets: every rule's patterns tried one by one. The baseline the
+/// benchmark measures [`route`] against; both must always agree.
+pub fn route_one_by_one(rules: &Rules, input: &RouteInput<'_>) -> Route {
+    route_among(rules, input, &vec![true; rules.rules.len()])
+}
+
+fn route_among(rules: &Rules, input: &RouteInput<'_>, candidates: &[bool]) -> Route {
     let mut out = Route {
         department: input.default_department.to_string(),
         priority: Priority::Normal,
@@ -47,7 +63,7 @@ pub fn route(rules: &Rules, input: &RouteInput<'_>) -> Route {
         requester_from_reply_to: false,
         rules: Vec::new(),
     };
-    for rule in &rules.rules {
+    for (rule, _) in rules.rules.iter().zip(candidates).filter(|(_, c)| **c) {
         let Some(matched) = matches(&rule.when, input) else {
             continue;
         };

@@ -27,6 +27,7 @@ fn spawn_daemon(t: &Ticketd, round: usize) -> std::process::Child {
         .arg(t.config())
         .arg("run")
         .env("TICKETD_LOG", "warn")
+        .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(t.path(&format!("daemon-{round}.log"))).unwrap())
         .spawn()
         .unwrap()

@@ -253,6 +253,7 @@ async fn the_daemon_polls_reloads_rules_on_sighup_and_stops_cleanly_on_sigterm()
         .arg("--config")
         .arg(t.config())
         .arg("run")
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Mail, MailServer, Ticketd};
+use support::{Daemon, Mail, MailServer, Ticketd};
 
 fn count(t: &Ticketd, sql: &str) -> i64 {
     t.db().query_row(sql, [], |r| r.get(0)).unwrap_or(0)
@@ -18,30 +18,6 @@ async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     start.elapsed()
-}
-
-struct Daemon(std::process::Child);
-
-impl Daemon {
-    fn start(t: &Ticketd) -> Daemon {
-        Daemon(
-            std::process::Command::new(env!("CARGO_BIN_EXE_ticketd"))
-                .arg("--config")
-                .arg(t.config())
-                .arg("run")
-                .env("TICKETD_LOG", "info")
-                .stderr(std::fs::File::create(t.path("daemon.log")).unwrap())
-                .spawn()
-                .unwrap(),
-        )
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

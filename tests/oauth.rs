@@ -80,13 +80,7 @@ async fn refresh_token_grant_saves_each_rotated_token() {
 async fn a_refused_cached_token_is_replaced_and_a_failing_refresh_alerts_the_admins() {
     let (provider, server) = start_pair();
     let t = oauth_ticketd(&server, &provider, "client_credentials", "poll_interval = \"1s\"\nidle = false");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_ticketd"))
-        .arg("--config")
-        .arg(t.config())
-        .arg("run")
-        .stderr(std::fs::File::create(t.path("daemon.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let _daemon = support::Daemon::start(&t);
     server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "One", "x").bytes(), None).await;
     assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1);
 
@@ -114,6 +108,4 @@ async fn a_refused_cached_token_is_replaced_and_a_failing_refresh_alerts_the_adm
     assert!(alert.text.contains("AADSTS70008"), "the provider's own words: {}", alert.text);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(server.messages("admin@example.test", "INBOX").await.len(), 1, "alerted once, not on every retry");
-    let _ = daemon.kill();
-    let _ = daemon.wait();
 }

@@ -64,13 +64,7 @@ fn rules_test_explains_and_writes_nothing() {
 async fn editing_rules_under_a_running_daemon_takes_effect_and_a_broken_edit_is_refused() {
     let server = MailServer::start();
     let t = Ticketd::new(&server, "poll_interval = \"1s\"\nidle = false", "");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_ticketd"))
-        .arg("--config")
-        .arg(t.config())
-        .arg("run")
-        .stderr(std::fs::File::create(t.path("daemon.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let _daemon = support::Daemon::start(&t);
     let wait_for_ticket = |n: usize| {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -119,6 +113,4 @@ async fn editing_rules_under_a_running_daemon_takes_effect_and_a_broken_edit_is_
     let list = wait_for_ticket(3);
     assert_eq!(list[0]["subject"], "Faktura 14");
     assert_eq!(list[0]["department"], "support", "the new rule no longer matches this subject");
-    let _ = daemon.kill();
-    let _ = daemon.wait();
 }

@@ -175,6 +175,7 @@ impl Builder {
             }
             rules.push(Rule::from_raw(raw));
         }
+        let index = RuleIndex::build(&rules);
         Ok(Rules {
             calendars: self.calendars.into_iter().map(|(c, _)| c).collect(),
             slas,
@@ -182,6 +183,7 @@ impl Builder {
             rules,
             contracts: self.contracts,
             subject_prefixes: crate::parse::subject::PrefixStripper::new(&self.subject_prefixes),
+            index,
             templates_dir,
         })
     }

@@ -415,6 +415,9 @@ pub struct Rules {
     pub contracts: Vec<Contract>,
     /// Strips reply / forward prefixes from subjects (defaults plus `subject_prefixes`).
     pub subject_prefixes: crate::parse::subject::PrefixStripper,
+    /// All subject and body patterns compiled into sets, so a message is scanned once per field
+    /// whatever the number of rules.
+    pub index: RuleIndex,
     pub templates_dir: PathBuf,
 }
 
@@ -436,5 +439,54 @@ impl Rules {
     /// The time zone times are shown in for a department: its calendar's, else UTC.
     pub fn department_zone(&self, department: &str) -> chrono_tz::Tz {
         self.department_calendar(department).map(|c| c.timezone).unwrap_or(chrono_tz::UTC)
+    }
+}
+
+/// The subject and body patterns of every rule, each field compiled into one [`regex::RegexSet`].
+#[derive(Clone, Debug, Default)]
+pub struct RuleIndex {
+    subject: Option<(regex::RegexSet, Vec<usize>)>,
+    body: Option<(regex::RegexSet, Vec<usize>)>,
+}
+
+/// Below this many patterns in a field, trying them one by one is faster: the regex crate's
+/// literal prefilters scan 50 KB for a few hundred words in microseconds, while a large set
+/// costs a fixed ~90 µs (measured by `cargo bench --bench rules`).
+pub const SET_THRESHOLD: usize = 300;
+
+impl RuleIndex {
+    /// Compiles the sets when a field has at least `SET_THRESHOLD` patterns.
+    pub fn build(rules: &[Rule]) -> RuleIndex {
+        RuleIndex::build_from(rules, SET_THRESHOLD)
+    }
+
+    /// Compiles a field's set when it has at least `min_patterns` patterns (0: always).
+    pub fn build_from(rules: &[Rule], min_patterns: usize) -> RuleIndex {
+        let set = |pick: &dyn Fn(&Rule) -> Option<&Regex>| {
+            let (patterns, owners): (Vec<&str>, Vec<usize>) =
+                rules.iter().enumerate().filter_map(|(i, r)| pick(r).map(|re| (re.as_str(), i))).unzip();
+            if patterns.is_empty() || patterns.len() < min_patterns {
+                return None;
+            }
+            // A set too large to build only costs speed: the rules are then tried one by one.
+            regex::RegexSetBuilder::new(patterns).size_limit(256 << 20).build().ok().map(|s| (s, owners))
+        };
+        RuleIndex { subject: set(&|r| r.when.subject.as_ref()), body: set(&|r| r.when.body.as_ref()) }
+    }
+
+    /// For each rule, whether its subject and body patterns can match (true where it has none,
+    /// or where no set could be built).
+    pub fn candidates(&self, rules: &[Rule], subject: &str, body: &str) -> Vec<bool> {
+        let mut ok = vec![true; rules.len()];
+        for (field, text) in [(&self.subject, subject), (&self.body, body)] {
+            let Some((set, owners)) = field else { continue };
+            let hits = set.matches(text);
+            for (pattern, &rule) in owners.iter().enumerate() {
+                if !hits.matched(pattern) {
+                    ok[rule] = false;
+                }
+            }
+        }
+        ok
     }
 }

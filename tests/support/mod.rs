@@ -446,3 +446,30 @@ department = "support"
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// A running `ticketd run`, its log in the installation's `daemon.log`; killed on drop, so a
+/// failing test leaves no daemon behind.
+pub struct Daemon(pub std::process::Child);
+
+impl Daemon {
+    pub fn start(t: &Ticketd) -> Daemon {
+        Daemon(
+            Command::new(env!("CARGO_BIN_EXE_ticketd"))
+                .arg("--config")
+                .arg(t.config())
+                .arg("run")
+                .env("TICKETD_LOG", "info")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(t.path("daemon.log")).unwrap())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
