@@ -114,7 +114,11 @@ fn load(path: &Path) -> Result<(Config, Rules, Vec<String>)> {
 
 fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TICKETD_LOG").unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let filter = EnvFilter::try_from_env("TICKETD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(&config.log.level))
+        // The IMAP library traces whole commands, LOGIN passwords and tokens included: never.
+        .add_directive("async_imap=info".parse().expect("a valid directive"))
+        .add_directive("imap_proto=info".parse().expect("a valid directive"));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -216,7 +220,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 None => &config.mailboxes[0],
             };
             let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
-            let own = config.own_addresses();
+            let own = daemon::own_addresses(&config, &rules);
             let pipeline =
                 ticketd::ingest::Pipeline { config: &config, rules: &rules, tags: &tags, own_addresses: &own };
             let v = ticketd::explain::explain(&pipeline, &message, mb, sent, chrono::Utc::now().timestamp());

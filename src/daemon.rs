@@ -59,8 +59,18 @@ pub struct PassReport {
     pub delivery_error: Option<String>,
 }
 
-fn pipeline_parts(config: &Config) -> (TagMatcher, Vec<crate::config::Address>) {
-    (TagMatcher::new(&config.tickets.tag_prefix), config.own_addresses())
+fn pipeline_parts(config: &Config, rules: &Rules) -> (TagMatcher, Vec<crate::config::Address>) {
+    (TagMatcher::new(&config.tickets.tag_prefix), own_addresses(config, rules))
+}
+
+/// Every address ticketd sends from or receives at — the mailboxes', `[smtp].from` and every
+/// department's `from` — mail from them is its own (SPEC §4).
+pub fn own_addresses(config: &Config, rules: &Rules) -> Vec<crate::config::Address> {
+    let mut all = config.own_addresses();
+    all.extend(rules.departments.iter().filter_map(|d| d.from.as_ref()).map(|f| f.address.clone()));
+    all.sort();
+    all.dedup();
+    all
 }
 
 async fn sync_one(
@@ -70,7 +80,7 @@ async fn sync_one(
     clock: &dyn Clock,
 ) -> Result<MailboxReport, String> {
     let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
-    let (tags, own) = pipeline_parts(config);
+    let (tags, own) = pipeline_parts(config, rules);
     let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own };
     let result = mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock).await;
     if let Err(e) = &result {
@@ -183,7 +193,6 @@ async fn mailbox_task(
     let mut failures = 0u32;
     let mut client = MailboxClient::new(mailbox.clone(), &config.database.data_dir);
     let mut store: Option<Store> = None;
-    let (tags, own) = pipeline_parts(&config);
     loop {
         if *stop.borrow() {
             return;
@@ -194,6 +203,7 @@ async fn mailbox_task(
             }
             let db = store.as_mut().expect("opened above");
             let rule_set = current_rules(&rules);
+            let (tags, own) = pipeline_parts(&config, &rule_set);
             let pipeline = Pipeline { config: &config, rules: &rule_set, tags: &tags, own_addresses: &own };
             let result = client.pass(db, &pipeline, clock.as_ref()).await;
             if let Err(e) = &result {

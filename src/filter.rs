@@ -205,8 +205,7 @@ pub fn automatic_reasons(m: &ParsedMessage) -> Vec<String> {
     if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
         reasons.push(format!("sender {from}"));
     }
-    let squashed: String = local.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    if squashed.starts_with("noreply") || squashed.starts_with("donotreply") {
+    if is_noreply(local) {
         reasons.push(format!("no-reply sender {from}"));
     }
     if m.content_type == "multipart/report" {
@@ -216,6 +215,17 @@ pub fn automatic_reasons(m: &ParsedMessage) -> Vec<String> {
         reasons.push("no sender address".into());
     }
     reasons
+}
+
+fn is_noreply(local: &str) -> bool {
+    let squashed: String = local.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    squashed.starts_with("noreply") || squashed.starts_with("donotreply")
+}
+
+/// An address that never reads replies: mailer-daemon, postmaster, no-reply.
+pub fn is_automatic_sender(address: &str) -> bool {
+    let local = address.split('@').next().unwrap_or("");
+    local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") || is_noreply(local)
 }
 
 /// The trust source that lets staff mail count (SPEC §4), if any.
@@ -229,7 +239,14 @@ fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Option<String> {
     let from = m.from.as_ref()?.address.as_str();
     let from_domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     if !ctx.staff.authserv_id.is_empty() {
-        for ar in m.headers_named("authentication-results") {
+        // Only results our own server wrote count: those above the second Received header (a
+        // sender can put any Authentication-Results lower in the message).
+        let mut received = 0;
+        let ours = m.headers.iter().take_while(|(name, _)| {
+            received += usize::from(name == "received");
+            received < 2
+        });
+        for ar in ours.filter(|(name, _)| name == "authentication-results").map(|(_, v)| v.as_str()) {
             let mut parts = ar.split(';');
             let authserv = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
             if !authserv.eq_ignore_ascii_case(&ctx.staff.authserv_id) {
@@ -330,5 +347,14 @@ mod tests {
             assert_eq!(v.class, *want, "{headers}: {v:?}");
         }
         assert!(class_of("From: alice@example.test\r\nTo: anna@customer.test", false).forged_staff);
+        // A forged result below our server's Received header does not count.
+        let forged = "Received: by mail.example.test\r\nReceived: by evil.test\r\n\
+            Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
+            From: alice@example.test\r\nTo: anna@customer.test";
+        assert_eq!(class_of(forged, false).class, Class::Customer);
+        let genuine = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
+            Received: by mail.example.test\r\nReceived: by out.example.test\r\n\
+            From: alice@example.test\r\nTo: anna@customer.test";
+        assert_eq!(class_of(genuine, false).class, Class::StaffResponse);
     }
 }

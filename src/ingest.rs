@@ -472,6 +472,10 @@ pub fn ack_blocker(
         Some(format!("{} mail is never acknowledged", class.as_str()))
     } else if verdict.forged_staff || p.config.staff.is_staff(requester) {
         Some("sender is a staff address".to_string())
+    } else if p.own_addresses.iter().any(|a| a.as_str() == requester) {
+        Some(format!("{requester} is ticketd's own address"))
+    } else if filter::is_automatic_sender(requester) {
+        Some(format!("{requester} is an automatic sender"))
     } else if !routed.ack {
         Some("a rule said ack = false".to_string())
     } else if m.is_flagged("unparsable") {

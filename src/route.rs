@@ -214,4 +214,43 @@ set.ack = false
         other.to = vec!["support@example.test".into()];
         assert!(run(&r, &other).ack);
     }
+
+    #[test]
+    fn assignee_spam_requester_and_continue_actions() {
+        let r = rules(
+            r#"
+[[rule]]
+name = "tag-all"
+set.tags = ["seen"]
+continue = true
+
+[[rule]]
+name = "casino"
+when.body = "(?i)casino"
+set.spam = true
+
+[[rule]]
+name = "form"
+when.from = "noreply@example.test"
+set.requester = "reply-to"
+set.assignee = "Alice@Example.test"
+set.ack = false
+"#,
+        );
+        let mut m = msg("x", "noreply@example.test");
+        let out = run(&r, &m);
+        assert_eq!(out.assignee.as_deref(), Some("alice@example.test"));
+        assert!(out.requester_from_reply_to);
+        assert!(!out.ack);
+        assert_eq!(out.tags, vec!["seen"]);
+        assert_eq!(out.rules.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), vec!["tag-all", "form"]);
+        m.text = "Best CASINO offers".into();
+        let out = run(&r, &m);
+        assert!(out.spam);
+        assert_eq!(out.rules[1].matched["body"], "CASINO");
+        // The compiled sets and one-by-one matching agree.
+        let forced = crate::rules::RuleIndex::build_from(&r.rules, 0);
+        let input = RouteInput { message: &m, mailbox: "support", default_department: "support", language: None };
+        assert_eq!(route_with_index(&r, &forced, &input), route_one_by_one(&r, &input));
+    }
 }

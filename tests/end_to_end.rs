@@ -288,3 +288,43 @@ async fn the_daemon_polls_reloads_rules_on_sighup_and_stops_cleanly_on_sigterm()
     assert!(stderr.contains("20-broken.toml:3"), "the refused reload names file:line: {stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attachments_are_stored_once_by_content() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    let with_pdf = |from: &str, name: &str| {
+        format!(
+            "From: {from}\r\nTo: support@example.test\r\nSubject: Invoice copy\r\nMessage-ID: <{name}.{}@customer.test>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             See the attachment.\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCg==\r\n--b--\r\n",
+            std::process::id()
+        )
+        .into_bytes()
+    };
+    server.append("support@example.test", "INBOX", &with_pdf("anna@customer.test", "../../számla.pdf"), None).await;
+    server.append("support@example.test", "INBOX", &with_pdf("hans@other.test", "copy.pdf"), None).await;
+    t.ok(&["run", "--once"]);
+    let shown = t.json(&["tickets", "show", "1"]);
+    let att = &shown["messages"][0]["attachments"][0];
+    assert_eq!(att["filename"], "számla.pdf", "path stripped, name kept");
+    assert_eq!(att["content_type"], "application/pdf");
+    let sha = att["sha256"].as_str().unwrap();
+    let files: Vec<_> = walk(&t.path("data/attachments"));
+    assert_eq!(files.len(), 1, "the same content is stored once: {files:?}");
+    assert!(files[0].ends_with(sha));
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().len() as i64, att["size"].as_i64().unwrap());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}

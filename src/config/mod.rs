@@ -604,6 +604,17 @@ impl Config {
                     }
                 },
             };
+            let moved_to = match &after {
+                AfterAction::Move(target) => Some(target.as_str()),
+                _ => None,
+            };
+            for watched in &m.folders {
+                if Some(watched.as_str()) == moved_to || *watched == m.junk_folder {
+                    return Err(err(format!(
+                        "folder {watched:?} is both read and a target of ticketd's moves: mail would be read again forever"
+                    )));
+                }
+            }
             if m.poll_interval.as_secs() == 0 {
                 return Err(err("poll_interval must be at least 1s".into()));
             }

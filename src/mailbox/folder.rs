@@ -32,6 +32,8 @@ pub struct FolderReport {
     pub acknowledged: usize,
     /// Messages below the checkpoint still in the folder although ticketd moves what it stores.
     pub gaps: usize,
+    /// UIDNEXT when the folder was selected: a later, higher UIDNEXT means new mail.
+    pub uid_next: Option<u32>,
 }
 
 /// What a session learned once and reuses: capabilities and resolved folder names.
@@ -89,6 +91,7 @@ pub async fn sync_folder(
         .await?
         .map_err(|e| MailboxError::Folder { folder: folder.to_string(), message: format!("cannot select: {e}") })?;
     let uidvalidity = selected.uid_validity.unwrap_or(0);
+    report.uid_next = selected.uid_next;
     let may_keyword = selected.permanent_flags.iter().any(|f| matches!(f, async_imap::types::Flag::MayCreate));
 
     let checkpoint = store::sync::checkpoint(store.conn(), &cfg.name, folder)?;
@@ -129,7 +132,14 @@ pub async fn sync_folder(
         return Ok(report);
     }
     let now = clock.now();
-    let cutoff = now - cfg_max_age(pipeline);
+    // Mail older than max_age below the horizon is what the mailbox held before ticketd: left
+    // alone. After a UIDVALIDITY reset the horizon covers mail ticketd may never have seen (it
+    // was down during a migration), so only mail older than anything stored here counts as
+    // "before ticketd"; the rest is re-read and recognised by its Message-ID.
+    let mut cutoff = now - cfg_max_age(pipeline);
+    if let Some(oldest) = store::sync::oldest_stored(store.conn(), &cfg.name, folder)? {
+        cutoff = cutoff.min(chrono::DateTime::from_timestamp(oldest, 0).unwrap_or(cutoff));
+    }
     let mut todo: Vec<(Meta, bool)> = Vec::new();
     let mut highest_skipped = 0;
     for meta in metas {
@@ -169,10 +179,24 @@ pub async fn sync_folder(
         let batch = &todo[start..end];
         let bodies = fetch_bodies(session, batch, cfg.max_message_size.0).await?;
         for (meta, silent) in batch {
-            let Some((raw, truncated)) = bodies.get(&meta.uid) else {
-                // Expunged by someone else between the two fetches: nothing to store.
-                store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, meta.uid)?;
-                continue;
+            let placeholder;
+            let (raw, truncated) = match bodies.get(&meta.uid) {
+                Some((raw, truncated)) => (raw.as_slice(), *truncated),
+                None if !still_there(session, meta.uid).await? => {
+                    // Expunged by someone else between the two fetches: nothing to store.
+                    store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, meta.uid)?;
+                    continue;
+                }
+                None => {
+                    // The server will not give the body: a flagged placeholder ticket says where the
+                    // message is, so it is seen rather than skipped.
+                    tracing::warn!(mailbox = %cfg.name, folder, uid = meta.uid, "the server returned no body for this message");
+                    placeholder = format!(
+                        "X-Ticketd-Fetch-Failed: {}/{folder} UIDVALIDITY {uidvalidity} UID {}\r\n\r\n",
+                        cfg.name, meta.uid
+                    );
+                    (placeholder.as_bytes(), false)
+                }
             };
             let origin = Origin {
                 mailbox: cfg,
@@ -183,7 +207,7 @@ pub async fn sync_folder(
                 uid: meta.uid,
                 received_at: meta.internal_date,
                 import_silently: *silent,
-                truncated: *truncated,
+                truncated,
             };
             let outcome = ingest::ingest(store, pipeline, &origin, raw, clock.now())?;
             report.fetched += 1;
@@ -243,6 +267,12 @@ async fn gap_check(
     Ok(missing.len())
 }
 
+/// Whether a UID is still in the selected folder.
+async fn still_there(session: &mut ImapSession, uid: u32) -> Result<bool, MailboxError> {
+    let found = timed("UID SEARCH", session.uid_search(format!("UID {uid}"))).await??;
+    Ok(found.contains(&uid))
+}
+
 async fn all_uids(session: &mut ImapSession) -> Result<Vec<u32>, MailboxError> {
     let uids = timed("UID SEARCH", session.uid_search("ALL")).await??;
     Ok(uids.into_iter().collect())
@@ -271,9 +301,28 @@ async fn fetch_meta(session: &mut ImapSession, after_uid: u32) -> Result<Vec<Met
     Ok(metas)
 }
 
+/// An IMAP UID set with runs collapsed ("3:7,9"), so that commands stay short.
 fn uid_set(uids: impl IntoIterator<Item = u32>) -> String {
-    uids.into_iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
+    let mut sorted: Vec<u32> = uids.into_iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        i += 1;
+    }
+    parts.join(",")
 }
+
+/// UIDs per server-side action command: bounded, whatever the backlog.
+const ACTION_CHUNK: usize = 500;
 
 /// Fetches bodies (or only the header of messages over `max_size`) without setting \Seen.
 async fn fetch_bodies(
@@ -350,7 +399,10 @@ async fn apply_pending(
     for p in pending {
         groups.entry((p.uidvalidity, p.action)).or_default().push(p.uid);
     }
-    for ((uidvalidity, action), uids) in groups {
+    let chunks = groups
+        .into_iter()
+        .flat_map(|(key, uids)| uids.chunks(ACTION_CHUNK).map(|c| (key.clone(), c.to_vec())).collect::<Vec<_>>());
+    for ((uidvalidity, action), uids) in chunks {
         let set = uid_set(uids.iter().copied());
         let result = if let Some(target) = action.strip_prefix("move:").or_else(|| action.strip_prefix("junk:")) {
             move_messages(session, state, cfg, &set, target, may_keyword).await
@@ -419,4 +471,13 @@ async fn flag_messages(session: &mut ImapSession, set: &str, may_keyword: bool) 
     let query = format!("+FLAGS.SILENT ({TICKETED_KEYWORD})");
     let _: Vec<_> = timed("UID STORE", async { session.uid_store(set, &query).await?.try_collect().await }).await??;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uid_sets_collapse_runs() {
+        assert_eq!(super::uid_set([9, 3, 4, 5, 7, 6, 12]), "3:7,9,12");
+        assert_eq!(super::uid_set([1]), "1");
+    }
 }

@@ -75,6 +75,8 @@ pub struct MailboxClient {
     session: Option<ImapSession>,
     state: folder::SessionState,
     idle_supported: bool,
+    /// UIDNEXT of the first folder at its last pass.
+    last_uid_next: Option<u32>,
 }
 
 impl MailboxClient {
@@ -85,7 +87,14 @@ impl MailboxClient {
             }
             _ => None,
         };
-        MailboxClient { cfg, tokens, session: None, state: folder::SessionState::default(), idle_supported: false }
+        MailboxClient {
+            cfg,
+            tokens,
+            session: None,
+            state: folder::SessionState::default(),
+            idle_supported: false,
+            last_uid_next: None,
+        }
     }
 
     pub fn config(&self) -> &MailboxConfig {
@@ -137,8 +146,11 @@ impl MailboxClient {
         let cfg = self.cfg.clone();
         let session = self.session.as_mut().expect("connected above");
         let mut report = MailboxReport::default();
-        for folder in &cfg.folders {
+        for (i, folder) in cfg.folders.iter().enumerate() {
             let r = sync_folder(session, &mut self.state, &cfg, folder, false, store, pipeline, clock).await?;
+            if i == 0 {
+                self.last_uid_next = r.uid_next;
+            }
             report.add(&r);
         }
         if let Some(sent) = &cfg.sent_folder {
@@ -162,7 +174,12 @@ impl MailboxClient {
         let Some(mut session) = self.session.take() else {
             return Ok(false);
         };
-        connect::timed("SELECT", session.select(&folder)).await??;
+        let selected = connect::timed("SELECT", session.select(&folder)).await??;
+        // Mail that arrived after the pass selected the folder shows only here, not in IDLE.
+        if selected.uid_next.is_some() && selected.uid_next != self.last_uid_next {
+            self.session = Some(session);
+            return Ok(true);
+        }
         let mut handle = session.idle();
         connect::timed("IDLE", handle.init()).await??;
         let news = {

@@ -120,6 +120,10 @@ pub fn backoff_secs(attempts: i64, seed: i64) -> i64 {
     base + jitter
 }
 
+/// How long a claimed row is left to the process that claimed it before another may try:
+/// longer than one SMTP transaction may take, short enough that a crash delays little.
+const CLAIM_LEASE_SECS: i64 = 60;
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub sent: usize,
@@ -139,6 +143,9 @@ pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) 
         }
         let mut progressed = false;
         for mail in batch {
+            if !store::outbox::claim(store.conn(), mail.id, clock.now().timestamp(), CLAIM_LEASE_SECS)? {
+                continue;
+            }
             let attempt = mailer.send(&mail.mail_from, &mail.recipients, &mail.raw).await;
             let now = clock.now().timestamp();
             match attempt {

@@ -38,8 +38,11 @@ pub struct ParsedMessage {
     /// The top-level MIME type, e.g. "multipart/report".
     pub content_type: String,
     pub attachments: Vec<ParsedAttachment>,
-    /// SHA-256 of the raw bytes: identity for messages without a Message-ID.
+    /// SHA-256 of the raw bytes.
     pub content_hash: String,
+    /// SHA-256 of what stays the same in every copy of a message (From, To, Cc, Subject, Date
+    /// and the body), unlike Received or Delivered-To: identity where Message-ID is missing.
+    pub copy_hash: String,
     /// Problems met while decoding ("unparsable", ...).
     pub flags: Vec<String>,
 }
@@ -74,7 +77,10 @@ impl ParsedMessage {
     pub fn identity(&self) -> String {
         match &self.message_id {
             Some(id) => id.clone(),
-            None => format!("synthetic.{}@ticketd.invalid", &self.content_hash[..32.min(self.content_hash.len())]),
+            None => {
+                let hash = if self.copy_hash.is_empty() { &self.content_hash } else { &self.copy_hash };
+                format!("synthetic.{}@ticketd.invalid", &hash[..32.min(hash.len())])
+            }
         }
     }
 
@@ -92,6 +98,28 @@ impl ParsedMessage {
         }
         ids
     }
+}
+
+/// A hash over the parts every copy of a message shares, whichever mailbox it was delivered to.
+pub fn copy_hash(raw: &[u8]) -> String {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2))
+        .unwrap_or(raw.len());
+    let (head, body) = raw.split_at(split);
+    let mut hasher = Sha256::new();
+    for (name, value) in scan_headers(head) {
+        if matches!(name.as_str(), "from" | "to" | "cc" | "subject" | "date") {
+            hasher.update(name.as_bytes());
+            hasher.update(b":");
+            hasher.update(value.as_bytes());
+            hasher.update(b"\n");
+        }
+    }
+    hasher.update(body);
+    hex::encode(hasher.finalize())
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -117,6 +145,7 @@ pub fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
     match parse_inner(raw) {
         Some(mut m) => {
             m.content_hash = content_hash;
+            m.copy_hash = copy_hash(raw);
             m
         }
         None => unparsable(raw),
@@ -219,6 +248,7 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
         content_type,
         attachments,
         content_hash: String::new(),
+        copy_hash: String::new(),
         flags,
     })
 }
@@ -419,6 +449,16 @@ pub fn safe_filename(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_without_message_id_share_their_identity() {
+        let one = b"Received: from a\r\nDelivered-To: support@x\r\nFrom: p@c.test\r\nSubject: s\r\n\r\nbody\r\n";
+        let two = b"Received: from b\r\nDelivered-To: billing@x\r\nFrom: p@c.test\r\nSubject: s\r\n\r\nbody\r\n";
+        let other = b"From: p@c.test\r\nSubject: s\r\n\r\nanother body\r\n";
+        assert_eq!(parse(one).identity(), parse(two).identity());
+        assert_ne!(parse(one).identity(), parse(other).identity());
+        assert!(parse(one).identity().starts_with("synthetic."));
+    }
 
     #[test]
     fn decodes_headers_and_ids() {

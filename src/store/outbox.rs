@@ -80,6 +80,17 @@ pub fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
 }
 
+/// Claims a due row for one delivery attempt: its next attempt moves `lease` seconds ahead, so
+/// a second process (the daemon beside `run --once` or a shell command) does not send it too.
+/// False when someone else claimed it first.
+pub fn claim(conn: &Connection, id: i64, now: i64, lease: i64) -> Result<bool, StoreError> {
+    let changed = conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?3 WHERE id = ?1 AND state = 'pending' AND next_attempt_at <= ?2",
+        params![id, now, now + lease],
+    )?;
+    Ok(changed == 1)
+}
+
 pub fn mark_sent(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",

@@ -64,6 +64,7 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_message_id ON messages(message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX messages_content_hash ON messages(content_hash);
 CREATE INDEX messages_ticket ON messages(ticket_id);
+CREATE INDEX messages_folder ON messages(mailbox, folder, received_at);
 
 -- Every Message-ID a ticket has received or sent: the threading index.
 CREATE TABLE thread_ids (
@@ -139,6 +140,8 @@ CREATE TABLE outbox (
     sent_at         INTEGER
 );
 CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_message_id ON outbox(message_id);
+CREATE INDEX outbox_recent ON outbox(kind, recipients, created_at);
 "#,
 ];
 

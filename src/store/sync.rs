@@ -22,6 +22,18 @@ pub fn checkpoint(conn: &Connection, mailbox: &str, folder: &str) -> Result<Opti
         .optional()?)
 }
 
+/// The receipt time of the oldest message stored from this folder, if any.
+pub fn oldest_stored(conn: &Connection, mailbox: &str, folder: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT MIN(received_at) FROM messages WHERE mailbox = ?1 AND folder = ?2",
+            params![mailbox, folder],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// Starts a folder generation: first sync, or UIDVALIDITY changed (RFC 3501 §2.3.1.1).
 pub fn start_generation(
     conn: &Connection,

@@ -311,13 +311,15 @@ pub fn message_seen(
 /// Whether `address` belongs on this ticket: the requester, anyone who wrote on it or was in
 /// its To/Cc history, or someone at the requester's domain.
 pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) -> Result<bool, StoreError> {
-    let domain = address.rsplit_once('@').map(|(_, d)| format!("%@{d}")).unwrap_or_default();
-    let quoted = format!("%\"{address}\"%");
+    // Exact comparisons only: an address is untrusted input and must not become a pattern.
+    let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     let n: i64 = conn.query_row(
-        "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND (requester = ?2 OR (?3 <> '' AND requester LIKE ?3))) + \
-                (SELECT COUNT(*) FROM messages WHERE ticket_id = ?1 \
-                   AND (from_addr = ?2 OR to_addrs LIKE ?4 OR cc_addrs LIKE ?4))",
-        params![ticket, address, domain, quoted],
+        "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND (requester = ?2 \
+                   OR (?3 <> '' AND substr(requester, instr(requester, '@') + 1) = ?3))) + \
+                (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = ?1 AND (m.from_addr = ?2 \
+                   OR EXISTS (SELECT 1 FROM json_each(m.to_addrs) WHERE value = ?2) \
+                   OR EXISTS (SELECT 1 FROM json_each(m.cc_addrs) WHERE value = ?2)))",
+        params![ticket, address, domain],
         |r| r.get(0),
     )?;
     Ok(n > 0)
@@ -393,4 +395,60 @@ pub fn events_of(conn: &Connection, ticket: i64) -> Result<Vec<Event>, StoreErro
     let rows =
         stmt.query_map([ticket], |r| Ok(Event { at: r.get(0)?, kind: r.get(1)?, by: r.get(2)?, detail: r.get(3)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_belongs_on_a_ticket() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("t.db")).unwrap();
+        let conn = store.conn();
+        let ticket = insert_ticket(
+            conn,
+            &NewTicket {
+                subject: "x",
+                department: "support",
+                priority: "normal",
+                requester: "anna@customer.test",
+                requester_name: None,
+                assignee: None,
+                mailbox: None,
+                language: None,
+                created_at: 0,
+                linked_to: None,
+                silent: false,
+                tags: &[],
+            },
+        )
+        .unwrap();
+        let cc = vec!["zed@partner.test".to_string()];
+        insert_message(
+            conn,
+            &NewMessage {
+                ticket_id: Some(ticket),
+                direction: "in",
+                kind: "customer",
+                message_id: Some("m1@customer.test"),
+                content_hash: "h",
+                from_addr: Some("anna@customer.test"),
+                cc: &cc,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for (address, known) in [
+            ("anna@customer.test", true),
+            ("bob@customer.test", true),
+            ("zed@partner.test", true),
+            ("stranger@evil.test", false),
+            ("partner.test", false),
+            ("x@%", false),
+            ("%", false),
+        ] {
+            assert_eq!(address_known_to_ticket(conn, ticket, address).unwrap(), known, "{address}");
+        }
+    }
 }
