@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use ticketd::actions::Action;
 use ticketd::clock::{Clock, FixedClock, SystemClock};
 use ticketd::config::{Config, LogFormat};
 use ticketd::daemon;
@@ -48,6 +49,16 @@ enum Command {
     Tickets {
         #[command(subcommand)]
         command: TicketsCommand,
+    },
+    /// Messages held as spam.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+    /// Customers and their history.
+    Customers {
+        #[command(subcommand)]
+        command: CustomersCommand,
     },
     /// Database maintenance.
     Db {
@@ -91,12 +102,78 @@ enum TicketsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Assign a ticket to a staff member (an address or a unique local part such as bob).
+    Assign {
+        id: i64,
+        agent: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Close a ticket.
+    Close {
+        id: i64,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reopen a closed or waiting ticket.
+    Reopen {
+        id: i64,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Mark a ticket as waiting on the customer (pauses the resolution clock).
+    Wait {
+        id: i64,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Set a ticket's priority: urgent, high, normal or low.
+    Priority {
+        id: i64,
+        priority: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Add an internal note to a ticket.
+    Note {
+        id: i64,
+        text: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    /// Messages held as spam.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomersCommand {
+    /// A customer's history: every ticket, open and closed.
+    Show {
+        address: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
 enum DbCommand {
     /// A consistent copy of the database while the daemon runs (VACUUM INTO).
     Backup { path: PathBuf },
+}
+
+fn act(config: &Config, id: i64, action: Action, by: Option<String>) -> Result<()> {
+    let mut store = Store::open(&config.database.path)?;
+    let summary =
+        ticketd::actions::apply(&mut store, &config.staff, id, &action, by.as_deref(), chrono::Utc::now().timestamp())?;
+    println!("{summary}");
+    Ok(())
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -259,6 +336,17 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         print!("{}", present::ticket_table(&tickets, &rules, prefix));
                     }
                 }
+                TicketsCommand::Assign { id, agent, by } => act(&config, id, Action::Assign(agent), by)?,
+                TicketsCommand::Close { id, by } => act(&config, id, Action::Close, by)?,
+                TicketsCommand::Reopen { id, by } => act(&config, id, Action::Reopen, by)?,
+                TicketsCommand::Wait { id, by } => act(&config, id, Action::Wait, by)?,
+                TicketsCommand::Note { id, text, by } => act(&config, id, Action::Note(text), by)?,
+                TicketsCommand::Priority { id, priority, by } => {
+                    let Some(p) = ticketd::rules::Priority::parse(&priority) else {
+                        bail!("unknown priority {priority:?}: use urgent, high, normal or low")
+                    };
+                    act(&config, id, Action::Priority(p), by)?
+                }
                 TicketsCommand::Show { id, json } => {
                     let Some(t) = store::get_ticket(store.conn(), id)? else { bail!("ticket {id} does not exist") };
                     let zone = rules.department_zone(&t.department);
@@ -298,6 +386,59 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         }
                     }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Quarantine { command: QuarantineCommand::List { json } } => {
+            let config = Config::load(&args.config)?;
+            let store = Store::open(&config.database.path)?;
+            let held = store::quarantine(store.conn())?;
+            if json {
+                let list: Vec<_> = held
+                    .iter()
+                    .map(|q| {
+                        serde_json::json!({
+                            "id": q.id, "mailbox": q.mailbox, "from": q.from, "subject": q.subject,
+                            "received_at": present::time_in(chrono_tz::UTC, q.received_at), "score": q.score, "reasons": q.reasons,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for q in &held {
+                    println!(
+                        "{:>6}  {}  {:<30}  {}  ({})",
+                        q.id,
+                        present::time_in(chrono_tz::UTC, q.received_at),
+                        q.from.as_deref().unwrap_or("?"),
+                        q.subject,
+                        q.reasons.join("; ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Customers { command: CustomersCommand::Show { address, json } } => {
+            let config = Config::load(&args.config)?;
+            let rules = Rules::load(&config.tickets.rules_dir).unwrap_or_else(|_| {
+                Rules::from_sources(&[], config.tickets.rules_dir.join("templates"))
+                    .expect("an empty rule set is valid")
+            });
+            let store = Store::open(&config.database.path)?;
+            let address = address.trim().to_ascii_lowercase();
+            let tickets = store::tickets_of_requester(store.conn(), &address)?;
+            let closed = tickets.iter().filter(|t| t.status == "closed").count();
+            if json {
+                let v = serde_json::json!({
+                    "address": address,
+                    "tickets": tickets.iter().map(|t| present::ticket_json(t, &rules, &config.tickets.tag_prefix)).collect::<Vec<_>>(),
+                    "open": tickets.len() - closed,
+                    "closed": closed,
+                });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{address}: {} open, {closed} closed", tickets.len() - closed);
+                print!("{}", present::ticket_table(&tickets, &rules, &config.tickets.tag_prefix));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -260,10 +260,14 @@ impl Stored<'_> {
         if self.verdict.forged_staff {
             flags.push("forged_staff".into());
         }
-        if self.verdict.class == Class::Spam {
+        if self.verdict.class == Class::Spam || kind == "spam" {
             flags.push(format!("spam: {}", self.verdict.reasons.join("; ")));
+            if let Some(score) = self.verdict.spam_score {
+                flags.push(format!("spam_score: {score}"));
+            }
         }
-        let keep_raw = m.is_flagged("unparsable") || self.verdict.class == Class::Spam;
+        // Spam keeps its bytes, so a release from the quarantine has the whole message.
+        let keep_raw = m.is_flagged("unparsable") || kind == "spam";
         let references = m.referenced_ids();
         let identity = m.identity();
         store::insert_message(

@@ -13,6 +13,7 @@
 //! (SQLite), [`clock`] (injected time), [`daemon`] (tasks, signals, shutdown) and [`present`]
 //! (what the CLI prints).
 
+pub mod actions;
 pub mod alerts;
 pub mod clock;
 pub mod config;

@@ -328,3 +328,41 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_act_on_tickets_from_the_shell_and_every_action_is_an_event() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Help", "x").bytes(), None).await;
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Again", "y").bytes(), None).await;
+    t.ok(&["run", "--once"]);
+    assert!(t.ok(&["tickets", "assign", "1", "bob", "--by", "alice"]).contains("bob@example.test"));
+    t.ok(&["tickets", "priority", "1", "urgent", "--by", "alice@example.test"]);
+    t.ok(&["tickets", "note", "1", "Called her back", "--by", "bob"]);
+    t.ok(&["tickets", "wait", "1"]);
+    t.ok(&["tickets", "close", "2", "--by", "bob"]);
+    let shown = t.json(&["tickets", "show", "1"]);
+    assert_eq!(shown["assignee"], "bob@example.test");
+    assert_eq!(shown["priority"], "urgent");
+    assert_eq!(shown["status"], "waiting");
+    let kinds: Vec<&str> = shown["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in ["assigned", "priority", "note", "status"] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    let note = shown["events"].as_array().unwrap().iter().find(|e| e["kind"] == "note").unwrap();
+    assert_eq!(note["by"], "bob@example.test");
+    assert_eq!(note["detail"], "Called her back");
+    t.ok(&["tickets", "reopen", "1"]);
+    assert_eq!(t.json(&["tickets", "show", "1"])["status"], "new", "no response yet: back to new");
+    // Mistakes are refused with a clear message.
+    let out = t.run(&["tickets", "assign", "1", "nobody"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a staff address"));
+    assert_eq!(t.run(&["tickets", "close", "99"]).status.code(), Some(1));
+    assert_eq!(t.run(&["tickets", "priority", "1", "asap"]).status.code(), Some(1));
+    // The customer's history.
+    let history = t.json(&["customers", "show", "Anna@Customer.test"]);
+    assert_eq!(history["open"], 1);
+    assert_eq!(history["closed"], 1);
+    assert_eq!(history["tickets"].as_array().unwrap().len(), 2);
+}

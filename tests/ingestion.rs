@@ -206,6 +206,11 @@ async fn special_use_folders_are_found_by_flag_and_spam_goes_to_the_existing_jun
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1, "spam never becomes a ticket");
     let junk = server.messages("support@example.test", "Junk").await;
     assert_eq!(junk.len(), 1);
+    let held = t.json(&["quarantine", "list"]);
+    assert_eq!(held.as_array().unwrap().len(), 1, "{held:#}");
+    assert_eq!(held[0]["from"], "win@lottery.test");
+    assert_eq!(held[0]["score"], 12.5);
+    assert!(held[0]["reasons"].as_array().unwrap().iter().any(|r| r == "X-Spam-Flag: YES"), "{held:#}");
     // A staff member answers from the shared mailbox; the copy lands in Sent.
     let reply =
         Mail::new("Support <support@example.test>", &format!("Re: [Ticket#{ticket}] Question"), "Here is the answer.")

@@ -190,26 +190,11 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
         flags.push("unknown_charset".to_string());
     }
     let new_text = reply::new_part(&text);
-    let content_type = message
-        .root_part()
-        .content_type()
-        .map(|ct| match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub),
-            None => ct.ctype().to_string(),
-        })
-        .unwrap_or_else(|| "text/plain".into())
-        .to_ascii_lowercase();
+    let content_type = mime_type(message.root_part(), "text/plain");
     let attachments = message
         .attachments()
         .map(|part| {
-            let ct = part
-                .content_type()
-                .map(|ct| match ct.subtype() {
-                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                    None => ct.ctype().to_string(),
-                })
-                .unwrap_or_else(|| "application/octet-stream".into())
-                .to_ascii_lowercase();
+            let ct = mime_type(part, "application/octet-stream");
             let content = match part.message() {
                 // A forwarded message keeps its own headers: store it whole.
                 Some(inner) => inner.raw_message().to_vec(),
@@ -251,6 +236,17 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
         copy_hash: String::new(),
         flags,
     })
+}
+
+/// A part's "type/subtype" in lower case, or `default` when it declares none.
+fn mime_type(part: &mail_parser::MessagePart<'_>, default: &str) -> String {
+    part.content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| default.into())
+        .to_ascii_lowercase()
 }
 
 fn raw_body<'a>(message: &'a mail_parser::Message<'_>, part: &mail_parser::MessagePart<'_>) -> &'a [u8] {

@@ -126,6 +126,56 @@ pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&st
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every ticket a customer opened, newest first.
+pub fn tickets_of_requester(conn: &Connection, address: &str) -> Result<Vec<Ticket>, StoreError> {
+    let sql =
+        format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.requester = ?1 ORDER BY t.created_at DESC, t.id DESC");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([address], ticket_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A message held as spam.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub id: i64,
+    pub mailbox: Option<String>,
+    pub from: Option<String>,
+    pub subject: String,
+    pub received_at: i64,
+    pub score: Option<f64>,
+    pub reasons: Vec<String>,
+}
+
+/// The quarantine: spam stored without a ticket, newest first.
+pub fn quarantine(conn: &Connection) -> Result<Vec<Held>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, mailbox, from_addr, subject, received_at, flags FROM messages \
+         WHERE kind = 'spam' AND ticket_id IS NULL ORDER BY received_at DESC, id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let flags: String = r.get(5)?;
+        let flags: Vec<String> = serde_json::from_str(&flags).unwrap_or_default();
+        let reasons = flags
+            .iter()
+            .filter_map(|f| f.strip_prefix("spam: "))
+            .flat_map(|s| s.split("; "))
+            .map(str::to_string)
+            .collect();
+        let score = flags.iter().find_map(|f| f.strip_prefix("spam_score: ")).and_then(|s| s.parse().ok());
+        Ok(Held {
+            id: r.get(0)?,
+            mailbox: r.get(1)?,
+            from: r.get(2)?,
+            subject: r.get(3)?,
+            received_at: r.get(4)?,
+            score,
+            reasons,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn touch_ticket(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
     conn.execute("UPDATE tickets SET updated_at = MAX(updated_at, ?2) WHERE id = ?1", params![id, at])?;
     Ok(())
