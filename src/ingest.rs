@@ -207,6 +207,14 @@ pub fn ingest(
     }
     let Decision { verdict, class, routed, language, owner } =
         decide(p, &message, origin.mailbox, origin.from_sent_folder);
+    // A bounce or other report about ticketd's own mail carries that mail's Message-ID in its
+    // returned headers: thread it there, so the bounce lands on the ticket (RFC 3464).
+    let bounced = if class == Class::Automatic { returned_own_ids(raw) } else { Vec::new() };
+    for id in &bounced {
+        if !message.references.contains(id) {
+            message.references.push(id.clone());
+        }
+    }
     let origin = &Origin { owner, ..origin.clone() };
     let attachments = store_attachments(&p.config.database.data_dir, &message)?;
 
@@ -356,6 +364,13 @@ fn file_message(
                     store::add_event(tx, ticket, at, "status", Some(by), "new -> open: staff responded")?;
                 }
             }
+            Class::Automatic
+                if is_delivery_failure(m) && store::ticket_sent_to_requester(tx, ticket, &t.requester)? =>
+            {
+                let detail = format!("{} bounced ({})", t.requester, m.subject);
+                store::add_event(tx, ticket, now.timestamp(), "bounce", None, &detail)?;
+                tracing::warn!(ticket, requester = %t.requester, "a mail to the requester bounced");
+            }
             _ => {}
         }
         tracing::debug!(ticket, how, "message joined ticket");
@@ -460,6 +475,30 @@ fn file_message(
         }
     };
     Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged })
+}
+
+/// A delivery status notification that reports a failure (RFC 3464), or a bounce in the old
+/// free-text style from MAILER-DAEMON.
+fn is_delivery_failure(m: &ParsedMessage) -> bool {
+    let from = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+    m.content_type == "multipart/report"
+        || filter::is_automatic_sender(from) && !from.contains("noreply") && !from.contains("no-reply")
+}
+
+/// Message-IDs of ticketd's own mail quoted in a delivery report (the returned message or its
+/// headers).
+fn returned_own_ids(raw: &[u8]) -> Vec<String> {
+    use std::sync::OnceLock;
+    static OWN_ID: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = OWN_ID.get_or_init(|| {
+        let pattern =
+            format!(r"(?im)^message-id:\s*<({}[^>\s]{{1,200}})>", regex::escape(filter::OWN_MESSAGE_ID_PREFIX));
+        regex::bytes::Regex::new(&pattern).expect("a valid pattern")
+    });
+    let mut ids: Vec<String> =
+        re.captures_iter(raw).filter_map(|c| std::str::from_utf8(&c[1]).ok().map(str::to_string)).collect();
+    ids.dedup();
+    ids
 }
 
 /// Why a new ticket's message must not be acknowledged, as far as the message itself tells

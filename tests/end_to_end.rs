@@ -366,3 +366,63 @@ async fn staff_act_on_tickets_from_the_shell_and_every_action_is_an_event() {
     assert_eq!(history["closed"], 1);
     assert_eq!(history["tickets"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bounced_acknowledgement_lands_on_its_ticket_and_is_never_answered() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Help", "x").bytes(), None).await;
+    t.ok(&["run", "--once"]);
+    let ack = server.wait_for("anna@customer.test", "INBOX", 1).await[0].parsed();
+    let ack_id = ack.message_id.unwrap();
+    let dsn = format!(
+        "From: MAILER-DAEMON@mail.customer.test\r\nTo: support@example.test\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <dsn1@mail.customer.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered: mailbox unknown.\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.customer.test\r\n\r\n\
+         Final-Recipient: rfc822; anna@customer.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: Support <support@example.test>\r\nTo: anna@customer.test\r\n\
+         Subject: {}\r\nMessage-ID: <{ack_id}>\r\n--r--\r\n",
+        ack.subject
+    );
+    server.append("support@example.test", "INBOX", dsn.as_bytes(), None).await;
+    t.ok(&["run", "--once"]);
+    let shown = t.json(&["tickets", "show", "1"]);
+    assert_eq!(shown["message_count"], 2, "{shown:#}");
+    assert_eq!(shown["messages"][1]["kind"], "auto");
+    assert!(shown["events"].as_array().unwrap().iter().any(|e| e["kind"] == "bounce"), "{shown:#}");
+    assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1, "no ticket of its own");
+    let outbox: i64 = t.db().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap();
+    assert_eq!(outbox, 1, "a bounce is never answered");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledgements_to_one_sender_are_limited_per_hour() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "[acks]\nper_sender_per_hour = 2\n");
+    for n in 0..5 {
+        server
+            .append(
+                "support@example.test",
+                "INBOX",
+                &Mail::new("anna@customer.test", &format!("Issue {n}"), "x").bytes(),
+                None,
+            )
+            .await;
+    }
+    server
+        .append("support@example.test", "INBOX", &Mail::new("hans@other.test", "Other customer", "y").bytes(), None)
+        .await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 6, "every mail is a ticket");
+    let outbox: i64 = t.db().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap();
+    assert_eq!(outbox, 3, "two to anna, one to hans");
+    let suppressed: i64 = t
+        .db()
+        .query_row("SELECT COUNT(*) FROM events WHERE kind = 'ack_suppressed' AND detail LIKE '%last hour%'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(suppressed, 3);
+}

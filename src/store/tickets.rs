@@ -126,6 +126,16 @@ pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&st
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Whether ticketd queued mail for this address on this ticket (so a bounce is about it).
+pub fn ticket_sent_to_requester(conn: &Connection, ticket: i64, requester: &str) -> Result<bool, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE ticket_id = ?1 AND EXISTS (SELECT 1 FROM json_each(recipients) WHERE value = ?2)",
+        params![ticket, requester],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
 /// Every ticket a customer opened, newest first.
 pub fn tickets_of_requester(conn: &Connection, address: &str) -> Result<Vec<Ticket>, StoreError> {
     let sql =
