@@ -39,7 +39,10 @@ async fn with_idle_new_mail_becomes_a_ticket_within_a_second_and_survives_a_serv
     let took =
         wait_until("ticket from IDLE", Duration::from_secs(10), || count(&t, "SELECT COUNT(*) FROM tickets") == 1)
             .await;
-    assert!(took < Duration::from_millis(1500), "IDLE reaction took {took:?}");
+    eprintln!("IDLE: arrival to ticket in {took:?}");
+    // About a second is the goal (usually 0.1-0.8 s); the bound leaves room for a loaded CI
+    // machine and still fails when IDLE is broken (the poll interval is ten minutes).
+    assert!(took < Duration::from_secs(3), "IDLE reaction took {took:?}");
     assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1);
 
     // The server restarts while ticketd idles: it reconnects and catches up.

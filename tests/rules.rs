@@ -84,8 +84,27 @@ async fn editing_rules_under_a_running_daemon_takes_effect_and_a_broken_edit_is_
         )
         .unwrap();
     };
+    // Wait until the daemon has seen the new file (its log says so), not for a fixed time.
+    let reloads = |t: &Ticketd| {
+        let log = std::fs::read_to_string(t.path("daemon.log")).unwrap_or_default();
+        log.matches("rules reloaded").count() + log.matches("rules not reloaded").count()
+    };
+    let wait_reload = |before: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reloads(&t) <= before {
+            assert!(Instant::now() < deadline, "no reload: {}", std::fs::read_to_string(t.path("daemon.log")).unwrap());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    // Let the daemon start (and its watcher take the first look at the rules directory).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(t.path("daemon.log")).unwrap_or_default().contains("connected and logged in") {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = reloads(&t);
     write_rule("faktura");
-    std::thread::sleep(Duration::from_millis(2500));
+    wait_reload(before);
     server
         .append("support@example.test", "INBOX", &Mail::new("a@customer.test", "Faktura 12", "x").bytes(), None)
         .await;
@@ -93,9 +112,10 @@ async fn editing_rules_under_a_running_daemon_takes_effect_and_a_broken_edit_is_
     assert_eq!(list[0]["department"], "billing");
 
     // A broken edit: refused with file:line, the old rule still routes.
+    let before = reloads(&t);
     std::fs::write(t.path("rules/50-routing.toml"), "[[rule]]\nname = \"invoices\"\nwhen.subject = \"(faktura\"\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    wait_reload(before);
     server
         .append("support@example.test", "INBOX", &Mail::new("b@customer.test", "Faktura 13", "y").bytes(), None)
         .await;
@@ -105,8 +125,9 @@ async fn editing_rules_under_a_running_daemon_takes_effect_and_a_broken_edit_is_
     assert!(log.contains("50-routing.toml:3"), "{log}");
 
     // A good edit takes effect for the next message.
+    let before = reloads(&t);
     write_rule("számla");
-    std::thread::sleep(Duration::from_millis(2500));
+    wait_reload(before);
     server
         .append("support@example.test", "INBOX", &Mail::new("c@customer.test", "Faktura 14", "z").bytes(), None)
         .await;
