@@ -215,6 +215,7 @@ async fn mailbox_task(
             r = outcome => r,
             _ = stop.changed() => return,
         };
+        crate::metrics::global().pass(&mailbox.name, result.as_ref().ok());
         match result {
             Ok(r) => {
                 failures = 0;
@@ -261,9 +262,13 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
     let mut failures = 0u32;
     loop {
         let next = match deliver(&config, clock.as_ref()).await {
-            Ok(_) => {
+            Ok(report) => {
                 failures = 0;
+                crate::metrics::global().delivered(&report);
                 let store = Store::open(&config.database.path).ok();
+                if let Some(pending) = store.as_ref().and_then(|s| store::outbox::pending_count(s.conn()).ok()) {
+                    crate::metrics::global().outbox_pending.set(pending);
+                }
                 let due = store.and_then(|s| store::outbox::next_due(s.conn()).ok().flatten());
                 let now = clock.now().timestamp();
                 Duration::from_secs(due.map(|d| (d - now).clamp(1, 300) as u64).unwrap_or(300))
@@ -286,6 +291,9 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
 /// Runs until `stop` turns true: every mailbox, the outbox, and rule reloads on SIGHUP.
 pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
     let wake = Arc::new(Notify::new());
+    if let Some(listen) = config.http_listen.clone() {
+        tokio::spawn(crate::metrics::serve(listen, stop.clone()));
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for m in &config.mailboxes {
         tasks.spawn(mailbox_task(config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), stop.clone()));

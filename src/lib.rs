@@ -22,6 +22,7 @@ pub mod explain;
 pub mod filter;
 pub mod ingest;
 pub mod mailbox;
+pub mod metrics;
 pub mod oauth;
 pub mod outbox;
 pub mod parse;

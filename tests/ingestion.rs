@@ -289,3 +289,35 @@ async fn a_missing_move_target_is_created() {
     assert_eq!(server.messages("support@example.test", "Ticketed").await.len(), 1);
     assert!(server.messages("support@example.test", "INBOX").await.is_empty());
 }
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_serves_health_and_metrics_with_per_mailbox_counts() {
+    let server = MailServer::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let t = Ticketd::new(&server, "poll_interval = \"1s\"", &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let _daemon = Daemon::start(&t);
+    server
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Metrics", "x").bytes(), None)
+        .await;
+    wait_until("ticket", Duration::from_secs(15), || count(&t, "SELECT COUNT(*) FROM tickets") == 1).await;
+    wait_until("metrics", Duration::from_secs(15), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http_get(port, "/metrics")
+                .contains("ticketd_messages_total{mailbox=\"support\",outcome=\"new_ticket\"} 1")
+    })
+    .await;
+    assert!(http_get(port, "/healthz").starts_with("HTTP/1.1 200"));
+    let metrics = http_get(port, "/metrics");
+    assert!(metrics.contains("ticketd_mailbox_up{mailbox=\"support\"} 1"), "{metrics}");
+    assert!(metrics.contains("ticketd_gaps{mailbox=\"support\"} 0"), "{metrics}");
+    assert!(http_get(port, "/nope").starts_with("HTTP/1.1 404"));
+}
