@@ -150,6 +150,9 @@ enum QuarantineCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a held message into a ticket as if it had just arrived, and move it out of the junk
+    /// folder to where ticketd puts what it has stored.
+    Release { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -416,6 +419,48 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                     );
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Quarantine { command: QuarantineCommand::Release { id } } => {
+            let (config, rules, _) = load(&args.config)?;
+            let mut store = Store::open(&config.database.path)?;
+            let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
+            let own = daemon::own_addresses(&config, &rules);
+            let pipeline =
+                ticketd::ingest::Pipeline { config: &config, rules: &rules, tags: &tags, own_addresses: &own };
+            let released = ticketd::ingest::release(&mut store, &pipeline, id, chrono::Utc::now())?;
+            println!("message {id} released as ticket {}", released.ticket);
+            let mb = config.mailboxes.iter().find(|m| m.name == released.mailbox).context("mailbox vanished")?;
+            let target = match &mb.after {
+                ticketd::config::AfterAction::Move(folder) => folder.clone(),
+                _ => mb.folders[0].clone(),
+            };
+            let rt = runtime()?;
+            rt.block_on(async {
+                match &released.message_id {
+                    Some(mid) => {
+                        match ticketd::mailbox::move_by_message_id(
+                            mb,
+                            &config.database.data_dir,
+                            &mb.junk_folder,
+                            mid,
+                            &target,
+                        )
+                        .await
+                        {
+                            Ok(true) => println!("moved from {} to {target}", mb.junk_folder),
+                            Ok(false) => eprintln!("warning: not found in {} (moved already?)", mb.junk_folder),
+                            Err(e) => eprintln!("warning: could not move it out of {}: {e}", mb.junk_folder),
+                        }
+                    }
+                    None => eprintln!("warning: it has no Message-ID; move it out of {} by hand", mb.junk_folder),
+                }
+                // Shell commands that cause mail try delivery once; the daemon delivers the rest.
+                let report = daemon::run_outbox_once(&config, &SystemClock).await;
+                if let Err(e) = report {
+                    eprintln!("warning: acknowledgement queued, not yet delivered: {e}");
+                }
+            });
             Ok(ExitCode::SUCCESS)
         }
         Command::Customers { command: CustomersCommand::Show { address, json } } => {

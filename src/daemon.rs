@@ -139,6 +139,11 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> Pass
     report
 }
 
+/// Delivers whatever is due in the outbox once (for shell commands that cause mail).
+pub async fn run_outbox_once(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryReport, String> {
+    deliver(config, clock).await
+}
+
 async fn deliver(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryReport, String> {
     let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
     if store::outbox::pending_count(store.conn()).map_err(|e| e.to_string())? == 0 {

@@ -29,6 +29,8 @@ pub enum IngestError {
     Attachment { path: String, source: std::io::Error },
     #[error(transparent)]
     Compose(#[from] compose::ComposeError),
+    #[error("message {0} is not held in the quarantine")]
+    NotHeld(i64),
 }
 
 impl From<rusqlite::Error> for IngestError {
@@ -528,6 +530,73 @@ pub fn ack_blocker(
     } else {
         None
     }
+}
+
+/// A message released from the quarantine.
+#[derive(Debug)]
+pub struct Released {
+    pub ticket: i64,
+    pub mailbox: String,
+    /// The Message-ID to find it by in the junk folder (None for a synthetic one).
+    pub message_id: Option<String>,
+}
+
+/// Turns a held spam message into a ticket as if it had just arrived (SPEC §4): classified
+/// again without the spam verdict, acknowledged, its clock starting `now`.
+pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc>) -> Result<Released, IngestError> {
+    use rusqlite::OptionalExtension;
+    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let row: Option<(Option<Vec<u8>>, Option<String>, Option<String>)> = tx
+        .query_row(
+            "SELECT raw, mailbox, folder FROM messages WHERE id = ?1 AND kind = 'spam' AND ticket_id IS NULL",
+            [held],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((Some(raw), mailbox, folder)) = row else { return Err(IngestError::NotHeld(held)) };
+    let mb = p
+        .config
+        .mailboxes
+        .iter()
+        .find(|m| Some(&m.name) == mailbox.as_ref())
+        .or(p.config.mailboxes.first())
+        .ok_or(IngestError::NotHeld(held))?;
+    let folder = folder.unwrap_or_else(|| "INBOX".into());
+    let message = parse::parse(&raw);
+    let d = decide(p, &message, mb, false);
+    let class = if d.class == Class::Spam { Class::Customer } else { d.class };
+    let verdict =
+        Verdict { class, reasons: Vec::new(), spam_score: d.verdict.spam_score, forged_staff: d.verdict.forged_staff };
+    let origin = Origin {
+        mailbox: mb,
+        owner: d.owner,
+        folder: &folder,
+        from_sent_folder: false,
+        uidvalidity: 0,
+        uid: 0,
+        received_at: now,
+        import_silently: false,
+        truncated: false,
+    };
+    tx.execute("DELETE FROM message_refs WHERE message_id = ?1", [held])?;
+    tx.execute("DELETE FROM attachments WHERE message_id = ?1", [held])?;
+    tx.execute("DELETE FROM messages WHERE id = ?1", [held])?;
+    let attachments = store_attachments(&p.config.database.data_dir, &message)?;
+    let stored = Stored {
+        message: &message,
+        raw: &raw,
+        attachments: &attachments,
+        origin: &origin,
+        verdict: &verdict,
+        language: d.language,
+    };
+    let mut routed = d.routed;
+    routed.spam = false;
+    let outcome = file_message(&tx, p, &stored, class, &routed, now)?;
+    let Outcome::Stored { ticket, .. } = outcome else { return Err(IngestError::NotHeld(held)) };
+    store::add_event(&tx, ticket, now.timestamp(), "released", None, "released from the quarantine")?;
+    tx.commit()?;
+    Ok(Released { ticket, mailbox: mb.name.clone(), message_id: message.message_id.clone() })
 }
 
 /// What a message of ticketd's own is, by the outbox row that sent it.

@@ -214,6 +214,17 @@ async fn special_use_folders_are_found_by_flag_and_spam_goes_to_the_existing_jun
     assert_eq!(held[0]["from"], "win@lottery.test");
     assert_eq!(held[0]["score"], 12.5);
     assert!(held[0]["reasons"].as_array().unwrap().iter().any(|r| r == "X-Spam-Flag: YES"), "{held:#}");
+    // Released by a person: a ticket as if it had just arrived, acknowledged, out of Junk.
+    let held_id = held[0]["id"].as_i64().unwrap().to_string();
+    let out = t.ok(&["quarantine", "release", &held_id]);
+    assert!(out.contains("released as ticket"), "{out}");
+    assert!(server.messages("support@example.test", "Junk").await.is_empty());
+    assert_eq!(server.messages("support@example.test", "Processed").await.len(), 2);
+    assert_eq!(server.wait_for("win@lottery.test", "INBOX", 1).await.len(), 1, "acknowledged on release");
+    assert!(t.json(&["quarantine", "list"]).as_array().unwrap().is_empty());
+    let released = t.json(&["tickets", "list"]);
+    assert_eq!(released.as_array().unwrap().len(), 2);
+    assert_eq!(t.run(&["quarantine", "release", &held_id]).status.code(), Some(1), "released only once");
     // A staff member answers from the shared mailbox; the copy lands in Sent.
     let reply =
         Mail::new("Support <support@example.test>", &format!("Re: [Ticket#{ticket}] Question"), "Here is the answer.")

@@ -428,7 +428,7 @@ async fn apply_pending(
     Ok(())
 }
 
-async fn move_messages(
+pub(crate) async fn move_messages(
     session: &mut ImapSession,
     state: &mut SessionState,
     cfg: &MailboxConfig,

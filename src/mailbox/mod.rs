@@ -207,6 +207,33 @@ impl MailboxClient {
     }
 }
 
+/// Moves the message with `message_id` out of `from` (a name or special-use flag) into `to`.
+/// False when it is not there (someone moved it already).
+pub async fn move_by_message_id(
+    cfg: &MailboxConfig,
+    data_dir: &std::path::Path,
+    from: &str,
+    message_id: &str,
+    to: &str,
+) -> Result<bool, MailboxError> {
+    let mut client = MailboxClient::new(cfg.clone(), data_dir);
+    client.session().await?;
+    let session = client.session.as_mut().expect("connected above");
+    let from = folder::resolve_folder(session, from).await?;
+    connect::timed("SELECT", session.select(&from)).await??;
+    // Quoted for the IMAP string; Message-IDs hold no quotes or backslashes in practice.
+    let wanted = message_id.replace(['"', '\\'], "");
+    let found = connect::timed("UID SEARCH", session.uid_search(format!("HEADER Message-ID \"{wanted}\""))).await??;
+    if found.is_empty() {
+        client.close().await;
+        return Ok(false);
+    }
+    let set: Vec<String> = found.iter().map(|u| u.to_string()).collect();
+    folder::move_messages(session, &mut client.state, cfg, &set.join(","), to, true).await?;
+    client.close().await;
+    Ok(true)
+}
+
 /// One pass: connect, read every folder and the sent folder, log out.
 pub async fn sync_mailbox(
     cfg: &MailboxConfig,
