@@ -546,7 +546,9 @@ pub struct Released {
 pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc>) -> Result<Released, IngestError> {
     use rusqlite::OptionalExtension;
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let row: Option<(Option<Vec<u8>>, Option<String>, Option<String>)> = tx
+    // The held message's bytes, mailbox and folder.
+    type HeldRow = (Option<Vec<u8>>, Option<String>, Option<String>);
+    let row: Option<HeldRow> = tx
         .query_row(
             "SELECT raw, mailbox, folder FROM messages WHERE id = ?1 AND kind = 'spam' AND ticket_id IS NULL",
             [held],
