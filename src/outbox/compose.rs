@@ -121,24 +121,11 @@ pub fn alert(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Composed, ComposeError> {
-    let sender = Mailbox::new(
-        from.name.clone(),
-        from.address.as_str().parse().map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
-    );
     let unique = &crate::parse::sha256_hex(
         format!("{key}{}{}", now.timestamp_nanos_opt().unwrap_or(0), std::process::id()).as_bytes(),
     )[..12];
     let message_id = format!("{OWN_MESSAGE_ID_PREFIX}alert.{unique}.{key}@{}", from.address.domain());
-    let mut builder = lettre::Message::builder()
-        .from(sender)
-        .subject(header_safe(&format!("[ticketd] {subject}")))
-        .date(now.into())
-        .message_id(Some(format!("<{message_id}>")))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("X-Loop"),
-            format!("{LOOP_MARKER_PREFIX} {}", from.address),
-        ));
+    let mut builder = headed(from, &message_id, &header_safe(&format!("[ticketd] {subject}")), "auto-generated", now)?;
     for t in to {
         builder = builder.to(t.parse().map_err(|e| ComposeError::Build(format!("recipient {t}: {e}")))?);
     }
@@ -147,6 +134,33 @@ pub fn alert(
         .body(body.to_string())
         .map_err(|e| ComposeError::Build(e.to_string()))?;
     Ok(Composed { message_id, raw: message.formatted() })
+}
+
+/// The headers every mail of ticketd's carries: sender, subject, date, its own Message-ID and the
+/// loop guards — Auto-Submitted (RFC 3834 §5), the X-Loop marker, and X-Auto-Response-Suppress so
+/// that Exchange sends no out-of-office reply to it.
+fn headed(
+    from: &NamedAddress,
+    message_id: &str,
+    subject: &str,
+    auto_submitted: &str,
+    now: DateTime<Utc>,
+) -> Result<lettre::message::MessageBuilder, ComposeError> {
+    let sender = Mailbox::new(
+        from.name.clone(),
+        from.address.as_str().parse().map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
+    );
+    Ok(lettre::Message::builder()
+        .from(sender)
+        .subject(subject)
+        .date(now.into())
+        .message_id(Some(format!("<{message_id}>")))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), auto_submitted.into()))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Loop"),
+            format!("{LOOP_MARKER_PREFIX} {}", from.address),
+        ))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into())))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -162,25 +176,10 @@ fn build(
     now: DateTime<Utc>,
 ) -> Result<Composed, ComposeError> {
     let message_id = new_message_id(ticket, from, now);
-    let from_mailbox = Mailbox::new(
-        from.name.clone(),
-        from.address.as_str().parse().map_err(|e| ComposeError::Build(format!("sender: {e}")))?,
-    );
-    let mut builder = lettre::Message::builder()
-        .from(from_mailbox)
+    let mut builder = headed(from, &message_id, subject, "auto-replied", now)?
         .to(to)
-        .subject(subject)
-        .date(now.into())
-        .message_id(Some(format!("<{message_id}>")))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-replied".into()))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("X-Loop"),
-            format!("{LOOP_MARKER_PREFIX} {}", from.address),
-        ))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Ticket-ID"), ticket.to_string()))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Content-Language"), language.into()))
-        // Ask Exchange not to answer with out-of-office replies (a loop guard).
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()));
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Content-Language"), language.into()));
     if let Some(parent) = in_reply_to {
         builder = builder.in_reply_to(format!("<{parent}>"));
         let mut chain: Vec<String> = references.iter().map(|r| format!("<{r}>")).collect();
