@@ -456,8 +456,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                     None => eprintln!("warning: it has no Message-ID; move it out of {} by hand", mb.junk_folder),
                 }
                 // Shell commands that cause mail try delivery once; the daemon delivers the rest.
-                let report = daemon::run_outbox_once(&config, &SystemClock).await;
-                if let Err(e) = report {
+                if let Err(e) = daemon::deliver(&config, &mut store, &SystemClock).await {
                     eprintln!("warning: acknowledgement queued, not yet delivered: {e}");
                 }
             });

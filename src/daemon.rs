@@ -129,7 +129,11 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> Pass
             }
         }
     }
-    match deliver(config, clock).await {
+    let delivery = match Store::open(&config.database.path) {
+        Ok(mut store) => deliver(config, &mut store, clock).await,
+        Err(e) => Err(e.to_string()),
+    };
+    match delivery {
         Ok(d) => report.delivery = d,
         Err(e) => {
             tracing::error!(error = %e, "outbox delivery failed");
@@ -139,18 +143,13 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> Pass
     report
 }
 
-/// Delivers whatever is due in the outbox once (for shell commands that cause mail).
-pub async fn run_outbox_once(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryReport, String> {
-    deliver(config, clock).await
-}
-
-async fn deliver(config: &Config, clock: &dyn Clock) -> Result<outbox::DeliveryReport, String> {
-    let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
+/// Delivers whatever is due in the outbox once (also for shell commands that cause mail).
+pub async fn deliver(config: &Config, store: &mut Store, clock: &dyn Clock) -> Result<outbox::DeliveryReport, String> {
     if store::outbox::pending_count(store.conn()).map_err(|e| e.to_string())? == 0 {
         return Ok(Default::default());
     }
     let mailer = Mailer::new(&config.smtp, &config.database.data_dir).map_err(|e| e.to_string())?;
-    outbox::deliver_due(&mut store, &mailer, clock).await.map_err(|e| e.to_string())
+    outbox::deliver_due(store, &mailer, clock).await.map_err(|e| e.to_string())
 }
 
 /// Reloads the rules; a broken set is refused and the old one keeps running.
@@ -265,16 +264,24 @@ async fn mailbox_task(
 
 async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let mut failures = 0u32;
+    let mut db: Option<Store> = None;
     loop {
-        let next = match deliver(&config, clock.as_ref()).await {
+        let attempt = async {
+            if db.is_none() {
+                db = Some(Store::open(&config.database.path).map_err(|e| e.to_string())?);
+            }
+            let store = db.as_mut().expect("opened above");
+            deliver(&config, store, clock.as_ref()).await
+        };
+        let next = match attempt.await {
             Ok(report) => {
                 failures = 0;
                 crate::metrics::global().delivered(&report);
-                let store = Store::open(&config.database.path).ok();
-                if let Some(pending) = store.as_ref().and_then(|s| store::outbox::pending_count(s.conn()).ok()) {
+                let store = db.as_ref().expect("delivery opened it");
+                if let Ok(pending) = store::outbox::pending_count(store.conn()) {
                     crate::metrics::global().outbox_pending.set(pending);
                 }
-                let due = store.and_then(|s| store::outbox::next_due(s.conn()).ok().flatten());
+                let due = store::outbox::next_due(store.conn()).ok().flatten();
                 let now = clock.now().timestamp();
                 Duration::from_secs(due.map(|d| (d - now).clamp(1, 300) as u64).unwrap_or(300))
             }
@@ -282,6 +289,7 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
                 let delay = retry_delay(failures);
                 failures = failures.saturating_add(1);
                 tracing::error!(error = %e, retry_in = delay.as_secs(), "outbox delivery failed");
+                db = None;
                 delay
             }
         };

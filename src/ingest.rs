@@ -221,7 +221,7 @@ pub fn ingest(
     let attachments = store_attachments(&p.config.database.data_dir, &message)?;
 
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = if store::message_seen(&tx, Some(&message.identity()), &message.content_hash)?.is_some() {
+    let outcome = if store::message_seen(&tx, &message.identity())?.is_some() {
         Outcome::Duplicate
     } else {
         let stored = Stored { message: &message, raw, attachments: &attachments, origin, verdict: &verdict, language };

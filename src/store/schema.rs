@@ -62,7 +62,6 @@ CREATE TABLE messages (
     uid            INTEGER
 );
 CREATE UNIQUE INDEX messages_message_id ON messages(message_id) WHERE message_id IS NOT NULL;
-CREATE INDEX messages_content_hash ON messages(content_hash);
 CREATE INDEX messages_ticket ON messages(ticket_id);
 CREATE INDEX messages_folder ON messages(mailbox, folder, received_at);
 

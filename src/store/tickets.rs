@@ -351,21 +351,10 @@ pub fn ticket_referencing(conn: &Connection, message_id: &str) -> Result<Option<
         .optional()?)
 }
 
-/// Whether this message is stored already: by Message-ID, or by content where it has none.
-pub fn message_seen(
-    conn: &Connection,
-    message_id: Option<&str>,
-    content_hash: &str,
-) -> Result<Option<i64>, StoreError> {
-    let found = match message_id {
-        Some(mid) => conn.query_row("SELECT id FROM messages WHERE message_id = ?1", [mid], |r| r.get(0)).optional()?,
-        None => conn
-            .query_row("SELECT id FROM messages WHERE message_id IS NULL AND content_hash = ?1", [content_hash], |r| {
-                r.get(0)
-            })
-            .optional()?,
-    };
-    Ok(found)
+/// Whether this message is stored already, by its identity (Message-ID, or the synthetic one
+/// made from its content where it has none).
+pub fn message_seen(conn: &Connection, identity: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row("SELECT id FROM messages WHERE message_id = ?1", [identity], |r| r.get(0)).optional()?)
 }
 
 /// Whether `address` belongs on this ticket: the requester, anyone who wrote on it or was in
