@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need — Dovecot (IMAP + LMTP) and Postfix — when missing.
+# Installs what the tests and the demo need — Dovecot (IMAP + LMTP), Postfix and SpamAssassin's
+# spamd — when missing.
 # Debian/Ubuntu only; needs root (or sudo). The packages' own system services are kept from
 # starting: ticketd's tests run private instances on loopback ports instead.
 set -euo pipefail
@@ -10,6 +11,8 @@ command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 command -v postfix >/dev/null 2>&1 || need+=(postfix)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# SpamAssassin's spamd, for the live-scan tests (started privately, local rules only).
+command -v spamd >/dev/null 2>&1 || need+=(spamassassin)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

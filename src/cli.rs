@@ -301,9 +301,29 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             };
             let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
             let own = daemon::own_addresses(&config, &rules);
-            let pipeline =
-                ticketd::ingest::Pipeline { config: &config, rules: &rules, tags: &tags, own_addresses: &own };
-            let v = ticketd::explain::explain(&pipeline, &message, mb, sent, chrono::Utc::now().timestamp());
+            // With a live scanner configured, ask it too: the explanation must be the truth.
+            let scanner = ticketd::scan::Scanner::from_config(&config.spam);
+            let scan = match &scanner {
+                Some(s) if !sent => Some(
+                    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(s.scan(&raw)),
+                ),
+                _ => None,
+            };
+            let pipeline = ticketd::ingest::Pipeline {
+                config: &config,
+                rules: &rules,
+                tags: &tags,
+                own_addresses: &own,
+                scanner: scanner.as_ref(),
+            };
+            let v = ticketd::explain::explain(
+                &pipeline,
+                &message,
+                mb,
+                sent,
+                scan.as_ref(),
+                chrono::Utc::now().timestamp(),
+            );
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -426,8 +446,13 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             let mut store = Store::open(&config.database.path)?;
             let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
             let own = daemon::own_addresses(&config, &rules);
-            let pipeline =
-                ticketd::ingest::Pipeline { config: &config, rules: &rules, tags: &tags, own_addresses: &own };
+            let pipeline = ticketd::ingest::Pipeline {
+                config: &config,
+                rules: &rules,
+                tags: &tags,
+                own_addresses: &own,
+                scanner: None,
+            };
             let released = ticketd::ingest::release(&mut store, &pipeline, id, chrono::Utc::now())?;
             println!("message {id} released as ticket {}", released.ticket);
             let mb = config.mailboxes.iter().find(|m| m.name == released.mailbox).context("mailbox vanished")?;
@@ -472,16 +497,27 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             let address = address.trim().to_ascii_lowercase();
             let tickets = store::tickets_of_requester(store.conn(), &address)?;
             let closed = tickets.iter().filter(|t| t.status == "closed").count();
+            let bounce = store::addresses::last_bounce(store.conn(), &address)?;
+            let bounce_time = |at: i64| {
+                chrono::DateTime::from_timestamp(at, 0).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            };
             if json {
                 let v = serde_json::json!({
                     "address": address,
                     "tickets": tickets.iter().map(|t| present::ticket_json(t, &rules, &config.tickets.tag_prefix)).collect::<Vec<_>>(),
                     "open": tickets.len() - closed,
                     "closed": closed,
+                    "last_bounce": bounce.as_ref().map(|(at, detail)| serde_json::json!({
+                        "at": bounce_time(*at),
+                        "report": detail,
+                    })),
                 });
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 println!("{address}: {} open, {closed} closed", tickets.len() - closed);
+                if let Some((at, detail)) = &bounce {
+                    println!("last bounce: {} ({detail})", bounce_time(*at).unwrap_or_default());
+                }
                 print!("{}", present::ticket_table(&tickets, &rules, &config.tickets.tag_prefix));
             }
             Ok(ExitCode::SUCCESS)

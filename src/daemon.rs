@@ -81,7 +81,8 @@ async fn sync_one(
 ) -> Result<MailboxReport, String> {
     let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
     let (tags, own) = pipeline_parts(config, rules);
-    let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own };
+    let scanner = crate::scan::Scanner::from_config(&config.spam);
+    let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own, scanner: scanner.as_ref() };
     let result = mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock).await;
     if let Err(e) = &result {
         alert_on_failure(config, &store, mailbox, e, clock.now());
@@ -196,6 +197,8 @@ async fn mailbox_task(
 ) {
     let mut failures = 0u32;
     let mut client = MailboxClient::new(mailbox.clone(), &config.database.data_dir);
+    // One scanner per task, so that its memory of a failure spans the passes.
+    let scanner = crate::scan::Scanner::from_config(&config.spam);
     let mut store: Option<Store> = None;
     loop {
         if *stop.borrow() {
@@ -208,7 +211,13 @@ async fn mailbox_task(
             let db = store.as_mut().expect("opened above");
             let rule_set = current_rules(&rules);
             let (tags, own) = pipeline_parts(&config, &rule_set);
-            let pipeline = Pipeline { config: &config, rules: &rule_set, tags: &tags, own_addresses: &own };
+            let pipeline = Pipeline {
+                config: &config,
+                rules: &rule_set,
+                tags: &tags,
+                own_addresses: &own,
+                scanner: scanner.as_ref(),
+            };
             let result = client.pass(db, &pipeline, clock.as_ref()).await;
             if let Err(e) = &result {
                 alert_on_failure(&config, db, &mailbox, e, clock.now());

@@ -11,6 +11,7 @@ use crate::config::MailboxConfig;
 use crate::filter::{self, Class};
 use crate::ingest::{self, Pipeline};
 use crate::parse::ParsedMessage;
+use crate::scan::ScanResult;
 use crate::thread::{self, ThreadInput, Threading};
 
 pub fn explain(
@@ -18,10 +19,11 @@ pub fn explain(
     message: &ParsedMessage,
     mailbox: &MailboxConfig,
     from_sent_folder: bool,
+    scan: Option<&ScanResult>,
     now: i64,
 ) -> Value {
-    let d = ingest::decide(p, message, mailbox, from_sent_folder);
-    let (spam_reasons, score) = filter::spam_verdict(message, &p.config.spam);
+    let d = ingest::decide(p, message, mailbox, from_sent_folder, scan);
+    let (spam_reasons, score) = filter::spam_verdict(message, &p.config.spam, scan);
     let automatic = filter::automatic_reasons(message);
     let (requester, _) = ingest::requester_of(message, d.class, &d.routed, p);
     let joins = read_only(&p.config.database.path).and_then(|conn| {
@@ -41,7 +43,12 @@ pub fn explain(
     json!({
         "class": d.class.as_str(),
         "reasons": d.verdict.reasons,
-        "spam": { "verdict": d.class == Class::Spam, "score": score, "reasons": spam_reasons },
+        "spam": {
+            "verdict": d.class == Class::Spam,
+            "score": score,
+            "reasons": spam_reasons,
+            "unscanned": d.verdict.unscanned,
+        },
         "automatic": { "verdict": d.class == Class::Automatic, "reasons": automatic },
         "rules": d.routed.rules.iter().map(|r| json!({ "name": r.name, "matched": r.matched })).collect::<Vec<_>>(),
         "department": d.routed.department,

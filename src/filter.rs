@@ -7,6 +7,7 @@
 
 use crate::config::{Address, SpamConfig, StaffConfig, StaffTrust};
 use crate::parse::ParsedMessage;
+use crate::scan::ScanResult;
 
 /// The marker ticketd writes into every mail it sends (X-Loop), and looks for in what it reads.
 pub const LOOP_MARKER_PREFIX: &str = "ticketd";
@@ -44,6 +45,8 @@ pub struct Verdict {
     pub spam_score: Option<f64>,
     /// A staff From without any trust source: stored as a customer message, flagged.
     pub forged_staff: bool,
+    /// The live scanner was configured but could not check this message (fail-open).
+    pub unscanned: Option<String>,
 }
 
 pub struct FilterContext<'a> {
@@ -53,11 +56,23 @@ pub struct FilterContext<'a> {
     pub own_addresses: &'a [Address],
     /// The message was read from a mailbox's `sent_folder`.
     pub from_sent_folder: bool,
+    /// The live scanner's answer (spamd, rspamd), when one is configured.
+    pub scan: Option<&'a ScanResult>,
 }
 
 pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
     let from = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
-    let verdict = |class, reasons| Verdict { class, reasons, spam_score: None, forged_staff: false };
+    let unscanned = match ctx.scan {
+        Some(ScanResult::Unscanned { reason }) => Some(reason.clone()),
+        _ => None,
+    };
+    let verdict = |class, reasons, spam_score| Verdict {
+        class,
+        reasons,
+        spam_score,
+        forged_staff: false,
+        unscanned: unscanned.clone(),
+    };
 
     // 1. Own mail.
     let mut own = Vec::new();
@@ -72,19 +87,19 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
         own.push(format!("sent from ticketd's own address {from}"));
     }
     if !own.is_empty() {
-        return verdict(Class::Own, own);
+        return verdict(Class::Own, own, None);
     }
 
     // 2. Spam: the verdicts the mail server already wrote, and the local lists.
-    let (spam_reasons, spam_score) = spam_verdict(m, ctx.spam);
+    let (spam_reasons, spam_score) = spam_verdict(m, ctx.spam, ctx.scan);
     if !spam_reasons.is_empty() && !ctx.from_sent_folder {
-        return Verdict { class: Class::Spam, reasons: spam_reasons, spam_score, forged_staff: false };
+        return verdict(Class::Spam, spam_reasons, spam_score);
     }
 
     // 3. Automatic mail.
     let auto = automatic_reasons(m);
     if !auto.is_empty() && !ctx.from_sent_folder {
-        return Verdict { class: Class::Automatic, reasons: auto, spam_score, forged_staff: false };
+        return verdict(Class::Automatic, auto, spam_score);
     }
 
     // 4. Staff mail.
@@ -99,30 +114,29 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
                 return match outside {
                     Some(customer) => {
                         reasons.push(format!("goes to {customer}, outside the company"));
-                        Verdict { class: Class::StaffResponse, reasons, spam_score, forged_staff: false }
+                        verdict(Class::StaffResponse, reasons, spam_score)
                     }
                     None => {
                         reasons.push("stays internal".into());
-                        Verdict { class: Class::StaffNote, reasons, spam_score, forged_staff: false }
+                        verdict(Class::StaffNote, reasons, spam_score)
                     }
                 };
             }
             None => {
                 return Verdict {
-                    class: Class::Customer,
-                    reasons: vec![format!("claims staff sender {from} without a trust source")],
-                    spam_score,
                     forged_staff: true,
+                    ..verdict(Class::Customer, vec![format!("claims staff sender {from} without a trust source")], spam_score)
                 };
             }
         }
     }
 
-    Verdict { class: Class::Customer, reasons: Vec::new(), spam_score, forged_staff: false }
+    verdict(Class::Customer, Vec::new(), spam_score)
 }
 
-/// Upstream spam headers and the local allow / block lists; the allow list wins.
-pub fn spam_verdict(m: &ParsedMessage, spam: &SpamConfig) -> (Vec<String>, Option<f64>) {
+/// Upstream spam headers, the live scanner's verdict and the local allow / block lists; the
+/// allow list wins.
+pub fn spam_verdict(m: &ParsedMessage, spam: &SpamConfig, scan: Option<&ScanResult>) -> (Vec<String>, Option<f64>) {
     let from = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
     let mut reasons = Vec::new();
     let mut score: Option<f64> = None;
@@ -152,6 +166,14 @@ pub fn spam_verdict(m: &ParsedMessage, spam: &SpamConfig) -> (Vec<String>, Optio
     if let Some(s) = score {
         if s >= spam.score_threshold {
             reasons.push(format!("score {s} at or above {}", spam.score_threshold));
+        }
+    }
+    // The live scanner decides by its own threshold, as it does for the mail server.
+    if let Some(ScanResult::Scanned { scanner, score: live, required, spam: is_spam, symbols }) = scan {
+        score = Some(*live);
+        if *is_spam {
+            let shown: Vec<&str> = symbols.iter().take(8).map(String::as_str).collect();
+            reasons.push(format!("{scanner}: score {live} / {required} ({})", shown.join(", ")));
         }
     }
     if spam.block.iter().any(|g| g.matches(from)) {
@@ -215,6 +237,15 @@ pub fn automatic_reasons(m: &ParsedMessage) -> Vec<String> {
         reasons.push("no sender address".into());
     }
     reasons
+}
+
+/// Microsoft's request not to auto-answer a message (`X-Auto-Response-Suppress: All`, `OOF`,
+/// `AutoReply`): honoured by not acknowledging; the mail itself is a person's and stays a
+/// customer message.
+pub fn suppresses_auto_responses(m: &ParsedMessage) -> Option<String> {
+    let v = m.header("x-auto-response-suppress")?;
+    let asks = v.split([',', ' ', '\t']).any(|t| ["all", "oof", "autoreply"].contains(&t.trim().to_ascii_lowercase().as_str()));
+    asks.then(|| v.trim().to_string())
 }
 
 fn is_noreply(local: &str) -> bool {
@@ -307,7 +338,7 @@ mod tests {
         let raw = format!("{headers}\r\nSubject: x\r\nMessage-ID: <m@x>\r\n\r\nbody\r\n");
         let own = [Address("support@example.test".into())];
         let (staff, spam) = (staff(), spam());
-        let ctx = FilterContext { staff: &staff, spam: &spam, own_addresses: &own, from_sent_folder: sent };
+        let ctx = FilterContext { staff: &staff, spam: &spam, own_addresses: &own, from_sent_folder: sent, scan: None };
         classify(&parse(raw.as_bytes()), &ctx)
     }
 

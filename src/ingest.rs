@@ -18,6 +18,7 @@ use crate::outbox::compose::{self, AckFacts};
 use crate::parse::{self, ParsedMessage};
 use crate::route::{self, Route, RouteInput};
 use crate::rules::Rules;
+use crate::scan::ScanResult;
 use crate::store::{self, outbox::NewOutgoing, NewMessage, NewTicket, Store, StoreError};
 use crate::thread::{self, TagMatcher, ThreadIndex, ThreadInput, Threading};
 
@@ -45,6 +46,8 @@ pub struct Pipeline<'a> {
     pub rules: &'a Rules,
     pub tags: &'a TagMatcher,
     pub own_addresses: &'a [Address],
+    /// The live spam scanner, asked by the mailbox side before [`ingest`] (never by it).
+    pub scanner: Option<&'a crate::scan::Scanner>,
 }
 
 /// Where a fetched message came from on the server.
@@ -76,6 +79,8 @@ pub enum Outcome {
         ticket: i64,
         new_ticket: bool,
         acknowledged: bool,
+        /// The acknowledgement was withheld because the sender looks like a mail loop.
+        loop_suspected: bool,
     },
     /// Stored without a ticket (own mail that belongs to none).
     Unfiled,
@@ -155,6 +160,7 @@ pub fn decide<'a>(
     message: &ParsedMessage,
     mailbox: &'a MailboxConfig,
     from_sent_folder: bool,
+    scan: Option<&ScanResult>,
 ) -> Decision<'a> {
     let verdict = filter::classify(
         message,
@@ -163,6 +169,7 @@ pub fn decide<'a>(
             spam: &p.config.spam,
             own_addresses: p.own_addresses,
             from_sent_folder,
+            scan,
         },
     );
     let language =
@@ -188,12 +195,14 @@ pub fn decide<'a>(
     Decision { verdict, class, routed, language, owner }
 }
 
-/// Runs one message through the pipeline and commits it with its checkpoint.
+/// Runs one message through the pipeline and commits it with its checkpoint. `scan` is the
+/// live scanner's answer about `raw`, when one is configured.
 pub fn ingest(
     store: &mut Store,
     p: &Pipeline<'_>,
     origin: &Origin<'_>,
     raw: &[u8],
+    scan: Option<&ScanResult>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, IngestError> {
     let mut message = parse::parse(raw);
@@ -208,7 +217,7 @@ pub fn ingest(
         );
     }
     let Decision { verdict, class, routed, language, owner } =
-        decide(p, &message, origin.mailbox, origin.from_sent_folder);
+        decide(p, &message, origin.mailbox, origin.from_sent_folder, scan);
     // A bounce or other report about ticketd's own mail carries that mail's Message-ID in its
     // returned headers: thread it there, so the bounce lands on the ticket (RFC 3464).
     let bounced = if class == Class::Automatic { returned_own_ids(raw) } else { Vec::new() };
@@ -269,6 +278,9 @@ impl Stored<'_> {
         let mut flags = m.flags.clone();
         if self.verdict.forged_staff {
             flags.push("forged_staff".into());
+        }
+        if let Some(reason) = &self.verdict.unscanned {
+            flags.push(format!("unscanned: {reason}"));
         }
         if self.verdict.class == Class::Spam || kind == "spam" {
             flags.push(format!("spam: {}", self.verdict.reasons.join("; ")));
@@ -371,12 +383,13 @@ fn file_message(
             {
                 let detail = format!("{} bounced ({})", t.requester, m.subject);
                 store::add_event(tx, ticket, now.timestamp(), "bounce", None, &detail)?;
+                store::addresses::mark_bounced(tx, &t.requester, received, &m.subject)?;
                 tracing::warn!(ticket, requester = %t.requester, "a mail to the requester bounced");
             }
             _ => {}
         }
         tracing::debug!(ticket, how, "message joined ticket");
-        return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false });
+        return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false, loop_suspected: false });
     }
 
     // Own mail that belongs to no ticket (e.g. a Sent copy of mail ticketd no longer knows).
@@ -422,6 +435,9 @@ fn file_message(
         _ => format!("mail to {}", s.origin.owner.address),
     };
     store::add_event(tx, ticket, at, "created", None, &how)?;
+    if let Some(reason) = &s.verdict.unscanned {
+        store::add_event(tx, ticket, at, "unscanned", None, reason)?;
+    }
     for r in &routed.rules {
         store::add_event(tx, ticket, at, "rule", None, &r.name)?;
     }
@@ -432,6 +448,7 @@ fn file_message(
     }
 
     // The acknowledgement.
+    let mut loop_suspected = false;
     let suppressed = match ack_blocker(p, class, s.verdict, &requester, routed, m) {
         Some(reason) => Some(reason),
         None if s.origin.import_silently => Some("imported by initial_sync = \"all\"".to_string()),
@@ -440,7 +457,19 @@ fn file_message(
             "already {} acknowledgements to {requester} in the last hour",
             p.config.acks.per_sender_per_hour
         )),
-        None => None,
+        None => match store::addresses::last_bounce(tx, &requester)? {
+            Some((bounced, detail)) if received - bounced < BOUNCE_MEMORY_SECS => {
+                Some(format!("mail to {requester} bounced within the last day ({detail})"))
+            }
+            _ => {
+                let suspected = crate::loops::loop_suspected(tx, &requester, &subject, received)?;
+                if let Some(why) = &suspected {
+                    loop_suspected = true;
+                    tracing::warn!(ticket, requester = %requester, "{why}; not acknowledging");
+                }
+                suspected
+            }
+        },
     };
     let acknowledged = match suppressed {
         Some(reason) => {
@@ -476,8 +505,12 @@ fn file_message(
             true
         }
     };
-    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged })
+    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected })
 }
+
+/// After a bounce, an address gets no acknowledgement for this long: a full mailbox or a dead
+/// address would only bounce again.
+const BOUNCE_MEMORY_SECS: i64 = 24 * 3600;
 
 /// A delivery status notification that reports a failure (RFC 3464), or a bounce in the old
 /// free-text style from MAILER-DAEMON.
@@ -521,6 +554,8 @@ pub fn ack_blocker(
         Some(format!("{requester} is ticketd's own address"))
     } else if filter::is_automatic_sender(requester) {
         Some(format!("{requester} is an automatic sender"))
+    } else if let Some(asked) = filter::suppresses_auto_responses(m) {
+        Some(format!("the sender asked for no automatic replies (X-Auto-Response-Suppress: {asked})"))
     } else if !routed.ack {
         Some("a rule said ack = false".to_string())
     } else if m.is_flagged("unparsable") {
@@ -565,10 +600,10 @@ pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc
         .ok_or(IngestError::NotHeld(held))?;
     let folder = folder.unwrap_or_else(|| "INBOX".into());
     let message = parse::parse(&raw);
-    let d = decide(p, &message, mb, false);
+    let d = decide(p, &message, mb, false, None);
     let class = if d.class == Class::Spam { Class::Customer } else { d.class };
     let verdict =
-        Verdict { class, reasons: Vec::new(), spam_score: d.verdict.spam_score, forged_staff: d.verdict.forged_staff };
+        Verdict { class, reasons: Vec::new(), unscanned: None, ..d.verdict };
     let origin = Origin {
         mailbox: mb,
         owner: d.owner,

@@ -3,10 +3,10 @@
 //! The modules follow the path of a message:
 //!
 //! ```text
-//! mailbox ──► parse ──► filter ──► thread ──► route ──► ingest (store) ──► outbox
-//!  (IMAP)     (MIME)    (spam,     (which     (rules)   (one SQLite        (SMTP)
-//!                        auto,      ticket)              transaction)
-//!                        staff)
+//! mailbox ──► scan ──► parse ──► filter ──► thread ──► route ──► ingest (store) ──► outbox
+//!  (IMAP)    (spamd,   (MIME)    (spam,     (which     (rules)   (one SQLite        (SMTP)
+//!            rspamd;             auto,      ticket)              transaction)
+//!            optional)           staff)
 //! ```
 //!
 //! Beside the pipeline: [`config`] (config.toml), [`rules`] (the admins' policy), [`store`]
@@ -21,6 +21,7 @@ pub mod daemon;
 pub mod explain;
 pub mod filter;
 pub mod ingest;
+pub mod loops;
 pub mod mailbox;
 pub mod metrics;
 pub mod oauth;
@@ -29,5 +30,6 @@ pub mod parse;
 pub mod present;
 pub mod route;
 pub mod rules;
+pub mod scan;
 pub mod store;
 pub mod thread;

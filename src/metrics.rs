@@ -36,6 +36,8 @@ pub struct Metrics {
     pub gaps: Family<MailboxLabel, Gauge>,
     pub deliveries: Family<ResultLabel, Counter>,
     pub outbox_pending: Gauge,
+    pub loops: Family<MailboxLabel, Counter>,
+    pub scans: Family<ResultLabel, Counter>,
 }
 
 impl Metrics {
@@ -46,12 +48,20 @@ impl Metrics {
         let gaps = Family::<MailboxLabel, Gauge>::default();
         let deliveries = Family::<ResultLabel, Counter>::default();
         let outbox_pending = Gauge::default();
+        let loops = Family::<MailboxLabel, Counter>::default();
+        let scans = Family::<ResultLabel, Counter>::default();
         registry.register("messages", "Messages read, by mailbox and outcome", messages.clone());
         registry.register("mailbox_up", "1 if the mailbox's last pass worked", mailbox_up.clone());
         registry.register("gaps", "Messages below the checkpoint still in a folder (never stored)", gaps.clone());
         registry.register("deliveries", "Outbox delivery attempts, by result", deliveries.clone());
         registry.register("outbox_pending", "Mail waiting in the outbox", outbox_pending.clone());
-        Metrics { registry, messages, mailbox_up, gaps, deliveries, outbox_pending }
+        registry.register(
+            "loop_suspected",
+            "New tickets not acknowledged because the sender looks like a mail loop",
+            loops.clone(),
+        );
+        registry.register("spam_scans", "Live spam scans, by result (spam, clean, unscanned)", scans.clone());
+        Metrics { registry, messages, mailbox_up, gaps, deliveries, outbox_pending, loops, scans }
     }
 
     pub fn encode(&self) -> String {
@@ -77,6 +87,7 @@ impl Metrics {
                     .inc_by(n as u64);
             }
             self.gaps.get_or_create(&label).set(r.gaps as i64);
+            self.loops.get_or_create(&label).inc_by(r.loops as u64);
         }
     }
 

@@ -30,6 +30,8 @@ pub struct FolderReport {
     pub spam: usize,
     pub skipped_old: usize,
     pub acknowledged: usize,
+    /// New tickets not acknowledged because their sender looks like a mail loop.
+    pub loops: usize,
     /// Messages below the checkpoint still in the folder although ticketd moves what it stores.
     pub gaps: usize,
     /// UIDNEXT when the folder was selected: a later, higher UIDNEXT means new mail.
@@ -209,14 +211,20 @@ pub async fn sync_folder(
                 import_silently: *silent,
                 truncated,
             };
-            let outcome = ingest::ingest(store, pipeline, &origin, raw, clock.now())?;
+            // Staff's sent mail, headers-only fetches and silent imports are not worth a scan.
+            let scan = match pipeline.scanner {
+                Some(scanner) if !from_sent_folder && !truncated && !*silent => Some(scanner.scan(raw).await),
+                _ => None,
+            };
+            let outcome = ingest::ingest(store, pipeline, &origin, raw, scan.as_ref(), clock.now())?;
             report.fetched += 1;
             match outcome {
                 Outcome::Duplicate => report.duplicates += 1,
                 Outcome::Spam => report.spam += 1,
-                Outcome::Stored { new_ticket: true, acknowledged, ticket } => {
+                Outcome::Stored { new_ticket: true, acknowledged, ticket, loop_suspected } => {
                     report.new_tickets += 1;
                     report.acknowledged += usize::from(acknowledged);
+                    report.loops += usize::from(loop_suspected);
                     tracing::info!(mailbox = %cfg.name, folder, uid = meta.uid, ticket, acknowledged, "new ticket");
                 }
                 Outcome::Stored { .. } => report.joined += 1,

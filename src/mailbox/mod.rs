@@ -52,6 +52,7 @@ pub struct MailboxReport {
     pub spam: usize,
     pub skipped_old: usize,
     pub acknowledged: usize,
+    pub loops: usize,
     pub gaps: usize,
 }
 
@@ -65,6 +66,7 @@ impl MailboxReport {
         self.skipped_old += f.skipped_old;
         self.acknowledged += f.acknowledged;
         self.gaps += f.gaps;
+        self.loops += f.loops;
     }
 }
 

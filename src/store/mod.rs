@@ -4,6 +4,7 @@
 //! This module owns every SQL statement. It never talks to the network and never decides policy:
 //! callers open a transaction, call the small functions here inside it, and commit.
 
+pub mod addresses;
 pub mod outbox;
 mod schema;
 pub mod sync;

@@ -142,6 +142,16 @@ CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_message_id ON outbox(message_id);
 CREATE INDEX outbox_recent ON outbox(kind, recipients, created_at);
 "#,
+    // 2: what ticketd learns about an address (a bounce), and the index the loop breaker asks.
+    r#"
+CREATE TABLE addresses (
+    address         TEXT PRIMARY KEY,
+    bounced_at      INTEGER,
+    bounce_detail   TEXT
+);
+CREATE INDEX outbox_sent_to ON outbox(recipients, sent_at);
+CREATE INDEX tickets_requester_created ON tickets(requester, created_at);
+"#,
 ];
 
 /// The schema version this binary writes.

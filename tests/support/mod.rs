@@ -203,14 +203,15 @@ impl MailServer {
         assert!(out.status.success(), "doveadm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
-    /// Sends a message through Postfix (delivered to Dovecot over LMTP, asynchronously).
+    /// Sends a message through Postfix (delivered to Dovecot over LMTP, asynchronously). An
+    /// empty `from` is the null sender `<>` of bounces.
     pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) {
         use lettre::AsyncTransport;
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
             .port(self.smtp_port)
             .build();
         let envelope = lettre::address::Envelope::new(
-            Some(from.parse().unwrap()),
+            (!from.is_empty()).then(|| from.parse().unwrap()),
             to.iter().map(|t| t.parse().unwrap()).collect(),
         )
         .unwrap();
@@ -250,6 +251,8 @@ pub struct Mail {
     pub body: String,
     pub message_id: String,
     pub extra: Vec<String>,
+    /// A body written as is, with its own MIME headers among `extra`.
+    pub raw_body: Option<String>,
 }
 
 impl Mail {
@@ -262,10 +265,16 @@ impl Mail {
             body: body.into(),
             message_id: format!("{n}@{}", from.rsplit('@').next().unwrap_or("x").trim_end_matches('>')),
             extra: Vec::new(),
+            raw_body: None,
         }
     }
     pub fn header(mut self, line: &str) -> Mail {
         self.extra.push(line.into());
+        self
+    }
+    /// A body sent as is; the MIME headers for it go in with [`Mail::header`].
+    pub fn body_raw(mut self, body: &str) -> Mail {
+        self.raw_body = Some(body.into());
         self
     }
     pub fn to(mut self, to: &str) -> Mail {
@@ -279,20 +288,28 @@ impl Mail {
             format!("=?UTF-8?B?{}?=", base64(self.subject.as_bytes()))
         };
         let mut s = format!(
-            "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
+            "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}>\r\n",
             self.from,
             self.to,
             subject,
             Utc::now().to_rfc2822(),
             self.message_id
         );
+        if self.raw_body.is_none() {
+            s.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n");
+        }
         for e in &self.extra {
             s.push_str(e);
             s.push_str("\r\n");
         }
         s.push_str("\r\n");
-        s.push_str(&self.body.replace('\n', "\r\n"));
-        s.push_str("\r\n");
+        match &self.raw_body {
+            Some(body) => s.push_str(body),
+            None => {
+                s.push_str(&self.body.replace('\n', "\r\n"));
+                s.push_str("\r\n");
+            }
+        }
         s.into_bytes()
     }
 }
@@ -472,4 +489,76 @@ impl Drop for Daemon {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A private SpamAssassin spamd on a loopback port, with local tests only (`--local`: no DNS
+/// blocklists, no network); stopped on drop.
+pub struct Spamd {
+    pub port: u16,
+    child: std::process::Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Spamd {
+    pub fn start() -> Spamd {
+        let dir = tempfile::Builder::new().prefix("ticketd-spamd-").tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = Command::new("spamd");
+        cmd.arg(format!("--listen=127.0.0.1:{port}"))
+            .args(["--local", "--nouser-config", "--max-children=2", "--syslog=stderr"])
+            .arg(format!("--pidfile={}", dir.path().join("spamd.pid").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("spamd.log")).unwrap());
+        // spamd refuses to run its children as root.
+        if is_root() {
+            cmd.arg("--username=nobody");
+        }
+        let child = cmd.spawn().expect("spamd (Debian package spamassassin) is installed");
+        let spamd = Spamd { port, child, dir };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if spamd.ping() {
+                return spamd;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("spamd did not answer PING within 60 s:\n{}", spamd.log());
+    }
+
+    fn ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        if s.write_all(b"PING SPAMC/1.5\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer.contains("PONG")
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("spamd.log")).unwrap_or_default()
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+impl Drop for Spamd {
+    fn drop(&mut self) {
+        // SIGTERM lets the parent take its preforked children with it.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The envelope sender for a stored message: its From address (a bounce's null sender aside).
+pub fn envelope_sender(raw: &[u8]) -> String {
+    ticketd::parse::parse(raw).from.map(|f| f.address).filter(|a| a.contains('@')).unwrap_or_else(|| "unknown@sender.test".into())
 }
