@@ -33,3 +33,4 @@ pub mod rules;
 pub mod scan;
 pub mod store;
 pub mod thread;
+pub mod worktime;
