@@ -31,6 +31,7 @@ pub mod present;
 pub mod route;
 pub mod rules;
 pub mod scan;
+pub mod sla;
 pub mod store;
 pub mod thread;
 pub mod worktime;

@@ -6,6 +6,7 @@
 
 pub mod addresses;
 pub mod outbox;
+pub mod sla;
 mod schema;
 pub mod sync;
 pub mod tickets;

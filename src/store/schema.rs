@@ -152,6 +152,41 @@ CREATE TABLE addresses (
 CREATE INDEX outbox_sent_to ON outbox(recipients, sent_at);
 CREATE INDEX tickets_requester_created ON tickets(requester, created_at);
 "#,
+    // 3: SLA clocks. Due times are derived (src/sla.rs) and stored for the JSON and the
+    // scheduler's index; pauses, steps done and breaches are the facts they derive from.
+    r#"
+ALTER TABLE tickets ADD COLUMN first_response_due INTEGER;
+ALTER TABLE tickets ADD COLUMN resolution_due INTEGER;
+-- The next moment the scheduler must look at the ticket; NULL when nothing is ahead.
+ALTER TABLE tickets ADD COLUMN next_sla_at INTEGER;
+CREATE INDEX tickets_next_sla ON tickets(next_sla_at) WHERE next_sla_at IS NOT NULL;
+
+-- The resolution clock stops while a ticket is waiting or closed.
+CREATE TABLE sla_pauses (
+    ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+    paused_at   INTEGER NOT NULL,
+    resumed_at  INTEGER
+);
+CREATE INDEX sla_pauses_ticket ON sla_pauses(ticket_id);
+
+-- Each warning, escalation level and delay notice, done once (written with its outbox mail).
+CREATE TABLE sla_steps (
+    ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+    clock       TEXT NOT NULL CHECK (clock IN ('first_response','resolution')),
+    step        TEXT NOT NULL,
+    due_at      INTEGER NOT NULL,
+    done_at     INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, clock, step)
+);
+
+-- A missed target: decided by the response's or closing's time, or by the clock running out.
+CREATE TABLE breaches (
+    ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+    kind        TEXT NOT NULL CHECK (kind IN ('first_response','resolution')),
+    due_at      INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, kind)
+);
+"#,
 ];
 
 /// The schema version this binary writes.

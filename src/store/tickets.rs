@@ -192,6 +192,20 @@ pub fn touch_ticket(conn: &Connection, id: i64, at: i64) -> Result<(), StoreErro
 }
 
 pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(), StoreError> {
+    // The resolution clock stops while waiting or closed: keep the pauses it is measured by.
+    let stopped = |s: &str| s == "waiting" || s == "closed";
+    let before: Option<String> =
+        conn.query_row("SELECT status FROM tickets WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    if let Some(before) = before {
+        if stopped(status) && !stopped(&before) {
+            conn.execute("INSERT INTO sla_pauses (ticket_id, paused_at) VALUES (?1, ?2)", params![id, at])?;
+        } else if !stopped(status) && stopped(&before) {
+            conn.execute(
+                "UPDATE sla_pauses SET resumed_at = ?2 WHERE ticket_id = ?1 AND resumed_at IS NULL",
+                params![id, at],
+            )?;
+        }
+    }
     let closed_at: Option<i64> = (status == "closed").then_some(at);
     conn.execute(
         "UPDATE tickets SET status = ?2, closed_at = ?3, updated_at = MAX(updated_at, ?4) WHERE id = ?1",

@@ -1,0 +1,399 @@
+//! SLA clocks (SPEC §4): for a ticket, when the first response and the resolution are due on
+//! its department's calendar, which warnings, escalations and notices lie ahead, and which
+//! targets were missed.
+//!
+//! Everything is derived from stored facts — the ticket's receipt, priority, department, first
+//! response, status pauses and the steps already taken — so a priority or department change, a
+//! restart or a late scheduler run all give the same answer. A breach is decided by the time of
+//! the response or the closing, never by when this code happened to run. It sends nothing: the
+//! scheduler does, through the outbox.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+
+use crate::config::Address;
+use crate::rules::{Calendar, Department, Priority, Rules, SlaPolicy};
+use crate::store::{self, sla as stored, StoreError, Ticket};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    FirstResponse,
+    Resolution,
+}
+
+impl Clock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clock::FirstResponse => "first_response",
+            Clock::Resolution => "resolution",
+        }
+    }
+}
+
+/// What a step does when its moment comes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// `warn_before` the due time: to the assignee, else the department's notify list.
+    Warning,
+    /// At the breach and at each `[[sla.escalation]]` level: to the managers.
+    Escalation { level: usize },
+    /// At a resolution breach, where the policy says so: to the customer.
+    DelayNotice,
+}
+
+/// One moment ahead on a ticket's clocks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub clock: Clock,
+    /// Stable name, recorded once done: "warning", "escalation-1", "escalation-2", "delay_notice".
+    pub name: String,
+    pub action: Action,
+    pub at: i64,
+    /// The due time the step is about.
+    pub due: i64,
+    pub to: Vec<Address>,
+}
+
+/// A ticket's clocks at a moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Shown while the first response is outstanding (SPEC §5).
+    pub first_response_due: Option<i64>,
+    /// Shown while the resolution clock runs (not waiting, not closed).
+    pub resolution_due: Option<i64>,
+    /// The first-response target's due time, if missed (by the response, or by `now`).
+    pub first_response_breach: Option<i64>,
+    pub resolution_breach: Option<i64>,
+    /// Every step of the running clocks, done or not, in time order.
+    pub steps: Vec<Step>,
+}
+
+/// The policy that governs a department's tickets, with its calendar.
+pub struct Policy<'a> {
+    pub sla: &'a SlaPolicy,
+    pub calendar: &'a Calendar,
+    pub department: Option<&'a Department>,
+}
+
+pub fn policy_for<'a>(rules: &'a Rules, department: &str) -> Option<Policy<'a>> {
+    let dept = rules.department(department);
+    let sla = rules.sla(dept?.sla.as_deref()?)?;
+    let calendar = rules.calendars.iter().find(|c| c.name == sla.calendar)?;
+    Some(Policy { sla, calendar, department: dept })
+}
+
+fn instant(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t, 0).unwrap_or_default()
+}
+
+fn chrono(d: crate::config::HumanDuration) -> Duration {
+    Duration::seconds(d.as_secs() as i64)
+}
+
+/// The instant at which `work` of working time has run on a clock that started at `start` and
+/// stopped during `pauses`; None when the clock is paused now, before reaching it.
+fn when_worked(cal: &Calendar, start: i64, pauses: &[(i64, Option<i64>)], work: Duration) -> Option<i64> {
+    let mut from = start;
+    let mut left = work;
+    for &(paused, resumed) in pauses {
+        if paused < from {
+            // A pause inside an earlier one, or before the start: only its end matters.
+            if let Some(r) = resumed {
+                from = from.max(r);
+            } else {
+                return None;
+            }
+            continue;
+        }
+        let reached = cal.add_working(instant(from), left).timestamp();
+        if reached <= paused {
+            return Some(reached);
+        }
+        left -= cal.working_between(instant(from), instant(paused));
+        match resumed {
+            Some(r) => from = r,
+            None => return None,
+        }
+    }
+    Some(cal.add_working(instant(from), left).timestamp())
+}
+
+/// The clocks of `t` at `now`, with its resolution pauses.
+pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now: i64) -> Plan {
+    let mut plan = Plan::default();
+    if t.silent {
+        return plan;
+    }
+    let priority = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
+    let cal = policy.calendar;
+    let managers: Vec<Address> = {
+        let mut all = policy.sla.escalate_to.clone();
+        for a in policy.department.map(|d| d.escalate_to.as_slice()).unwrap_or_default() {
+            if !all.contains(a) {
+                all.push(a.clone());
+            }
+        }
+        all
+    };
+    let warned: Vec<Address> = match &t.assignee {
+        Some(a) => vec![Address(a.clone())],
+        None => policy.department.map(|d| d.notify.clone()).unwrap_or_default(),
+    };
+    let warn_before = policy.sla.warn_before.map(chrono);
+
+    // Steps of one clock: warning, breach escalation, later levels (and the delay notice).
+    let steps_for = |clock: Clock, due: i64, warn_at: Option<i64>| {
+        let mut steps = Vec::new();
+        if let Some(at) = warn_at {
+            steps.push(Step { clock, name: "warning".into(), action: Action::Warning, at, due, to: warned.clone() });
+        }
+        steps.push(Step {
+            clock,
+            name: "escalation-1".into(),
+            action: Action::Escalation { level: 1 },
+            at: due,
+            due,
+            to: managers.clone(),
+        });
+        for (i, level) in policy.sla.escalation.iter().enumerate() {
+            steps.push(Step {
+                clock,
+                name: format!("escalation-{}", i + 2),
+                action: Action::Escalation { level: i + 2 },
+                at: cal.add_working(instant(due), chrono(level.after)).timestamp(),
+                due,
+                to: level.to.clone(),
+            });
+        }
+        if clock == Clock::Resolution && policy.sla.delay_notice {
+            steps.push(Step {
+                clock,
+                name: "delay_notice".into(),
+                action: Action::DelayNotice,
+                at: due,
+                due,
+                to: vec![Address(t.requester.clone())],
+            });
+        }
+        steps
+    };
+
+    if let Some(target) = policy.sla.first_response.get(priority).map(chrono) {
+        let due = cal.add_working(instant(t.created_at), target).timestamp();
+        match t.first_response_at {
+            Some(answered) => plan.first_response_breach = (answered > due).then_some(due),
+            None if t.status == "closed" => {
+                // Closed without a response: the clock ends at the closing.
+                let closed = t.closed_at.unwrap_or(now);
+                plan.first_response_breach = (closed > due).then_some(due);
+            }
+            None => {
+                plan.first_response_due = Some(due);
+                plan.first_response_breach = (now >= due).then_some(due);
+                let warn_at = warn_before
+                    .filter(|w| *w < target)
+                    .map(|w| cal.add_working(instant(t.created_at), target - w).timestamp());
+                plan.steps.extend(steps_for(Clock::FirstResponse, due, warn_at));
+            }
+        }
+    }
+
+    if let Some(target) = policy.sla.resolution.get(priority).map(chrono) {
+        // Some(due) when the due time comes before the clock's current pause (if any).
+        let due = when_worked(cal, t.created_at, pauses, target);
+        let running = t.status != "waiting" && t.status != "closed";
+        plan.resolution_breach = due.filter(|d| *d <= now || !running);
+        if running {
+            if let Some(due) = due {
+                plan.resolution_due = Some(due);
+                let warn_at =
+                    warn_before.filter(|w| *w < target).and_then(|w| when_worked(cal, t.created_at, pauses, target - w));
+                plan.steps.extend(steps_for(Clock::Resolution, due, warn_at));
+            }
+        }
+    }
+    plan.steps.sort_by_key(|s| s.at);
+    plan
+}
+
+/// Recomputes a ticket's due times, breaches and next scheduler moment from its stored facts,
+/// and stores them. Call it in the transaction of any change to the ticket. Returns the plan
+/// and the breaches newly recorded.
+pub fn refresh(conn: &Connection, rules: &Rules, ticket: i64, now: i64) -> Result<(Plan, Vec<Clock>), StoreError> {
+    let Some(t) = store::get_ticket(conn, ticket)? else { return Ok((Plan::default(), Vec::new())) };
+    let Some(policy) = policy_for(rules, &t.department) else {
+        stored::set_due(conn, ticket, None, None, None)?;
+        return Ok((Plan::default(), Vec::new()));
+    };
+    let pauses = stored::pauses(conn, ticket)?;
+    let plan = plan(&t, &pauses, &policy, now);
+    let mut newly = Vec::new();
+    for (clock, breach) in [(Clock::FirstResponse, plan.first_response_breach), (Clock::Resolution, plan.resolution_breach)]
+    {
+        if stored::set_breach(conn, ticket, clock.as_str(), breach)? {
+            newly.push(clock);
+        }
+    }
+    let done = stored::steps_done(conn, ticket)?;
+    let next = plan
+        .steps
+        .iter()
+        .filter(|s| !done.iter().any(|(c, n)| c == s.clock.as_str() && *n == s.name))
+        .map(|s| s.at)
+        .min();
+    stored::set_due(conn, ticket, plan.first_response_due, plan.resolution_due, next)?;
+    Ok((plan, newly))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = r#"
+[[calendar]]
+name = "office"
+timezone = "Europe/Budapest"
+holidays = ["2026-12-24"]
+[calendar.hours]
+mon = "08:00-17:00"
+tue = "08:00-17:00"
+wed = "08:00-17:00"
+thu = "08:00-17:00"
+fri = "08:00-17:00"
+
+[[sla]]
+name = "standard"
+calendar = "office"
+first_response = { normal = "2h", low = "8h" }
+resolution = { normal = "8h" }
+warn_before = "1h"
+delay_notice = true
+escalate_to = ["manager@example.test"]
+[[sla.escalation]]
+after = "2h"
+to = ["director@example.test"]
+
+[[department]]
+name = "support"
+sla = "standard"
+notify = ["alice@example.test"]
+escalate_to = ["lead@example.test"]
+"#;
+
+    fn rules() -> Rules {
+        Rules::from_sources(&[("sla.toml".into(), RULES.into())], "templates".into()).unwrap()
+    }
+
+    fn budapest(local: &str) -> i64 {
+        use chrono::TimeZone;
+        let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
+        chrono_tz::Europe::Budapest.from_local_datetime(&naive).unwrap().timestamp()
+    }
+
+    fn ticket(created: &str) -> Ticket {
+        Ticket {
+            id: 1,
+            subject: "x".into(),
+            status: "new".into(),
+            department: "support".into(),
+            priority: "normal".into(),
+            requester: "anna@customer.test".into(),
+            requester_name: None,
+            assignee: None,
+            mailbox: None,
+            language: None,
+            created_at: budapest(created),
+            updated_at: 0,
+            first_response_at: None,
+            first_response_by: None,
+            closed_at: None,
+            linked_to: None,
+            silent: false,
+            tags: vec![],
+            message_count: 1,
+        }
+    }
+
+    #[test]
+    fn friday_afternoon_mail_plans_monday() {
+        let rules = rules();
+        let policy = policy_for(&rules, "support").unwrap();
+        let t = ticket("2026-11-20 16:30");
+        let p = plan(&t, &[], &policy, budapest("2026-11-20 16:31"));
+        assert_eq!(p.first_response_due, Some(budapest("2026-11-23 09:30")));
+        let fr: Vec<(&str, i64, Vec<&str>)> = p
+            .steps
+            .iter()
+            .filter(|s| s.clock == Clock::FirstResponse)
+            .map(|s| (s.name.as_str(), s.at, s.to.iter().map(|a| a.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            fr,
+            vec![
+                ("warning", budapest("2026-11-23 08:30"), vec!["alice@example.test"]),
+                ("escalation-1", budapest("2026-11-23 09:30"), vec!["manager@example.test", "lead@example.test"]),
+                ("escalation-2", budapest("2026-11-23 11:30"), vec!["director@example.test"]),
+            ]
+        );
+        assert_eq!(p.first_response_breach, None);
+        // Resolution: 8 working hours = Monday 15:30, with its delay notice to the customer.
+        assert_eq!(p.resolution_due, Some(budapest("2026-11-23 15:30")));
+        assert!(p.steps.iter().any(|s| s.action == Action::DelayNotice && s.to[0].as_str() == "anna@customer.test"));
+    }
+
+    #[test]
+    fn a_breach_is_decided_by_the_response_time() {
+        let rules = rules();
+        let policy = policy_for(&rules, "support").unwrap();
+        let mut t = ticket("2026-11-23 09:00");
+        // Answered at 10:59, but the scheduler only looks at 12:00: no breach.
+        t.first_response_at = Some(budapest("2026-11-23 10:59"));
+        t.status = "open".into();
+        let p = plan(&t, &[], &policy, budapest("2026-11-23 12:00"));
+        assert_eq!(p.first_response_breach, None);
+        assert_eq!(p.first_response_due, None, "shown only while outstanding");
+        assert!(p.steps.iter().all(|s| s.clock == Clock::Resolution), "no first-response steps after the response");
+        // Answered at 11:01: a breach of the 11:00 due time.
+        t.first_response_at = Some(budapest("2026-11-23 11:01"));
+        let p = plan(&t, &[], &policy, budapest("2026-11-23 11:02"));
+        assert_eq!(p.first_response_breach, Some(budapest("2026-11-23 11:00")));
+    }
+
+    #[test]
+    fn waiting_pauses_the_resolution_clock_and_it_resumes_with_what_was_left() {
+        let rules = rules();
+        let policy = policy_for(&rules, "support").unwrap();
+        let mut t = ticket("2026-11-23 09:00");
+        t.first_response_at = Some(budapest("2026-11-23 09:30"));
+        t.status = "waiting".into();
+        // Waiting from 11:00 (2 of 8 hours used) until Wednesday 10:00.
+        let paused = vec![(budapest("2026-11-23 11:00"), None)];
+        let p = plan(&t, &paused, &policy, budapest("2026-11-24 12:00"));
+        assert_eq!(p.resolution_due, None, "null while waiting");
+        assert!(p.steps.is_empty());
+        t.status = "open".into();
+        let resumed = vec![(budapest("2026-11-23 11:00"), Some(budapest("2026-11-25 10:00")))];
+        let p = plan(&t, &resumed, &policy, budapest("2026-11-25 10:00"));
+        assert_eq!(p.resolution_due, Some(budapest("2026-11-25 16:00")), "6 hours left from Wednesday 10:00");
+        // Closed before the due time: no breach; closed after: a breach at the due time.
+        t.status = "closed".into();
+        let closed = vec![resumed[0], (budapest("2026-11-25 15:00"), None)];
+        assert_eq!(plan(&t, &closed, &policy, budapest("2026-11-26 09:00")).resolution_breach, None);
+        let closed = vec![resumed[0], (budapest("2026-11-25 16:30"), None)];
+        assert_eq!(
+            plan(&t, &closed, &policy, budapest("2026-11-26 09:00")).resolution_breach,
+            Some(budapest("2026-11-25 16:00"))
+        );
+    }
+
+    #[test]
+    fn a_priority_change_moves_the_due_time_and_silent_tickets_have_none() {
+        let rules = rules();
+        let policy = policy_for(&rules, "support").unwrap();
+        let mut t = ticket("2026-11-23 09:00");
+        t.priority = "low".into();
+        assert_eq!(plan(&t, &[], &policy, 0).first_response_due, Some(budapest("2026-11-23 17:00")));
+        t.silent = true;
+        assert_eq!(plan(&t, &[], &policy, 0), Plan::default());
+    }
+}

@@ -1,0 +1,120 @@
+//! The stored facts of SLA clocks: pauses of the resolution clock, the steps already taken
+//! (warnings, escalations, notices), breaches, and the derived due times the scheduler's index
+//! and the JSON read. What is due when is decided in `crate::sla`, never here.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+
+/// The resolution clock's pauses of a ticket, in order: (paused_at, resumed_at or None).
+pub fn pauses(conn: &Connection, ticket: i64) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT paused_at, resumed_at FROM sla_pauses WHERE ticket_id = ?1 ORDER BY paused_at, rowid",
+    )?;
+    let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Steps already taken on a ticket: (clock, step).
+pub fn steps_done(conn: &Connection, ticket: i64) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT clock, step FROM sla_steps WHERE ticket_id = ?1")?;
+    let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records a step as taken; false if it had been taken already (then the caller sends nothing).
+pub fn mark_step(
+    conn: &Connection,
+    ticket: i64,
+    clock: &str,
+    step: &str,
+    due_at: i64,
+    done_at: i64,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO sla_steps (ticket_id, clock, step, due_at, done_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![ticket, clock, step, due_at, done_at],
+    )?;
+    Ok(n > 0)
+}
+
+/// Sets or clears a breach; true when a breach was newly recorded.
+pub fn set_breach(conn: &Connection, ticket: i64, kind: &str, due_at: Option<i64>) -> Result<bool, StoreError> {
+    match due_at {
+        Some(due) => {
+            let existing: Option<i64> = conn
+                .query_row("SELECT due_at FROM breaches WHERE ticket_id = ?1 AND kind = ?2", params![ticket, kind], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match existing {
+                Some(d) if d == due => Ok(false),
+                Some(_) => {
+                    conn.execute(
+                        "UPDATE breaches SET due_at = ?3 WHERE ticket_id = ?1 AND kind = ?2",
+                        params![ticket, kind, due],
+                    )?;
+                    Ok(false)
+                }
+                None => {
+                    conn.execute(
+                        "INSERT INTO breaches (ticket_id, kind, due_at) VALUES (?1, ?2, ?3)",
+                        params![ticket, kind, due],
+                    )?;
+                    Ok(true)
+                }
+            }
+        }
+        None => {
+            conn.execute("DELETE FROM breaches WHERE ticket_id = ?1 AND kind = ?2", params![ticket, kind])?;
+            Ok(false)
+        }
+    }
+}
+
+/// A ticket's breaches: (kind, the due time that was missed).
+pub fn breaches(conn: &Connection, ticket: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT kind, due_at FROM breaches WHERE ticket_id = ?1 ORDER BY due_at, kind")?;
+    let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stores the derived due times and the scheduler's next look.
+pub fn set_due(
+    conn: &Connection,
+    ticket: i64,
+    first_response: Option<i64>,
+    resolution: Option<i64>,
+    next: Option<i64>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE tickets SET first_response_due = ?2, resolution_due = ?3, next_sla_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![ticket, first_response, resolution, next])?;
+    Ok(())
+}
+
+/// A ticket's stored due times: (first_response_due, resolution_due).
+pub fn due(conn: &Connection, ticket: i64) -> Result<(Option<i64>, Option<i64>), StoreError> {
+    Ok(conn
+        .query_row("SELECT first_response_due, resolution_due FROM tickets WHERE id = ?1", [ticket], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .unwrap_or((None, None)))
+}
+
+/// Tickets whose next SLA moment has come, earliest first (an index range: the cost follows
+/// the number due, not the number open).
+pub fn due_tickets(conn: &Connection, now: i64, limit: usize) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tickets WHERE next_sla_at IS NOT NULL AND next_sla_at <= ?1 ORDER BY next_sla_at LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The earliest moment any ticket needs the scheduler.
+pub fn next_moment(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row("SELECT MIN(next_sla_at) FROM tickets WHERE next_sla_at IS NOT NULL", [], |r| r.get(0))?)
+}
