@@ -6,7 +6,7 @@
 use rusqlite::{params, TransactionBehavior};
 
 use crate::config::StaffConfig;
-use crate::rules::Priority;
+use crate::rules::{Priority, Rules};
 use crate::store::{self, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,7 @@ pub fn resolve_agent(staff: &StaffConfig, typed: &str) -> Result<String, ActionE
 pub fn apply(
     store: &mut Store,
     staff: &StaffConfig,
+    rules: &Rules,
     id: i64,
     action: &Action,
     by: Option<&str>,
@@ -99,6 +100,8 @@ pub fn apply(
             format!("ticket {id}: assigned to {agent}")
         }
     };
+    // Status and priority move the SLA clocks; recompute them in the same transaction.
+    crate::sla::refresh(&tx, rules, id, now)?;
     tx.commit()?;
     Ok(summary)
 }

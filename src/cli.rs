@@ -172,9 +172,12 @@ enum DbCommand {
 }
 
 fn act(config: &Config, id: i64, action: Action, by: Option<String>) -> Result<()> {
+    // The SLA clocks need the calendars; a rules directory that does not load is an error here,
+    // since due times computed without it would be wrong.
+    let rules = Rules::load(&config.tickets.rules_dir)?;
     let mut store = Store::open(&config.database.path)?;
     let summary =
-        ticketd::actions::apply(&mut store, &config.staff, id, &action, by.as_deref(), chrono::Utc::now().timestamp())?;
+        ticketd::actions::apply(&mut store, &config.staff, &rules, id, &action, by.as_deref(), chrono::Utc::now().timestamp())?;
     println!("{summary}");
     Ok(())
 }

@@ -388,6 +388,7 @@ fn file_message(
             }
             _ => {}
         }
+        crate::sla::refresh(tx, p.rules, ticket, at)?;
         tracing::debug!(ticket, how, "message joined ticket");
         return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false, loop_suspected: false });
     }
@@ -446,6 +447,7 @@ fn file_message(
         store::record_response(tx, ticket, received, by)?;
         store::set_status(tx, ticket, "open", at)?;
     }
+    let (clocks, _) = crate::sla::refresh(tx, p.rules, ticket, at)?;
 
     // The acknowledgement.
     let mut loop_suspected = false;
@@ -499,6 +501,10 @@ fn file_message(
                     in_reply_to: m.message_id.as_deref(),
                     references: &m.references,
                     now,
+                    reply_by: clocks
+                        .first_response_due
+                        .and_then(|due| DateTime::from_timestamp(due, 0))
+                        .map(|due| (due, p.rules.department_zone(&routed.department))),
                 },
             )?;
             queue_mail(tx, ticket, "ack", &from.address, &requester, &composed, at)?;

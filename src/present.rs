@@ -39,8 +39,11 @@ pub fn ticket_json(t: &Ticket, rules: &Rules, tag_prefix: &str) -> Value {
         "first_response_by": t.first_response_by,
         "closed_at": opt_time(zone, t.closed_at),
         "linked_to": t.linked_to,
-        "due": { "first_response": Value::Null, "resolution": Value::Null },
-        "breaches": [],
+        "due": {
+            "first_response": opt_time(zone, t.first_response_due),
+            "resolution": opt_time(zone, t.resolution_due),
+        },
+        "breaches": t.breaches.iter().map(|(kind, at)| json!({ "kind": kind, "at": time_in(zone, *at) })).collect::<Vec<_>>(),
         "message_count": t.message_count,
         "tags": t.tags,
     })

@@ -311,6 +311,9 @@ escalate_to = ["lead@example.test"]
             silent: false,
             tags: vec![],
             message_count: 1,
+            first_response_due: None,
+            resolution_due: None,
+            breaches: vec![],
         }
     }
 

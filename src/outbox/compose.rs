@@ -55,6 +55,30 @@ pub struct AckFacts<'a> {
     pub in_reply_to: Option<&'a str>,
     pub references: &'a [String],
     pub now: DateTime<Utc>,
+    /// When a person will answer (the first-response due time), in the department's zone.
+    pub reply_by: Option<(DateTime<Utc>, chrono_tz::Tz)>,
+}
+
+/// A moment as people write it in `language`, in `zone`, with the zone's abbreviation: the
+/// promise in an acknowledgement ("Monday 23 November 2026, 09:30 (CET)").
+pub fn local_time(at: DateTime<Utc>, zone: chrono_tz::Tz, language: &str) -> String {
+    use chrono::Locale;
+    let (locale, pattern) = match language {
+        "hu" => (Locale::hu_HU, "%Y. %B %-d. (%A) %H:%M (%Z)"),
+        "de" => (Locale::de_DE, "%A, %-d. %B %Y, %H:%M Uhr (%Z)"),
+        // Czech and Polish month names change with their case; figures and the day in
+        // brackets read right in any sentence.
+        "cs" => (Locale::cs_CZ, "%-d. %-m. %Y v %H:%M (%A, %Z)"),
+        "pl" => (Locale::pl_PL, "%-d.%m.%Y, godz. %H:%M (%A, %Z)"),
+        "he" => (Locale::he_IL, "יום %A, %-d.%-m.%Y, בשעה %H:%M (%Z)"),
+        _ => (Locale::en_GB, "%A %-d %B %Y, %H:%M (%Z)"),
+    };
+    let local = at.with_timezone(&zone);
+    // Weekday names are lower case in Czech (glibc's data capitalises them), upper case in
+    // English and German.
+    let day = local.format_localized("%A", locale).to_string();
+    let day = if matches!(language, "en" | "de") { day } else { day.to_lowercase() };
+    local.format_localized(&pattern.replace("%A", &day), locale).to_string()
 }
 
 /// Makes a Message-ID that ticketd recognises as its own: `ticketd.<ticket>.<unique>@<domain>`.
@@ -87,6 +111,8 @@ pub fn header_safe(text: &str) -> String {
 
 pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Composed, ComposeError> {
     let (name, source) = find_template(templates, facts.department, "ack", facts.languages);
+    let language = name.split('.').nth(1).filter(|l| l.len() == 2).unwrap_or("en");
+    let reply_by = facts.reply_by.map(|(at, zone)| local_time(at, zone, language));
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
     let body = env
@@ -99,6 +125,7 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
                 customer_name => facts.customer_name.map(header_safe),
                 customer_address => facts.customer_address,
                 department => facts.department,
+                reply_by => reply_by,
             },
         )
         .map_err(|source| ComposeError::Template { name: name.clone(), source })?;
@@ -107,7 +134,6 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
         facts.customer_name.map(header_safe),
         facts.customer_address.parse().map_err(|e| ComposeError::Build(format!("recipient: {e}")))?,
     );
-    let language = name.split('.').nth(1).filter(|l| l.len() == 2).unwrap_or("en");
     build(facts.from, to, &subject, &body, facts.ticket_id, facts.in_reply_to, facts.references, language, facts.now)
 }
 
@@ -233,6 +259,7 @@ mod tests {
             in_reply_to: Some("orig@customer.test"),
             references: &[],
             now: Utc::now(),
+            reply_by: None,
         }
     }
 
@@ -252,5 +279,32 @@ mod tests {
         assert!(c.message_id.starts_with("ticketd.12."));
         assert_eq!(parsed.header("content-language"), Some("hu"));
         assert!(parsed.text.contains("[Ticket#12]"), "{}", parsed.text);
+    }
+
+    #[test]
+    fn the_promise_is_written_in_the_customer_s_language_and_zone() {
+        use chrono::TimeZone;
+        let due = Utc.with_ymd_and_hms(2026, 11, 23, 8, 30, 0).unwrap(); // 09:30 in Budapest
+        let zone = chrono_tz::Europe::Budapest;
+        let cases = [
+            ("en", "Monday 23 November 2026, 09:30 (CET)"),
+            ("hu", "2026. november 23. (hétfő) 09:30 (CET)"),
+            ("de", "Montag, 23. November 2026, 09:30 Uhr (CET)"),
+            ("cs", "23. 11. 2026 v 09:30 (pondělí, CET)"),
+            ("pl", "23.11.2026, godz. 09:30 (poniedziałek, CET)"),
+            ("he", "יום שני, 23.11.2026, בשעה 09:30 (CET)"),
+        ];
+        for (language, want) in cases {
+            assert_eq!(local_time(due, zone, language), want, "{language}");
+        }
+        let from: NamedAddress = "Support <support@example.test>".parse().unwrap();
+        for (language, want) in cases {
+            let languages = [language];
+            let mut f = facts(&from, &languages, "Help");
+            f.reply_by = Some((due, zone));
+            let c = acknowledgement(Path::new("/nonexistent"), &f).unwrap();
+            let text = crate::parse::parse(&c.raw).text;
+            assert!(text.contains(want), "{language}: {text}");
+        }
     }
 }

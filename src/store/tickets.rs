@@ -25,12 +25,19 @@ pub struct Ticket {
     pub silent: bool,
     pub tags: Vec<String>,
     pub message_count: i64,
+    /// Derived by `crate::sla` and stored: while the first response is outstanding.
+    pub first_response_due: Option<i64>,
+    /// While the resolution clock runs.
+    pub resolution_due: Option<i64>,
+    /// Missed targets: (kind, the due time missed).
+    pub breaches: Vec<(String, i64)>,
 }
 
 const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.department, t.priority, t.requester, \
     t.requester_name, t.assignee, t.mailbox, t.language, t.created_at, t.updated_at, \
     t.first_response_at, t.first_response_by, t.closed_at, t.linked_to, t.silent, t.tags, \
-    (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id)";
+    (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id), t.first_response_due, t.resolution_due, \
+    (SELECT json_group_array(json_array(b.kind, b.due_at)) FROM breaches b WHERE b.ticket_id = t.id)";
 
 fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let tags: String = r.get(17)?;
@@ -54,6 +61,9 @@ fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         silent: r.get(16)?,
         tags: serde_json::from_str(&tags).unwrap_or_default(),
         message_count: r.get(18)?,
+        first_response_due: r.get(19)?,
+        resolution_due: r.get(20)?,
+        breaches: serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_default(),
     })
 }
 
