@@ -1,11 +1,12 @@
 //! Staff actions from the shell (`ticketd tickets close|reopen|wait|priority|note|assign`): each
 //! changes one ticket and records an event with its time and author, in one transaction.
 //!
-//! Sends no mail by itself and never touches a mailbox.
+//! Mail an action causes (an assignment notice) is queued in the same transaction; delivery is
+//! the outbox's. Never touches a mailbox.
 
 use rusqlite::{params, TransactionBehavior};
 
-use crate::config::StaffConfig;
+use crate::config::{Config, StaffConfig};
 use crate::rules::{Priority, Rules};
 use crate::store::{self, Store, StoreError};
 
@@ -17,6 +18,8 @@ pub enum ActionError {
     UnknownAgent(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
 }
 
 impl From<rusqlite::Error> for ActionError {
@@ -52,13 +55,14 @@ pub fn resolve_agent(staff: &StaffConfig, typed: &str) -> Result<String, ActionE
 /// Applies an action; returns a one-line summary.
 pub fn apply(
     store: &mut Store,
-    staff: &StaffConfig,
+    config: &Config,
     rules: &Rules,
     id: i64,
     action: &Action,
     by: Option<&str>,
     now: i64,
 ) -> Result<String, ActionError> {
+    let staff = &config.staff;
     let by = by.map(|b| resolve_agent(staff, b)).transpose()?;
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
     let t = store::get_ticket(&tx, id)?.ok_or(ActionError::NoTicket(id))?;
@@ -97,6 +101,8 @@ pub fn apply(
                 params![id, agent, now],
             )?;
             store::add_event(&tx, id, now, "assigned", by_ref, &agent)?;
+            let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+            crate::notify::assigned(&tx, config, rules, id, by_ref, at)?;
             format!("ticket {id}: assigned to {agent}")
         }
     };

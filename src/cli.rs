@@ -22,6 +22,10 @@ pub struct Args {
     /// The configuration file.
     #[arg(long, global = true, env = "TICKETD_CONFIG", default_value = "/etc/ticketd/config.toml")]
     config: PathBuf,
+    /// The clock (RFC 3339) for SLA decisions, events and tickets changed from the shell, for
+    /// dry runs and tests; the system clock when absent.
+    #[arg(long, global = true, value_parser = parse_time)]
+    now: Option<DateTime<Utc>>,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,9 +38,6 @@ enum Command {
         /// One full pass, then exit (status 1 if any mailbox failed).
         #[arg(long)]
         once: bool,
-        /// The clock for SLA decisions and new records (RFC 3339), for dry runs and tests.
-        #[arg(long, value_parser = parse_time)]
-        now: Option<DateTime<Utc>>,
     },
     /// Validate config.toml and every rules file; print a summary.
     CheckConfig,
@@ -171,14 +172,20 @@ enum DbCommand {
     Backup { path: PathBuf },
 }
 
-fn act(config: &Config, id: i64, action: Action, by: Option<String>) -> Result<()> {
+fn act(config: &Config, id: i64, action: Action, by: Option<String>, now: DateTime<Utc>) -> Result<()> {
     // The SLA clocks need the calendars; a rules directory that does not load is an error here,
     // since due times computed without it would be wrong.
     let rules = Rules::load(&config.tickets.rules_dir)?;
     let mut store = Store::open(&config.database.path)?;
-    let summary =
-        ticketd::actions::apply(&mut store, &config.staff, &rules, id, &action, by.as_deref(), chrono::Utc::now().timestamp())?;
+    let summary = ticketd::actions::apply(&mut store, config, &rules, id, &action, by.as_deref(), now.timestamp())?;
     println!("{summary}");
+    // Mail the action caused (an assignment notice) is tried once; the daemon delivers the rest.
+    if store::outbox::pending_count(store.conn())? > 0 {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        if let Err(e) = runtime.block_on(daemon::deliver(config, &mut store, &ticketd::clock::FixedClock(now))) {
+            eprintln!("warning: mail queued, not yet delivered: {e}");
+        }
+    }
     Ok(())
 }
 
@@ -245,7 +252,8 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { once, now } => {
+        Command::Run { once } => {
+            let now = args.now;
             let (config, rules, warnings) = load(&args.config)?;
             init_logging(&config);
             for w in &warnings {
@@ -307,9 +315,9 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             // With a live scanner configured, ask it too: the explanation must be the truth.
             let scanner = ticketd::scan::Scanner::from_config(&config.spam);
             let scan = match &scanner {
-                Some(s) if !sent => Some(
-                    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(s.scan(&raw)),
-                ),
+                Some(s) if !sent => {
+                    Some(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(s.scan(&raw)))
+                }
                 _ => None,
             };
             let pipeline = ticketd::ingest::Pipeline {
@@ -319,14 +327,8 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 own_addresses: &own,
                 scanner: scanner.as_ref(),
             };
-            let v = ticketd::explain::explain(
-                &pipeline,
-                &message,
-                mb,
-                sent,
-                scan.as_ref(),
-                chrono::Utc::now().timestamp(),
-            );
+            let v =
+                ticketd::explain::explain(&pipeline, &message, mb, sent, scan.as_ref(), chrono::Utc::now().timestamp());
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -336,6 +338,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
         }
         Command::Tickets { command } => {
             let config = Config::load(&args.config)?;
+            let now = args.now.unwrap_or_else(Utc::now);
             // Reading tickets must work while someone fixes a broken rules edit.
             let rules = Rules::load(&config.tickets.rules_dir).unwrap_or_else(|e| {
                 eprintln!("warning: {e}; times are shown in UTC");
@@ -362,16 +365,16 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         print!("{}", present::ticket_table(&tickets, &rules, prefix));
                     }
                 }
-                TicketsCommand::Assign { id, agent, by } => act(&config, id, Action::Assign(agent), by)?,
-                TicketsCommand::Close { id, by } => act(&config, id, Action::Close, by)?,
-                TicketsCommand::Reopen { id, by } => act(&config, id, Action::Reopen, by)?,
-                TicketsCommand::Wait { id, by } => act(&config, id, Action::Wait, by)?,
-                TicketsCommand::Note { id, text, by } => act(&config, id, Action::Note(text), by)?,
+                TicketsCommand::Assign { id, agent, by } => act(&config, id, Action::Assign(agent), by, now)?,
+                TicketsCommand::Close { id, by } => act(&config, id, Action::Close, by, now)?,
+                TicketsCommand::Reopen { id, by } => act(&config, id, Action::Reopen, by, now)?,
+                TicketsCommand::Wait { id, by } => act(&config, id, Action::Wait, by, now)?,
+                TicketsCommand::Note { id, text, by } => act(&config, id, Action::Note(text), by, now)?,
                 TicketsCommand::Priority { id, priority, by } => {
                     let Some(p) = ticketd::rules::Priority::parse(&priority) else {
                         bail!("unknown priority {priority:?}: use urgent, high, normal or low")
                     };
-                    act(&config, id, Action::Priority(p), by)?
+                    act(&config, id, Action::Priority(p), by, now)?
                 }
                 TicketsCommand::Show { id, json } => {
                     let Some(t) = store::get_ticket(store.conn(), id)? else { bail!("ticket {id} does not exist") };
@@ -456,7 +459,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 own_addresses: &own,
                 scanner: None,
             };
-            let released = ticketd::ingest::release(&mut store, &pipeline, id, chrono::Utc::now())?;
+            let released = ticketd::ingest::release(&mut store, &pipeline, id, args.now.unwrap_or_else(Utc::now))?;
             println!("message {id} released as ticket {}", released.ticket);
             let mb = config.mailboxes.iter().find(|m| m.name == released.mailbox).context("mailbox vanished")?;
             let target = match &mb.after {

@@ -56,6 +56,7 @@ pub struct PassReport {
     pub mailboxes: Vec<(String, MailboxReport)>,
     pub failures: Vec<(String, String)>,
     pub delivery: outbox::DeliveryReport,
+    pub scheduler: crate::scheduler::SchedulerReport,
     pub delivery_error: Option<String>,
 }
 
@@ -130,8 +131,15 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> Pass
             }
         }
     }
+    // SLA steps due now, then everything the pass queued goes out.
     let delivery = match Store::open(&config.database.path) {
-        Ok(mut store) => deliver(config, &mut store, clock).await,
+        Ok(mut store) => {
+            match crate::scheduler::run_due(&mut store, config, rules, clock.now()) {
+                Ok(r) => report.scheduler = r,
+                Err(e) => tracing::error!(error = %e, "SLA scheduler failed"),
+            }
+            deliver(config, &mut store, clock).await
+        }
         Err(e) => Err(e.to_string()),
     };
     match delivery {
@@ -310,7 +318,57 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
     }
 }
 
-/// Runs until `stop` turns true: every mailbox, the outbox, and rule reloads on SIGHUP.
+/// Sleeps until the next SLA moment (at most a minute, so that changes made from the shell by
+/// another process are seen), takes the steps due, and wakes the outbox for their mail.
+async fn scheduler_task(
+    config: Arc<Config>,
+    rules: SharedRules,
+    clock: Arc<dyn Clock>,
+    outbox_wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut db: Option<Store> = None;
+    loop {
+        let mut sleep = Duration::from_secs(60);
+        if db.is_none() {
+            db = Store::open(&config.database.path).map_err(|e| tracing::error!(error = %e, "scheduler")).ok();
+        }
+        if let Some(store) = db.as_mut() {
+            let rule_set = current_rules(&rules);
+            match crate::scheduler::run_due(store, &config, &rule_set, clock.now()) {
+                Ok(r) => {
+                    if r.warnings + r.escalations + r.notices > 0 {
+                        tracing::info!(
+                            warnings = r.warnings,
+                            escalations = r.escalations,
+                            notices = r.notices,
+                            breaches = r.breaches,
+                            "SLA steps taken"
+                        );
+                        outbox_wake.notify_one();
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "SLA scheduler failed; retrying");
+                    db = None;
+                }
+            }
+            if let Some(store) = db.as_ref() {
+                if let Ok(Some(next)) = crate::scheduler::next_moment(store) {
+                    let wait = (next - clock.now()).num_seconds().clamp(0, 60) as u64;
+                    sleep = Duration::from_secs(wait);
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Runs until `stop` turns true: every mailbox, the outbox, the SLA scheduler, and rule reloads
+/// on SIGHUP.
 pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
     let wake = Arc::new(Notify::new());
     if let Some(listen) = config.http_listen.clone() {
@@ -321,7 +379,10 @@ pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>,
         tasks.spawn(mailbox_task(config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), stop.clone()));
     }
     let outbox = tokio::spawn(outbox_task(config.clone(), clock.clone(), wake.clone(), stop.clone()));
+    let scheduler =
+        tokio::spawn(scheduler_task(config.clone(), rules.clone(), clock.clone(), wake.clone(), stop.clone()));
     while tasks.join_next().await.is_some() {}
+    let _ = scheduler.await;
     // The mailboxes have stopped; give the outbox a bounded grace period for mail in flight.
     if tokio::time::timeout(Duration::from_secs(10), outbox).await.is_err() {
         tracing::warn!("outbox still busy after 10 s; stopping anyway (unsent mail stays queued)");

@@ -125,7 +125,11 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
             None => {
                 return Verdict {
                     forged_staff: true,
-                    ..verdict(Class::Customer, vec![format!("claims staff sender {from} without a trust source")], spam_score)
+                    ..verdict(
+                        Class::Customer,
+                        vec![format!("claims staff sender {from} without a trust source")],
+                        spam_score,
+                    )
                 };
             }
         }
@@ -244,7 +248,9 @@ pub fn automatic_reasons(m: &ParsedMessage) -> Vec<String> {
 /// customer message.
 pub fn suppresses_auto_responses(m: &ParsedMessage) -> Option<String> {
     let v = m.header("x-auto-response-suppress")?;
-    let asks = v.split([',', ' ', '\t']).any(|t| ["all", "oof", "autoreply"].contains(&t.trim().to_ascii_lowercase().as_str()));
+    let asks = v
+        .split([',', ' ', '\t'])
+        .any(|t| ["all", "oof", "autoreply"].contains(&t.trim().to_ascii_lowercase().as_str()));
     asks.then(|| v.trim().to_string())
 }
 

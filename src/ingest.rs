@@ -19,7 +19,7 @@ use crate::parse::{self, ParsedMessage};
 use crate::route::{self, Route, RouteInput};
 use crate::rules::Rules;
 use crate::scan::ScanResult;
-use crate::store::{self, outbox::NewOutgoing, NewMessage, NewTicket, Store, StoreError};
+use crate::store::{self, NewMessage, NewTicket, Store, StoreError};
 use crate::thread::{self, TagMatcher, ThreadIndex, ThreadInput, Threading};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,8 @@ pub enum IngestError {
     Compose(#[from] compose::ComposeError),
     #[error("message {0} is not held in the quarantine")]
     NotHeld(i64),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
 }
 
 impl From<rusqlite::Error> for IngestError {
@@ -463,6 +465,7 @@ fn file_message(
             Some((bounced, detail)) if received - bounced < BOUNCE_MEMORY_SECS => {
                 Some(format!("mail to {requester} bounced within the last day ({detail})"))
             }
+            _ if !p.config.acks.loop_breaker => None,
             _ => {
                 let suspected = crate::loops::loop_suspected(tx, &requester, &subject, received)?;
                 if let Some(why) = &suspected {
@@ -507,10 +510,25 @@ fn file_message(
                         .map(|due| (due, p.rules.department_zone(&routed.department))),
                 },
             )?;
-            queue_mail(tx, ticket, "ack", &from.address, &requester, &composed, at)?;
+            crate::outbox::queue::queue(
+                tx,
+                ticket,
+                "ack",
+                &from.address,
+                std::slice::from_ref(&requester),
+                &composed,
+                at,
+            )?;
             true
         }
     };
+    // The department hears of every new customer ticket; an assignee set by a rule, of theirs.
+    if class == Class::Customer && !silent {
+        crate::notify::new_ticket(tx, p.config, p.rules, ticket, now)?;
+        if routed.assignee.is_some() {
+            crate::notify::assigned(tx, p.config, p.rules, ticket, None, now)?;
+        }
+    }
     Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected })
 }
 
@@ -608,8 +626,7 @@ pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc
     let message = parse::parse(&raw);
     let d = decide(p, &message, mb, false, None);
     let class = if d.class == Class::Spam { Class::Customer } else { d.class };
-    let verdict =
-        Verdict { class, reasons: Vec::new(), unscanned: None, ..d.verdict };
+    let verdict = Verdict { class, reasons: Vec::new(), unscanned: None, ..d.verdict };
     let origin = Origin {
         mailbox: mb,
         owner: d.owner,
@@ -721,34 +738,6 @@ fn recent_acks(tx: &Connection, address: &str, now: i64) -> Result<i64, StoreErr
         rusqlite::params![serde_json::to_string(&[address]).unwrap_or_default(), now - 3600],
         |r| r.get(0),
     )?)
-}
-
-/// Writes a composed mail to the outbox and indexes its Message-ID on the ticket, so replies
-/// to it thread.
-pub fn queue_mail(
-    tx: &Connection,
-    ticket: i64,
-    kind: &str,
-    from: &Address,
-    to: &str,
-    mail: &compose::Composed,
-    at: i64,
-) -> Result<(), StoreError> {
-    store::outbox::enqueue(
-        tx,
-        &NewOutgoing {
-            ticket_id: Some(ticket),
-            kind,
-            message_id: &mail.message_id,
-            mail_from: from.as_str(),
-            recipients: &[to.to_string()],
-            raw: &mail.raw,
-            created_at: at,
-        },
-    )?;
-    store::add_thread_id(tx, ticket, &mail.message_id)?;
-    store::add_event(tx, ticket, at, kind, None, &format!("to {to}"))?;
-    Ok(())
 }
 
 /// Writes attachments content-addressed under `data_dir/attachments`, once however often they

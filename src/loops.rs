@@ -29,8 +29,7 @@ pub fn loop_suspected(
     subject: &str,
     received: i64,
 ) -> Result<Option<String>, StoreError> {
-    let quick =
-        addresses::quick_answers(conn, requester, received - QUICK_ANSWER_MEMORY_SECS, QUICK_ANSWER_SECS)?;
+    let quick = addresses::quick_answers(conn, requester, received - QUICK_ANSWER_MEMORY_SECS, QUICK_ANSWER_SECS)?;
     if quick >= QUICK_ANSWERS_TO_TRIP {
         return Ok(Some(format!(
             "mail loop suspected: {requester} opened {quick} tickets within {QUICK_ANSWER_SECS}s of our mail to it in 24 hours"

@@ -240,8 +240,10 @@ mod tests {
 
     #[test]
     fn spamd_answers() {
-        let r = parse_spamd(b"SPAMD/1.1 0 EX_OK\r\nContent-length: 22\r\nSpam: True ; 7.3 / 5.0\r\n\r\nMISSING_DATE,HTML_MESSAGE")
-            .unwrap();
+        let r = parse_spamd(
+            b"SPAMD/1.1 0 EX_OK\r\nContent-length: 22\r\nSpam: True ; 7.3 / 5.0\r\n\r\nMISSING_DATE,HTML_MESSAGE",
+        )
+        .unwrap();
         assert_eq!(
             r,
             ScanResult::Scanned {

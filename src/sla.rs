@@ -206,8 +206,9 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
         if running {
             if let Some(due) = due {
                 plan.resolution_due = Some(due);
-                let warn_at =
-                    warn_before.filter(|w| *w < target).and_then(|w| when_worked(cal, t.created_at, pauses, target - w));
+                let warn_at = warn_before
+                    .filter(|w| *w < target)
+                    .and_then(|w| when_worked(cal, t.created_at, pauses, target - w));
                 plan.steps.extend(steps_for(Clock::Resolution, due, warn_at));
             }
         }
@@ -228,9 +229,12 @@ pub fn refresh(conn: &Connection, rules: &Rules, ticket: i64, now: i64) -> Resul
     let pauses = stored::pauses(conn, ticket)?;
     let plan = plan(&t, &pauses, &policy, now);
     let mut newly = Vec::new();
-    for (clock, breach) in [(Clock::FirstResponse, plan.first_response_breach), (Clock::Resolution, plan.resolution_breach)]
+    for (clock, breach) in
+        [(Clock::FirstResponse, plan.first_response_breach), (Clock::Resolution, plan.resolution_breach)]
     {
         if stored::set_breach(conn, ticket, clock.as_str(), breach)? {
+            let due = crate::present::time_in(rules.department_zone(&t.department), breach.unwrap_or_default());
+            store::add_event(conn, ticket, now, "breach", None, &format!("{} was due {due}", clock.as_str()))?;
             newly.push(clock);
         }
     }

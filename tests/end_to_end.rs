@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use support::{Mail, MailServer, Ticketd};
 
 fn outbox_count(t: &Ticketd) -> i64 {
-    t.db().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap()
+    t.db().query_row("SELECT COUNT(*) FROM outbox WHERE kind = 'ack'", [], |r| r.get(0)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,10 +71,22 @@ async fn two_customers_get_tickets_and_acknowledgements_and_a_reply_threads() {
     server.append("support@example.test", "INBOX", &reply.bytes(), None).await;
     t.ok(&["run", "--once"]);
     let shown = t.json(&["tickets", "show", &anna_id.to_string()]);
-    assert_eq!(shown["message_count"], 2, "{shown:#}");
-    let messages = shown["messages"].as_array().unwrap();
-    assert_eq!(messages[1]["kind"], "customer");
-    assert_eq!(messages[1]["text"].as_str().unwrap().trim(), "Még mindig nem megy.");
+    // The customer's two messages, and what ticketd sent: the acknowledgement and the
+    // department's notification.
+    assert_eq!(shown["message_count"], 4, "{shown:#}");
+    let incoming: Vec<&serde_json::Value> =
+        shown["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "in").collect();
+    assert_eq!(incoming.len(), 2);
+    assert_eq!(incoming[1]["kind"], "customer");
+    assert_eq!(incoming[1]["text"].as_str().unwrap().trim(), "Még mindig nem megy.");
+    let sent: Vec<&str> = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "out")
+        .filter_map(|m| m["kind"].as_str())
+        .collect();
+    assert_eq!(sent, vec!["ack", "notification"]);
     assert_eq!(outbox_count(&t), 2, "the reply must not be acknowledged");
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 2);
 
@@ -107,7 +119,8 @@ async fn staff_automatic_and_own_mail_are_never_acknowledged() {
     t.ok(&["run", "--once"]);
     assert_eq!(outbox_count(&t), 0);
     // Everything is kept: automatic mail and untrusted staff mail are stored on tickets.
-    let stored: i64 = t.db().query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0)).unwrap();
+    let stored: i64 =
+        t.db().query_row("SELECT COUNT(*) FROM messages WHERE direction = 'in'", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, 5);
     let suppressed: i64 =
         t.db().query_row("SELECT COUNT(*) FROM events WHERE kind = 'ack_suppressed'", [], |r| r.get(0)).unwrap();
@@ -389,11 +402,13 @@ async fn a_bounced_acknowledgement_lands_on_its_ticket_and_is_never_answered() {
     server.append("support@example.test", "INBOX", dsn.as_bytes(), None).await;
     t.ok(&["run", "--once"]);
     let shown = t.json(&["tickets", "show", "1"]);
-    assert_eq!(shown["message_count"], 2, "{shown:#}");
-    assert_eq!(shown["messages"][1]["kind"], "auto");
+    let incoming: Vec<&serde_json::Value> =
+        shown["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "in").collect();
+    assert_eq!(incoming.len(), 2, "{shown:#}");
+    assert_eq!(incoming[1]["kind"], "auto");
     assert!(shown["events"].as_array().unwrap().iter().any(|e| e["kind"] == "bounce"), "{shown:#}");
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1, "no ticket of its own");
-    let outbox: i64 = t.db().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap();
+    let outbox: i64 = t.db().query_row("SELECT COUNT(*) FROM outbox WHERE kind = 'ack'", [], |r| r.get(0)).unwrap();
     assert_eq!(outbox, 1, "a bounce is never answered");
 }
 
@@ -416,7 +431,7 @@ async fn acknowledgements_to_one_sender_are_limited_per_hour() {
         .await;
     t.ok(&["run", "--once"]);
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 6, "every mail is a ticket");
-    let outbox: i64 = t.db().query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap();
+    let outbox: i64 = t.db().query_row("SELECT COUNT(*) FROM outbox WHERE kind = 'ack'", [], |r| r.get(0)).unwrap();
     assert_eq!(outbox, 3, "two to anna, one to hans");
     let suppressed: i64 = t
         .db()

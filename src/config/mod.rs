@@ -159,6 +159,12 @@ struct RawSmtp {
     from: NamedAddress,
     #[serde(default = "default_smtp_timeout")]
     timeout: HumanDuration,
+    #[serde(default = "default_smtp_connections")]
+    connections: u32,
+}
+
+fn default_smtp_connections() -> u32 {
+    4
 }
 
 fn default_smtp_port() -> u16 {
@@ -199,10 +205,15 @@ struct RawStaff {
 struct RawAcks {
     #[serde(default = "default_per_sender")]
     per_sender_per_hour: u32,
+    #[serde(default = "default_true")]
+    loop_breaker: bool,
+}
+fn default_true() -> bool {
+    true
 }
 impl Default for RawAcks {
     fn default() -> Self {
-        RawAcks { per_sender_per_hour: default_per_sender() }
+        RawAcks { per_sender_per_hour: default_per_sender(), loop_breaker: true }
     }
 }
 fn default_per_sender() -> u32 {
@@ -424,6 +435,8 @@ pub struct SmtpConfig {
     pub credentials: Credentials,
     pub from: NamedAddress,
     pub timeout: HumanDuration,
+    /// SMTP connections the outbox delivers over at once.
+    pub connections: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -448,6 +461,8 @@ impl StaffConfig {
 #[derive(Debug, Clone)]
 pub struct AcksConfig {
     pub per_sender_per_hour: u32,
+    /// Withhold acknowledgements from senders that look like a mail loop (`crate::loops`).
+    pub loop_breaker: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -659,6 +674,7 @@ impl Config {
                 credentials: smtp_credentials,
                 from: raw.smtp.from,
                 timeout: raw.smtp.timeout,
+                connections: raw.smtp.connections.clamp(1, 32),
             },
             staff: StaffConfig {
                 addresses: raw.staff.addresses,
@@ -666,7 +682,7 @@ impl Config {
                 trust: raw.staff.trust,
                 authserv_id: raw.staff.authserv_id,
             },
-            acks: AcksConfig { per_sender_per_hour: raw.acks.per_sender_per_hour },
+            acks: AcksConfig { per_sender_per_hour: raw.acks.per_sender_per_hour, loop_breaker: raw.acks.loop_breaker },
             spam: SpamConfig {
                 score_threshold: raw.spam.score_threshold,
                 spamd: (!raw.spam.spamd.is_empty()).then_some(raw.spam.spamd),

@@ -24,6 +24,17 @@ const BUILTIN: &[(&str, &str)] = &[
     ("ack.cs.txt", include_str!("../../rules/templates/ack.cs.txt")),
     ("ack.pl.txt", include_str!("../../rules/templates/ack.pl.txt")),
     ("ack.he.txt", include_str!("../../rules/templates/ack.he.txt")),
+    ("notification.txt", include_str!("../../rules/templates/notification.txt")),
+    ("notification.hu.txt", include_str!("../../rules/templates/notification.hu.txt")),
+    ("assignment.txt", include_str!("../../rules/templates/assignment.txt")),
+    ("warning.txt", include_str!("../../rules/templates/warning.txt")),
+    ("escalation.txt", include_str!("../../rules/templates/escalation.txt")),
+    ("delay.txt", include_str!("../../rules/templates/delay.txt")),
+    ("delay.hu.txt", include_str!("../../rules/templates/delay.hu.txt")),
+    ("delay.de.txt", include_str!("../../rules/templates/delay.de.txt")),
+    ("delay.cs.txt", include_str!("../../rules/templates/delay.cs.txt")),
+    ("delay.pl.txt", include_str!("../../rules/templates/delay.pl.txt")),
+    ("delay.he.txt", include_str!("../../rules/templates/delay.he.txt")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +122,7 @@ pub fn header_safe(text: &str) -> String {
 
 pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Composed, ComposeError> {
     let (name, source) = find_template(templates, facts.department, "ack", facts.languages);
-    let language = name.split('.').nth(1).filter(|l| l.len() == 2).unwrap_or("en");
+    let language = language_of(&name);
     let reply_by = facts.reply_by.map(|(at, zone)| local_time(at, zone, language));
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
@@ -134,7 +145,67 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
         facts.customer_name.map(header_safe),
         facts.customer_address.parse().map_err(|e| ComposeError::Build(format!("recipient: {e}")))?,
     );
-    build(facts.from, to, &subject, &body, facts.ticket_id, facts.in_reply_to, facts.references, language, facts.now)
+    let threading = Threading { in_reply_to: facts.in_reply_to, references: facts.references };
+    build(facts.from, &[to], &subject, &body, facts.ticket_id, &threading, language, "auto-replied", facts.now)
+}
+
+/// The language of a template file name (`ack.hu.txt` → "hu"; `ack.txt` → "en").
+fn language_of(name: &str) -> &str {
+    name.split('.').nth(1).filter(|l| l.len() == 2).unwrap_or("en")
+}
+
+/// A mail about a ticket made from a template of `kind` (notification, assignment, warning,
+/// escalation, delay), other than the acknowledgement.
+pub struct TemplateMail<'a> {
+    pub kind: &'a str,
+    pub department: &'a str,
+    /// Template languages in order of preference (English is always the last resort).
+    pub languages: &'a [&'a str],
+    /// The template's variables; `language` is added, set to the template's language.
+    pub context: minijinja::Value,
+    /// Used when the template does not begin with a `Subject:` line.
+    pub default_subject: String,
+    pub from: &'a NamedAddress,
+    pub to: &'a [String],
+    pub ticket: i64,
+    /// "auto-generated" for mail on a schedule, "auto-replied" for answers.
+    pub auto_submitted: &'a str,
+    pub threading: Threading<'a>,
+    pub now: DateTime<Utc>,
+}
+
+/// In-Reply-To and References of a mail, so that it threads in the recipient's client.
+#[derive(Clone, Copy, Default)]
+pub struct Threading<'a> {
+    pub in_reply_to: Option<&'a str>,
+    pub references: &'a [String],
+}
+
+/// Renders a template mail. A template may begin with `Subject: ...` and a blank line; the
+/// rendered subject is cleaned like any header text.
+pub fn from_template(templates: &Path, m: &TemplateMail<'_>) -> Result<Composed, ComposeError> {
+    let (name, source) = find_template(templates, m.department, m.kind, m.languages);
+    let language = language_of(&name);
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    let context = minijinja::context! { language => language, ..m.context.clone() };
+    let rendered =
+        env.render_str(&source, context).map_err(|source| ComposeError::Template { name: name.clone(), source })?;
+    let (subject, body) = match rendered.strip_prefix("Subject:") {
+        Some(rest) => {
+            let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
+            (line.trim().to_string(), body.trim_start_matches(['\r', '\n']).to_string())
+        }
+        None => (m.default_subject.clone(), rendered),
+    };
+    let mut to = Vec::new();
+    for address in m.to {
+        to.push(Mailbox::new(
+            None,
+            address.parse().map_err(|e| ComposeError::Build(format!("recipient {address}: {e}")))?,
+        ));
+    }
+    build(m.from, &to, &header_safe(&subject), &body, m.ticket, &m.threading, language, m.auto_submitted, m.now)
 }
 
 /// A mail to the admins about a problem ticketd cannot fix itself. Its Message-ID carries
@@ -192,18 +263,22 @@ fn headed(
 #[allow(clippy::too_many_arguments)]
 fn build(
     from: &NamedAddress,
-    to: Mailbox,
+    to: &[Mailbox],
     subject: &str,
     body: &str,
     ticket: i64,
-    in_reply_to: Option<&str>,
-    references: &[String],
+    threading: &Threading<'_>,
     language: &str,
+    auto_submitted: &str,
     now: DateTime<Utc>,
 ) -> Result<Composed, ComposeError> {
     let message_id = new_message_id(ticket, from, now);
-    let mut builder = headed(from, &message_id, subject, "auto-replied", now)?
-        .to(to)
+    let mut builder = headed(from, &message_id, subject, auto_submitted, now)?;
+    for recipient in to {
+        builder = builder.to(recipient.clone());
+    }
+    let (in_reply_to, references) = (threading.in_reply_to, threading.references);
+    let mut builder = builder
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Ticket-ID"), ticket.to_string()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Content-Language"), language.into()));
     if let Some(parent) = in_reply_to {

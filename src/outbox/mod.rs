@@ -7,8 +7,11 @@
 //! delivered or recorded as refused.
 
 pub mod compose;
+pub mod queue;
 
 use std::time::Duration;
+
+use futures::StreamExt;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials as SmtpCredentials, Mechanism};
@@ -42,15 +45,18 @@ pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     timeout: Duration,
     label: String,
+    connections: usize,
 }
 
 impl Mailer {
     /// Builds the transport; must be called inside a tokio runtime. Secrets are read now.
     pub fn new(cfg: &SmtpConfig, data_dir: &std::path::Path) -> Result<Mailer, OutboxError> {
         let setup = |message: String| OutboxError::Setup { host: cfg.host.clone(), port: cfg.port, message };
+        let pool = lettre::transport::smtp::PoolConfig::new().max_size(cfg.connections);
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
             .port(cfg.port)
-            .timeout(Some(cfg.timeout.0));
+            .timeout(Some(cfg.timeout.0))
+            .pool_config(pool);
         if cfg.security != Security::None {
             let mut tls = TlsParameters::builder(cfg.host.clone());
             if let Some(ca) = &cfg.ca_file {
@@ -81,7 +87,12 @@ impl Mailer {
                     .authentication(vec![Mechanism::Xoauth2]);
             }
         }
-        Ok(Mailer { transport: builder.build(), timeout: cfg.timeout.0, label: format!("{}:{}", cfg.host, cfg.port) })
+        Ok(Mailer {
+            transport: builder.build(),
+            timeout: cfg.timeout.0,
+            label: format!("{}:{}", cfg.host, cfg.port),
+            connections: cfg.connections as usize,
+        })
     }
 
     async fn send(&self, mail_from: &str, recipients: &[String], raw: &[u8]) -> Attempt {
@@ -131,8 +142,9 @@ pub struct DeliveryReport {
     pub refused: usize,
 }
 
-/// Delivers every outbox row that is due now. Each result is committed as soon as it is known,
-/// so a crash after the server accepted a mail can at worst send that one mail again.
+/// Delivers every outbox row that is due now, over up to `[smtp] connections` connections at
+/// once. Each result is committed as soon as it is known, so a crash after the server accepted
+/// a mail can at worst send that one mail again.
 pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) -> Result<DeliveryReport, OutboxError> {
     let mut report = DeliveryReport::default();
     loop {
@@ -142,41 +154,95 @@ pub async fn deliver_due(store: &mut Store, mailer: &Mailer, clock: &dyn Clock) 
             return Ok(report);
         }
         let mut progressed = false;
+        let mut claimed = Vec::with_capacity(batch.len());
         for mail in batch {
-            if !store::outbox::claim(store.conn(), mail.id, clock.now().timestamp(), CLAIM_LEASE_SECS)? {
-                continue;
+            if store::outbox::claim(store.conn(), mail.id, clock.now().timestamp(), CLAIM_LEASE_SECS)? {
+                claimed.push(mail);
             }
-            let attempt = mailer.send(&mail.mail_from, &mail.recipients, &mail.raw).await;
-            let now = clock.now().timestamp();
-            match attempt {
-                Attempt::Sent => {
-                    store::outbox::mark_sent(store.conn(), mail.id, now)?;
-                    tracing::info!(outbox = mail.id, ticket = ?mail.ticket_id, kind = %mail.kind, "mail delivered");
-                    report.sent += 1;
-                    progressed = true;
-                }
-                Attempt::Temporary(error) => {
-                    let next = now + backoff_secs(mail.attempts, mail.id);
-                    store::outbox::mark_retry(store.conn(), mail.id, next, &error)?;
-                    tracing::warn!(outbox = mail.id, attempts = mail.attempts + 1, %error, "delivery deferred");
-                    report.deferred += 1;
-                }
-                Attempt::Permanent(error) => {
-                    let tx = store.conn().unchecked_transaction().map_err(StoreError::from)?;
-                    store::outbox::mark_failed(&tx, mail.id, &error)?;
-                    if let Some(ticket) = mail.ticket_id {
-                        let detail = format!("{} to {} refused: {error}", mail.kind, mail.recipients.join(", "));
-                        store::add_event(&tx, ticket, now, "delivery_failed", None, &detail)?;
+        }
+        // Mail of one ticket goes out in the order it was queued: each ticket's mails travel
+        // together, one after the other, while different tickets share the connections.
+        let mut by_ticket: Vec<Vec<store::outbox::Outgoing>> = Vec::new();
+        for mail in claimed {
+            match by_ticket.iter_mut().find(|g| g[0].ticket_id.is_some() && g[0].ticket_id == mail.ticket_id) {
+                Some(group) => group.push(mail),
+                None => by_ticket.push(vec![mail]),
+            }
+        }
+        for group in &mut by_ticket {
+            group.sort_by_key(|m| m.id);
+        }
+        let (results_tx, mut results) = tokio::sync::mpsc::unbounded_channel();
+        let sending = futures::stream::iter(by_ticket)
+            .map(move |group| {
+                let results_tx = results_tx.clone();
+                async move {
+                    for mail in group {
+                        let attempt = mailer.send(&mail.mail_from, &mail.recipients, &mail.raw).await;
+                        let stop = !matches!(attempt, Attempt::Sent);
+                        let _ = results_tx.send((mail, attempt));
+                        if stop {
+                            // A later mail of this ticket must not overtake one that failed.
+                            break;
+                        }
                     }
-                    tx.commit().map_err(StoreError::from)?;
-                    tracing::error!(outbox = mail.id, %error, "delivery refused permanently");
-                    report.refused += 1;
-                    progressed = true;
                 }
+            })
+            .buffer_unordered(mailer.connections.max(1))
+            .collect::<()>();
+        tokio::pin!(sending);
+        let mut sending_done = false;
+        loop {
+            tokio::select! {
+                biased;
+                Some((mail, attempt)) = results.recv() => {
+                    progressed |= record(store, mail, attempt, clock.now().timestamp(), &mut report)?;
+                }
+                _ = &mut sending, if !sending_done => sending_done = true,
+            }
+            if sending_done && results.is_empty() {
+                break;
             }
         }
         if !progressed {
             return Ok(report);
+        }
+    }
+}
+
+/// Commits the result of one attempt; true when the row is settled (sent or refused).
+fn record(
+    store: &mut Store,
+    mail: store::outbox::Outgoing,
+    attempt: Attempt,
+    now: i64,
+    report: &mut DeliveryReport,
+) -> Result<bool, OutboxError> {
+    match attempt {
+        Attempt::Sent => {
+            store::outbox::mark_sent(store.conn(), mail.id, now)?;
+            tracing::info!(outbox = mail.id, ticket = ?mail.ticket_id, kind = %mail.kind, "mail delivered");
+            report.sent += 1;
+            Ok(true)
+        }
+        Attempt::Temporary(error) => {
+            let next = now + backoff_secs(mail.attempts, mail.id);
+            store::outbox::mark_retry(store.conn(), mail.id, next, &error)?;
+            tracing::warn!(outbox = mail.id, attempts = mail.attempts + 1, %error, "delivery deferred");
+            report.deferred += 1;
+            Ok(false)
+        }
+        Attempt::Permanent(error) => {
+            let tx = store.conn().unchecked_transaction().map_err(StoreError::from)?;
+            store::outbox::mark_failed(&tx, mail.id, &error)?;
+            if let Some(ticket) = mail.ticket_id {
+                let detail = format!("{} to {} refused: {error}", mail.kind, mail.recipients.join(", "));
+                store::add_event(&tx, ticket, now, "delivery_failed", None, &detail)?;
+            }
+            tx.commit().map_err(StoreError::from)?;
+            tracing::error!(outbox = mail.id, %error, "delivery refused permanently");
+            report.refused += 1;
+            Ok(true)
         }
     }
 }

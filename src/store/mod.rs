@@ -6,8 +6,8 @@
 
 pub mod addresses;
 pub mod outbox;
-pub mod sla;
 mod schema;
+pub mod sla;
 pub mod sync;
 pub mod tickets;
 

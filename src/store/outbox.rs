@@ -46,11 +46,16 @@ pub fn enqueue(conn: &Connection, m: &NewOutgoing<'_>) -> Result<i64, StoreError
     Ok(conn.last_insert_rowid())
 }
 
-/// Pending mail whose next attempt is due at `now` (Unix seconds), oldest first.
+/// Pending mail whose next attempt is due at `now` (Unix seconds), oldest first. A mail waits
+/// while an earlier one of its ticket is still pending and not yet due, so that the mail of a
+/// ticket arrives in the order it was written.
 pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, ticket_id, kind, message_id, mail_from, recipients, raw, attempts FROM outbox \
-         WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+        "SELECT id, ticket_id, kind, message_id, mail_from, recipients, raw, attempts FROM outbox o \
+         WHERE state = 'pending' AND next_attempt_at <= ?1 AND NOT EXISTS (\
+             SELECT 1 FROM outbox e WHERE e.ticket_id = o.ticket_id AND e.state = 'pending' \
+             AND e.id < o.id AND e.next_attempt_at > ?1) \
+         ORDER BY next_attempt_at, id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now, limit as i64], |r| {
         let recipients: String = r.get(5)?;

@@ -160,6 +160,8 @@ ALTER TABLE tickets ADD COLUMN resolution_due INTEGER;
 -- The next moment the scheduler must look at the ticket; NULL when nothing is ahead.
 ALTER TABLE tickets ADD COLUMN next_sla_at INTEGER;
 CREATE INDEX tickets_next_sla ON tickets(next_sla_at) WHERE next_sla_at IS NOT NULL;
+-- The outbox keeps each ticket's mail in order.
+CREATE INDEX outbox_ticket_pending ON outbox(ticket_id, id) WHERE state = 'pending';
 
 -- The resolution clock stops while a ticket is waiting or closed.
 CREATE TABLE sla_pauses (

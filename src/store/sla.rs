@@ -43,9 +43,11 @@ pub fn set_breach(conn: &Connection, ticket: i64, kind: &str, due_at: Option<i64
     match due_at {
         Some(due) => {
             let existing: Option<i64> = conn
-                .query_row("SELECT due_at FROM breaches WHERE ticket_id = ?1 AND kind = ?2", params![ticket, kind], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT due_at FROM breaches WHERE ticket_id = ?1 AND kind = ?2",
+                    params![ticket, kind],
+                    |r| r.get(0),
+                )
                 .optional()?;
             match existing {
                 Some(d) if d == due => Ok(false),
@@ -74,7 +76,8 @@ pub fn set_breach(conn: &Connection, ticket: i64, kind: &str, due_at: Option<i64
 
 /// A ticket's breaches: (kind, the due time that was missed).
 pub fn breaches(conn: &Connection, ticket: i64) -> Result<Vec<(String, i64)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT kind, due_at FROM breaches WHERE ticket_id = ?1 ORDER BY due_at, kind")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT kind, due_at FROM breaches WHERE ticket_id = ?1 ORDER BY due_at, kind")?;
     let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -146,6 +146,28 @@ pub fn ticket_sent_to_requester(conn: &Connection, ticket: i64, requester: &str)
     Ok(n > 0)
 }
 
+/// The latest incoming message of a ticket: (sender, its new text, else its whole text).
+pub fn last_incoming(conn: &Connection, ticket: i64) -> Result<Option<(String, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COALESCE(from_addr, ''), CASE WHEN new_text != '' THEN new_text ELSE text END FROM messages \
+             WHERE ticket_id = ?1 AND direction = 'in' ORDER BY received_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The Message-ID of a ticket's first message.
+pub fn first_message_id(conn: &Connection, ticket: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT message_id FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL \
+             AND message_id NOT LIKE 'synthetic.%' ORDER BY received_at, id LIMIT 1",
+        )?
+        .query_row([ticket], |r| r.get(0))
+        .optional()?)
+}
+
 /// Every ticket a customer opened, newest first.
 pub fn tickets_of_requester(conn: &Connection, address: &str) -> Result<Vec<Ticket>, StoreError> {
     let sql =

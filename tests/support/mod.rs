@@ -296,7 +296,9 @@ impl Mail {
             self.message_id
         );
         if self.raw_body.is_none() {
-            s.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n");
+            s.push_str(
+                "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
+            );
         }
         for e in &self.extra {
             s.push_str(e);
@@ -560,5 +562,9 @@ impl Drop for Spamd {
 
 /// The envelope sender for a stored message: its From address (a bounce's null sender aside).
 pub fn envelope_sender(raw: &[u8]) -> String {
-    ticketd::parse::parse(raw).from.map(|f| f.address).filter(|a| a.contains('@')).unwrap_or_else(|| "unknown@sender.test".into())
+    ticketd::parse::parse(raw)
+        .from
+        .map(|f| f.address)
+        .filter(|a| a.contains('@'))
+        .unwrap_or_else(|| "unknown@sender.test".into())
 }

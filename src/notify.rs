@@ -1,0 +1,261 @@
+//! Notify: the mails about a ticket other than the acknowledgement — new-ticket notifications
+//! to the department, assignment notices, SLA warnings and escalations to staff, and delay
+//! notices to the customer — with the facts that make each useful on its own: the customer's
+//! text, priority, due times, how long they have waited, and their history with us.
+//!
+//! Writes into the caller's transaction only (outbox, outgoing message, event); never sends and
+//! never decides *when* — ingest, the shell actions and the scheduler do.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+
+use crate::config::{Config, NamedAddress};
+use crate::outbox::compose::{self, header_safe, local_time, TemplateMail, Threading};
+use crate::outbox::queue;
+use crate::rules::Rules;
+use crate::sla::{Action, Clock, Step};
+use crate::store::{self, StoreError, Ticket};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Compose(#[from] compose::ComposeError),
+}
+
+impl From<rusqlite::Error> for NotifyError {
+    fn from(e: rusqlite::Error) -> Self {
+        NotifyError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// The longest customer text quoted in a mail to staff.
+const QUOTED_CHARS: usize = 4000;
+
+/// What ticketd sends as for a ticket (SPEC §4): the department's `from`, else the address of the
+/// mailbox the ticket came in on, else `[smtp].from`.
+pub fn sender(config: &Config, rules: &Rules, t: &Ticket) -> NamedAddress {
+    if let Some(from) = rules.department(&t.department).and_then(|d| d.from.clone()) {
+        return from;
+    }
+    let mailbox = t.mailbox.as_deref().and_then(|name| config.mailboxes.iter().find(|m| m.name == name));
+    match mailbox {
+        Some(m) => NamedAddress { name: config.smtp.from.name.clone(), address: m.address.clone() },
+        None => config.smtp.from.clone(),
+    }
+}
+
+/// "3 d 2 h", "2 h 15 min", "45 min": wall-clock spans for people.
+pub fn human(d: Duration) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / (24 * 60), minutes / 60 % 24, minutes % 60);
+    match (days, hours, mins) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// The template variables every mail about `t` can use.
+fn ticket_context(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    t: &Ticket,
+    language: &str,
+    now: DateTime<Utc>,
+) -> Result<minijinja::Value, StoreError> {
+    let zone = rules.department_zone(&t.department);
+    let when = |unix: i64| DateTime::from_timestamp(unix, 0).map(|at| local_time(at, zone, language));
+    let tag = |id: i64| format!("[{}#{id}]", config.tickets.tag_prefix);
+    let (last_from, last_text) = store::last_incoming(conn, t.id)?.unwrap_or_default();
+    let last_text: String = last_text.chars().take(QUOTED_CHARS).collect();
+    let history = store::tickets_of_requester(conn, &t.requester)?;
+    let others: Vec<&Ticket> = history.iter().filter(|h| h.id != t.id).collect();
+    let closed = others.iter().filter(|h| h.status == "closed").count();
+    let last = others.iter().find(|h| h.id < t.id).map(|h| {
+        minijinja::context! {
+            tag => tag(h.id),
+            subject => header_safe(&h.subject),
+            status => &h.status,
+            created => when(h.created_at),
+        }
+    });
+    Ok(minijinja::context! {
+        ticket_id => t.id,
+        tag => tag(t.id),
+        subject => header_safe(&t.subject),
+        status => &t.status,
+        priority => &t.priority,
+        department => &t.department,
+        requester => &t.requester,
+        requester_name => t.requester_name.as_deref().map(header_safe),
+        assignee => &t.assignee,
+        created => when(t.created_at),
+        waiting => human(now - DateTime::from_timestamp(t.created_at, 0).unwrap_or(now)),
+        due_first_response => t.first_response_due.and_then(when),
+        due_resolution => t.resolution_due.and_then(when),
+        last_from => last_from,
+        last_message => last_text,
+        history => minijinja::context! { open => others.len() - closed, closed => closed, last => last },
+    })
+}
+
+/// The department's language first, then English: mail to staff.
+fn staff_languages<'a>(rules: &'a Rules, t: &Ticket) -> Vec<&'a str> {
+    rules.department(&t.department).map(|d| vec![d.language.as_str()]).unwrap_or_default()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn send(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    t: &Ticket,
+    kind: &str,
+    template: &str,
+    languages: &[&str],
+    extra: minijinja::Value,
+    to: &[String],
+    auto_submitted: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    if to.is_empty() {
+        return Ok(false);
+    }
+    let language = languages.first().copied().unwrap_or("en");
+    let context = ticket_context(conn, config, rules, t, language, now)?;
+    let from = sender(config, rules, t);
+    let tag = format!("[{}#{}]", config.tickets.tag_prefix, t.id);
+    // Staff mail threads under the customer's first message, so a reply to it finds the ticket.
+    let first_id = store::first_message_id(conn, t.id)?;
+    let references: Vec<String> = first_id.iter().cloned().collect();
+    let mail = compose::from_template(
+        &rules.templates_dir,
+        &TemplateMail {
+            kind: template,
+            department: &t.department,
+            languages,
+            context: minijinja::context! { ..extra, ..context },
+            default_subject: format!("{tag} {}", t.subject),
+            from: &from,
+            to,
+            ticket: t.id,
+            auto_submitted,
+            threading: Threading { in_reply_to: first_id.as_deref(), references: &references },
+            now,
+        },
+    )?;
+    queue::queue(conn, t.id, kind, &from.address, to, &mail, now.timestamp())?;
+    Ok(true)
+}
+
+/// Tells the department's `notify` list about a new ticket.
+pub fn new_ticket(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    ticket: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    let Some(t) = store::get_ticket(conn, ticket)? else { return Ok(false) };
+    let to: Vec<String> = rules
+        .department(&t.department)
+        .map(|d| d.notify.iter().map(|a| a.as_str().to_string()).collect())
+        .unwrap_or_default();
+    let languages = staff_languages(rules, &t);
+    send(
+        conn,
+        config,
+        rules,
+        &t,
+        "notification",
+        "notification",
+        &languages,
+        minijinja::context! {},
+        &to,
+        "auto-generated",
+        now,
+    )
+}
+
+/// Tells an agent that a ticket is now theirs.
+pub fn assigned(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    ticket: i64,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    let Some(t) = store::get_ticket(conn, ticket)? else { return Ok(false) };
+    let Some(agent) = t.assignee.clone() else { return Ok(false) };
+    if by == Some(agent.as_str()) {
+        return Ok(false); // "I'll take it" needs no mail to oneself.
+    }
+    let languages = staff_languages(rules, &t);
+    let extra = minijinja::context! { assigned_by => by };
+    send(conn, config, rules, &t, "assignment", "assignment", &languages, extra, &[agent], "auto-generated", now)
+}
+
+/// Sends the mail of an SLA step that has come due.
+pub fn sla_step(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    t: &Ticket,
+    step: &Step,
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    let zone = rules.department_zone(&t.department);
+    let to: Vec<String> = step.to.iter().map(|a| a.as_str().to_string()).collect();
+    let clock_name = match step.clock {
+        Clock::FirstResponse => "first response",
+        Clock::Resolution => "resolution",
+    };
+    let due = DateTime::from_timestamp(step.due, 0).unwrap_or(now);
+    let (kind, template, languages, auto) = match step.action {
+        Action::Warning => ("warning", "warning", staff_languages(rules, t), "auto-generated"),
+        Action::Escalation { .. } => ("escalation", "escalation", staff_languages(rules, t), "auto-generated"),
+        Action::DelayNotice => {
+            let mut languages: Vec<&str> = t.language.as_deref().into_iter().collect();
+            languages.extend(staff_languages(rules, t));
+            ("notice", "delay", languages, "auto-replied")
+        }
+    };
+    let language = languages.first().copied().unwrap_or("en");
+    let left = crate::sla::policy_for(rules, &t.department)
+        .map(|p| p.calendar.working_between(now, due))
+        .unwrap_or_else(|| due - now);
+    let level = match step.action {
+        Action::Escalation { level } => level,
+        _ => 0,
+    };
+    let extra = minijinja::context! {
+        clock => step.clock.as_str(),
+        clock_name => clock_name,
+        due => local_time(due, zone, language),
+        left => human(left),
+        overdue => human(now - due),
+        level => level,
+    };
+    send(conn, config, rules, t, kind, template, &languages, extra, &to, auto, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(human(Duration::minutes(45)), "45 min");
+        assert_eq!(human(Duration::minutes(120)), "2 h");
+        assert_eq!(human(Duration::minutes(135)), "2 h 15 min");
+        assert_eq!(human(Duration::hours(50)), "2 d 2 h");
+        assert_eq!(human(Duration::hours(48)), "2 d");
+        assert_eq!(human(Duration::minutes(-5)), "0 min");
+    }
+}

@@ -1,0 +1,76 @@
+//! Queue: puts a composed mail into the outbox in the caller's transaction — the transaction of
+//! the change that caused it — and stores it on its ticket as an outgoing message, with its
+//! Message-ID indexed so that replies to it thread, and an event naming the recipients.
+//!
+//! Never sends: delivery is the outbox's, after the commit.
+
+use rusqlite::Connection;
+
+use crate::config::Address;
+use crate::outbox::compose::Composed;
+use crate::store::{self, outbox::NewOutgoing, NewMessage, StoreError};
+
+/// The message kind (SPEC §5) of a mail queued as `outbox_kind`.
+pub fn message_kind(outbox_kind: &str) -> &'static str {
+    match outbox_kind {
+        "ack" => "ack",
+        "notification" | "assignment" => "notification",
+        "warning" => "warning",
+        "escalation" => "escalation",
+        _ => "notice",
+    }
+}
+
+/// Queues `mail` for `recipients` on `ticket`; `kind` names it in the outbox and the events.
+pub fn queue(
+    tx: &Connection,
+    ticket: i64,
+    kind: &str,
+    from: &Address,
+    recipients: &[String],
+    mail: &Composed,
+    at: i64,
+) -> Result<(), StoreError> {
+    store::outbox::enqueue(
+        tx,
+        &NewOutgoing {
+            ticket_id: Some(ticket),
+            kind,
+            message_id: &mail.message_id,
+            mail_from: from.as_str(),
+            recipients,
+            raw: &mail.raw,
+            created_at: at,
+        },
+    )?;
+    let parsed = crate::parse::parse(&mail.raw);
+    store::insert_message(
+        tx,
+        &NewMessage {
+            ticket_id: Some(ticket),
+            direction: "out",
+            kind: message_kind(kind),
+            message_id: Some(&mail.message_id),
+            content_hash: &parsed.content_hash,
+            from_addr: Some(from.as_str()),
+            from_name: parsed.from.as_ref().and_then(|f| f.name.as_deref()),
+            to: recipients,
+            cc: &[],
+            subject: &parsed.subject,
+            date: Some(at),
+            received_at: at,
+            in_reply_to: parsed.in_reply_to.first().map(String::as_str),
+            references: &parsed.referenced_ids(),
+            text: &parsed.text,
+            new_text: &parsed.text,
+            raw: None,
+            flags: &[],
+            mailbox: None,
+            folder: None,
+            uid: None,
+            attachments: &[],
+        },
+    )?;
+    store::add_event(tx, ticket, at, kind, None, &format!("to {}", recipients.join(", ")))?;
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Scheduler: takes the SLA steps whose moment has come — warnings, escalations, delay notices —
+//! and records breaches, for the tickets the `next_sla_at` index says are due. Each ticket is one
+//! transaction holding its mails in the outbox, the steps marked done, its events and its next
+//! moment, so every step is taken once whatever restarts or `run --once --now` passes happen.
+//!
+//! It never scans every ticket: one index range up to now, and the earliest next moment tells
+//! the daemon how long to sleep. It never sends: the outbox delivers after the commit.
+
+use chrono::{DateTime, Utc};
+use rusqlite::TransactionBehavior;
+
+use crate::config::Config;
+use crate::notify::{self, NotifyError};
+use crate::rules::Rules;
+use crate::sla::{self, Action};
+use crate::store::{self, sla as stored, Store, StoreError};
+
+/// Tickets handled per batch (each its own transaction).
+const BATCH: usize = 500;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SchedulerReport {
+    pub tickets: usize,
+    pub warnings: usize,
+    pub escalations: usize,
+    pub notices: usize,
+    pub breaches: usize,
+}
+
+/// Takes every step due at `now`.
+pub fn run_due(
+    store: &mut Store,
+    config: &Config,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<SchedulerReport, NotifyError> {
+    let mut report = SchedulerReport::default();
+    let at = now.timestamp();
+    loop {
+        let due = stored::due_tickets(store.conn(), at, BATCH)?;
+        if due.is_empty() {
+            return Ok(report);
+        }
+        for ticket in &due {
+            let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+            take_steps(&tx, config, rules, *ticket, now, &mut report)?;
+            tx.commit()?;
+        }
+        report.tickets += due.len();
+        if due.len() < BATCH {
+            return Ok(report);
+        }
+    }
+}
+
+fn take_steps(
+    tx: &rusqlite::Connection,
+    config: &Config,
+    rules: &Rules,
+    ticket: i64,
+    now: DateTime<Utc>,
+    report: &mut SchedulerReport,
+) -> Result<(), NotifyError> {
+    let at = now.timestamp();
+    let (plan, newly) = sla::refresh(tx, rules, ticket, at)?;
+    let Some(t) = store::get_ticket(tx, ticket)? else { return Ok(()) };
+    for clock in newly {
+        report.breaches += 1;
+        tracing::warn!(ticket, clock = clock.as_str(), "SLA target missed");
+    }
+    let done = stored::steps_done(tx, ticket)?;
+    let pending: Vec<&sla::Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.at <= at && !done.iter().any(|(c, n)| c == s.clock.as_str() && *n == s.name))
+        .collect();
+    for step in &pending {
+        // A warning that comes due together with its escalation (the daemon was down) is moot.
+        let overtaken = step.action == Action::Warning
+            && pending.iter().any(|s| s.clock == step.clock && matches!(s.action, Action::Escalation { .. }));
+        if !stored::mark_step(tx, ticket, step.clock.as_str(), &step.name, step.due, at)? {
+            continue;
+        }
+        if overtaken {
+            continue;
+        }
+        let sent = notify::sla_step(tx, config, rules, &t, step, now)?;
+        match step.action {
+            Action::Warning => report.warnings += usize::from(sent),
+            Action::Escalation { .. } => report.escalations += usize::from(sent),
+            Action::DelayNotice => report.notices += usize::from(sent),
+        }
+        if !sent {
+            let what = format!("{} {}: nobody to tell (no recipients configured)", step.clock.as_str(), step.name);
+            store::add_event(tx, ticket, at, "sla", None, &what)?;
+        }
+    }
+    // The steps just taken move the next moment on.
+    sla::refresh(tx, rules, ticket, at)?;
+    Ok(())
+}
+
+/// When the scheduler must look next (None: nothing is ahead).
+pub fn next_moment(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(stored::next_moment(store.conn())?.and_then(|t| DateTime::from_timestamp(t, 0)))
+}
