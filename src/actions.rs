@@ -1,10 +1,11 @@
-//! Staff actions from the shell (`ticketd tickets close|reopen|wait|priority|note|assign`): each
-//! changes one ticket and records an event with its time and author, in one transaction.
+//! Staff actions — from the shell (`ticketd tickets close|reopen|wait|priority|note|assign|time|
+//! merge`) and from email commands (`#close`, ...): each changes one ticket and records an event
+//! with its time and author, in one transaction.
 //!
 //! Mail an action causes (an assignment notice) is queued in the same transaction; delivery is
 //! the outbox's. Never touches a mailbox.
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 
 use crate::config::{Config, StaffConfig};
 use crate::rules::{Priority, Rules};
@@ -16,6 +17,10 @@ pub enum ActionError {
     NoTicket(i64),
     #[error("{0:?} is not a staff address or a unique staff local part")]
     UnknownAgent(String),
+    #[error("no department {0:?} in the rules")]
+    UnknownDepartment(String),
+    #[error("ticket {0} cannot be merged into itself")]
+    MergeIntoItself(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -36,6 +41,11 @@ pub enum Action {
     Priority(Priority),
     Note(String),
     Assign(String),
+    Department(String),
+    /// Minutes of work logged.
+    Time(i64),
+    /// Merge this ticket into the one given.
+    Merge(i64),
 }
 
 /// A staff address from what was typed: an address (lower-cased) or a unique local part.
@@ -52,7 +62,7 @@ pub fn resolve_agent(staff: &StaffConfig, typed: &str) -> Result<String, ActionE
     }
 }
 
-/// Applies an action; returns a one-line summary.
+/// Applies an action in its own transaction; returns a one-line summary.
 pub fn apply(
     store: &mut Store,
     config: &Config,
@@ -62,11 +72,27 @@ pub fn apply(
     by: Option<&str>,
     now: i64,
 ) -> Result<String, ActionError> {
-    let staff = &config.staff;
-    let by = by.map(|b| resolve_agent(staff, b)).transpose()?;
+    let by = by.map(|b| resolve_agent(&config.staff, b)).transpose()?;
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let t = store::get_ticket(&tx, id)?.ok_or(ActionError::NoTicket(id))?;
-    let by_ref = by.as_deref();
+    let summary = apply_in(&tx, config, rules, id, action, by.as_deref(), now)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Applies an action inside the caller's transaction (a shell command's, or the transaction of
+/// the mail that carried an email command). `by` is a resolved staff address.
+pub fn apply_in(
+    tx: &Connection,
+    config: &Config,
+    rules: &Rules,
+    id: i64,
+    action: &Action,
+    by: Option<&str>,
+    now: i64,
+) -> Result<String, ActionError> {
+    let staff = &config.staff;
+    let t = store::get_ticket(tx, id)?.ok_or(ActionError::NoTicket(id))?;
+    let by_ref = by;
     let summary = match action {
         Action::Close | Action::Reopen | Action::Wait => {
             let next = match action {
@@ -76,8 +102,8 @@ pub fn apply(
                 _ => "new",
             };
             if t.status != next {
-                store::set_status(&tx, id, next, now)?;
-                store::add_event(&tx, id, now, "status", by_ref, &format!("{} -> {next}", t.status))?;
+                store::set_status(tx, id, next, now)?;
+                store::add_event(tx, id, now, "status", by_ref, &format!("{} -> {next}", t.status))?;
             }
             format!("ticket {id}: {next}")
         }
@@ -86,13 +112,44 @@ pub fn apply(
                 "UPDATE tickets SET priority = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
                 params![id, p.as_str(), now],
             )?;
-            store::add_event(&tx, id, now, "priority", by_ref, &format!("{} -> {}", t.priority, p.as_str()))?;
+            store::add_event(tx, id, now, "priority", by_ref, &format!("{} -> {}", t.priority, p.as_str()))?;
             format!("ticket {id}: priority {}", p.as_str())
         }
+        Action::Department(name) => {
+            if rules.department(name).is_none() {
+                return Err(ActionError::UnknownDepartment(name.clone()));
+            }
+            tx.execute(
+                "UPDATE tickets SET department = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
+                params![id, name, now],
+            )?;
+            store::add_event(tx, id, now, "department", by_ref, &format!("{} -> {name}", t.department))?;
+            format!("ticket {id}: department {name}")
+        }
         Action::Note(text) => {
-            store::add_event(&tx, id, now, "note", by_ref, text)?;
-            store::touch_ticket(&tx, id, now)?;
+            store::add_event(tx, id, now, "note", by_ref, text)?;
+            store::touch_ticket(tx, id, now)?;
             format!("ticket {id}: note added")
+        }
+        Action::Time(minutes) => {
+            store::add_time(tx, id, by_ref, *minutes, now)?;
+            store::add_event(tx, id, now, "time", by_ref, &format!("{minutes} min"))?;
+            let total = store::time_on(tx, id)?;
+            format!("ticket {id}: {minutes} min logged ({total} min in all)")
+        }
+        Action::Merge(into) => {
+            if *into == id {
+                return Err(ActionError::MergeIntoItself(id));
+            }
+            let target = store::get_ticket(tx, *into)?.ok_or(ActionError::NoTicket(*into))?;
+            store::merge_tickets(tx, id, target.id)?;
+            store::add_event(tx, target.id, now, "merged", by_ref, &format!("ticket {id} merged into this one"))?;
+            store::add_event(tx, id, now, "merged", by_ref, &format!("merged into ticket {}", target.id))?;
+            if t.status != "closed" {
+                store::set_status(tx, id, "closed", now)?;
+            }
+            crate::sla::refresh(tx, rules, target.id, now)?;
+            format!("ticket {id}: merged into ticket {}", target.id)
         }
         Action::Assign(agent) => {
             let agent = resolve_agent(staff, agent)?;
@@ -100,14 +157,14 @@ pub fn apply(
                 "UPDATE tickets SET assignee = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
                 params![id, agent, now],
             )?;
-            store::add_event(&tx, id, now, "assigned", by_ref, &agent)?;
+            store::add_event(tx, id, now, "assigned", by_ref, &agent)?;
             let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
-            crate::notify::assigned(&tx, config, rules, id, by_ref, at)?;
+            crate::notify::assigned(tx, config, rules, id, by_ref, at)?;
             format!("ticket {id}: assigned to {agent}")
         }
     };
-    // Status and priority move the SLA clocks; recompute them in the same transaction.
-    crate::sla::refresh(&tx, rules, id, now)?;
-    tx.commit()?;
+    // Status, priority and department move the SLA clocks; recompute them in the same
+    // transaction.
+    crate::sla::refresh(tx, rules, id, now)?;
     Ok(summary)
 }

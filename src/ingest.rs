@@ -390,6 +390,9 @@ fn file_message(
             }
             _ => {}
         }
+        if matches!(class, Class::StaffResponse | Class::StaffNote) {
+            apply_commands(tx, p, ticket, m, now)?;
+        }
         crate::sla::refresh(tx, p.rules, ticket, at)?;
         tracing::debug!(ticket, how, "message joined ticket");
         return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false, loop_suspected: false });
@@ -530,6 +533,46 @@ fn file_message(
         }
     }
     Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected })
+}
+
+/// Carries out the email commands at the start of a trusted staff mail (`#close`, `#assign bob`,
+/// ...), each an event by the sender; what cannot be done is answered to the sender with the
+/// reason.
+fn apply_commands(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    ticket: i64,
+    m: &ParsedMessage,
+    now: DateTime<Utc>,
+) -> Result<(), IngestError> {
+    let commands = crate::commands::parse(&m.new_text);
+    if commands.actions.is_empty() && commands.invalid.is_empty() {
+        return Ok(());
+    }
+    let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+    let mut invalid = commands.invalid;
+    let mut done = Vec::new();
+    for (action, line) in commands.actions.iter().zip(&commands.lines) {
+        // Each command on its own: one that fails leaves the others standing.
+        tx.execute_batch("SAVEPOINT command")?;
+        match crate::actions::apply_in(tx, p.config, p.rules, ticket, action, Some(by), now.timestamp()) {
+            Ok(summary) => {
+                tx.execute_batch("RELEASE command")?;
+                done.push(summary);
+            }
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO command; RELEASE command")?;
+                invalid.push((line.clone(), e.to_string()));
+            }
+        }
+    }
+    tracing::info!(ticket, by, done = done.len(), refused = invalid.len(), "email commands");
+    if !invalid.is_empty() && p.config.staff.is_staff(by) {
+        if let Some(t) = store::get_ticket(tx, ticket)? {
+            crate::notify::command_errors(tx, p.config, p.rules, &t, by, &invalid, &done, now)?;
+        }
+    }
+    Ok(())
 }
 
 /// After a bounce, an address gets no acknowledgement for this long: a full mailbox or a dead

@@ -16,6 +16,7 @@
 pub mod actions;
 pub mod alerts;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod explain;

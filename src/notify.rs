@@ -201,6 +201,37 @@ pub fn assigned(
     send(conn, config, rules, &t, "assignment", "assignment", &languages, extra, &[agent], "auto-generated", now)
 }
 
+/// Tells a staff member which of their email commands were not carried out, and why.
+#[allow(clippy::too_many_arguments)]
+pub fn command_errors(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    t: &Ticket,
+    to: &str,
+    invalid: &[(String, String)],
+    done: &[String],
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    let invalid: Vec<minijinja::Value> =
+        invalid.iter().map(|(line, reason)| minijinja::context! { line => line, reason => reason }).collect();
+    let extra = minijinja::context! { invalid => invalid, done => done.to_vec() };
+    let languages = staff_languages(rules, t);
+    send(
+        conn,
+        config,
+        rules,
+        t,
+        "notification",
+        "command_error",
+        &languages,
+        extra,
+        &[to.to_string()],
+        "auto-replied",
+        now,
+    )
+}
+
 /// Sends the mail of an SLA step that has come due.
 pub fn sla_step(
     conn: &Connection,

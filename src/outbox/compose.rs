@@ -28,6 +28,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("notification.hu.txt", include_str!("../../rules/templates/notification.hu.txt")),
     ("assignment.txt", include_str!("../../rules/templates/assignment.txt")),
     ("warning.txt", include_str!("../../rules/templates/warning.txt")),
+    ("command_error.txt", include_str!("../../rules/templates/command_error.txt")),
     ("escalation.txt", include_str!("../../rules/templates/escalation.txt")),
     ("delay.txt", include_str!("../../rules/templates/delay.txt")),
     ("delay.hu.txt", include_str!("../../rules/templates/delay.hu.txt")),

@@ -181,6 +181,17 @@ CREATE TABLE sla_steps (
     PRIMARY KEY (ticket_id, clock, step)
 );
 
+-- Work logged on tickets (#time, tickets time), for contracts and billing.
+CREATE TABLE time_entries (
+    id          INTEGER PRIMARY KEY,
+    ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+    agent       TEXT,
+    minutes     INTEGER NOT NULL CHECK (minutes > 0),
+    at          INTEGER NOT NULL
+);
+CREATE INDEX time_entries_ticket ON time_entries(ticket_id);
+CREATE INDEX time_entries_at ON time_entries(at);
+
 -- A missed target: decided by the response's or closing's time, or by the clock running out.
 CREATE TABLE breaches (
     ticket_id   INTEGER NOT NULL REFERENCES tickets(id),

@@ -168,6 +168,31 @@ pub fn first_message_id(conn: &Connection, ticket: i64) -> Result<Option<String>
         .optional()?)
 }
 
+/// Logs minutes of work on a ticket.
+pub fn add_time(conn: &Connection, ticket: i64, agent: Option<&str>, minutes: i64, at: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO time_entries (ticket_id, agent, minutes, at) VALUES (?1, ?2, ?3, ?4)",
+        params![ticket, agent, minutes, at],
+    )?;
+    Ok(())
+}
+
+/// Minutes logged on a ticket in all.
+pub fn time_on(conn: &Connection, ticket: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .query_row("SELECT COALESCE(SUM(minutes), 0) FROM time_entries WHERE ticket_id = ?1", [ticket], |r| r.get(0))?)
+}
+
+/// Moves everything of ticket `from` — messages, thread index, events stay — to ticket `into`,
+/// so that replies to either thread into `into`.
+pub fn merge_tickets(conn: &Connection, from: i64, into: i64) -> Result<(), StoreError> {
+    conn.execute("UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1", params![from, into])?;
+    conn.execute("UPDATE OR IGNORE thread_ids SET ticket_id = ?2 WHERE ticket_id = ?1", params![from, into])?;
+    conn.execute("UPDATE time_entries SET ticket_id = ?2 WHERE ticket_id = ?1", params![from, into])?;
+    conn.execute("UPDATE tickets SET linked_to = ?2 WHERE id = ?1", params![from, into])?;
+    Ok(())
+}
+
 /// Every ticket a customer opened, newest first.
 pub fn tickets_of_requester(conn: &Connection, address: &str) -> Result<Vec<Ticket>, StoreError> {
     let sql =

@@ -218,6 +218,27 @@ impl MailServer {
         transport.send_raw(&envelope, raw).await.unwrap();
     }
 
+    /// Stops Postfix (an SMTP outage); Dovecot keeps running.
+    pub fn stop_smtp(&self) {
+        self.postfix("stop");
+    }
+
+    /// Starts Postfix again on the same port and queue.
+    pub fn start_smtp(&self) {
+        self.postfix("start");
+    }
+
+    fn postfix(&self, verb: &str) {
+        let out = Command::new("postfix")
+            .arg("-c")
+            .arg(self.dir.path().join("postfix/etc"))
+            .arg(verb)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "postfix {verb}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// The Postfix log, for failure messages.
     pub fn maillog(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("postfix/maillog")).unwrap_or_default()

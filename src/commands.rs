@@ -1,0 +1,167 @@
+//! Email commands: the `#close`, `#assign bob`, `#time 45m` ... lines a trusted staff member
+//! writes at the start of a mail (SPEC §4, issue "know who answered"), parsed into the same
+//! actions the shell offers.
+//!
+//! Pure parsing: it never applies anything and never decides trust — ingest applies commands
+//! only from trusted staff mail, in the message's transaction.
+
+use crate::actions::Action;
+use crate::rules::Priority;
+
+/// What the command lines at the start of a mail say.
+#[derive(Debug, Default, PartialEq)]
+pub struct Commands {
+    pub actions: Vec<Action>,
+    /// The line each action was written as, in the same order.
+    pub lines: Vec<String>,
+    /// Lines that looked like commands but are not valid: (line, why).
+    pub invalid: Vec<(String, String)>,
+    /// Whether anything but commands (and quoted history) is left: a note with only commands
+    /// is not a response to the customer.
+    pub has_other_text: bool,
+}
+
+/// Reads the command lines at the start of `text` (the new text of a mail, without quoted
+/// history): blank lines are skipped, the first line that is not a command ends them.
+pub fn parse(text: &str) -> Commands {
+    let mut out = Commands::default();
+    let mut lines = text.lines().map(str::trim).skip_while(|l| l.is_empty()).peekable();
+    while let Some(line) = lines.peek().copied() {
+        if line.is_empty() {
+            lines.next();
+            continue;
+        }
+        let Some(command) = line.strip_prefix('#') else { break };
+        // "#123" or "# heading" is text, not a command.
+        if !command.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            break;
+        }
+        lines.next();
+        match parse_line(command) {
+            Ok(action) => {
+                out.actions.push(action);
+                out.lines.push(line.to_string());
+            }
+            Err(why) => out.invalid.push((line.to_string(), why)),
+        }
+    }
+    out.has_other_text = lines.any(|l| !l.is_empty());
+    out
+}
+
+fn parse_line(command: &str) -> Result<Action, String> {
+    let (verb, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
+    let rest = rest.trim();
+    let no_argument = |action: Action| {
+        if rest.is_empty() {
+            Ok(action)
+        } else {
+            Err(format!("#{verb} takes no argument"))
+        }
+    };
+    match verb.to_ascii_lowercase().as_str() {
+        "close" => no_argument(Action::Close),
+        "reopen" => no_argument(Action::Reopen),
+        "waiting" | "wait" => no_argument(Action::Wait),
+        "assign" if !rest.is_empty() => Ok(Action::Assign(rest.to_string())),
+        "assign" => Err("#assign needs an agent: #assign bob".into()),
+        "priority" => Priority::parse(rest)
+            .map(Action::Priority)
+            .ok_or_else(|| format!("unknown priority {rest:?}: use urgent, high, normal or low")),
+        "department" if !rest.is_empty() => Ok(Action::Department(rest.to_string())),
+        "department" => Err("#department needs a name: #department billing".into()),
+        "time" => parse_minutes(rest).map(Action::Time),
+        "merge" => rest
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .map(Action::Merge)
+            .map_err(|_| format!("#merge needs a ticket number: #merge 123, not {rest:?}")),
+        "note" if !rest.is_empty() => Ok(Action::Note(rest.to_string())),
+        "note" => Err("#note needs a text: #note called the customer".into()),
+        other => Err(format!(
+            "unknown command #{other}: use #close, #reopen, #waiting, #assign, #priority, #department, #time, #merge or #note"
+        )),
+    }
+}
+
+/// "45m", "1h30m", "2h", "90" (minutes), "1.5h" → minutes.
+pub fn parse_minutes(text: &str) -> Result<i64, String> {
+    let t = text.trim().to_ascii_lowercase().replace(' ', "");
+    let bad = || format!("bad duration {text:?}: write 45m, 1h30m or 1.5h");
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(minutes) = t.parse::<i64>() {
+        return (minutes > 0).then_some(minutes).ok_or_else(bad);
+    }
+    if let Some(hours) = t.strip_suffix('h').and_then(|h| h.parse::<f64>().ok()) {
+        let minutes = (hours * 60.0).round() as i64;
+        return (minutes > 0 && minutes < 100_000).then_some(minutes).ok_or_else(bad);
+    }
+    let mut total = 0i64;
+    let mut digits = String::new();
+    for c in t.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            'h' | 'm' => {
+                let n: i64 = digits.parse().map_err(|_| bad())?;
+                digits.clear();
+                total += if c == 'h' { n * 60 } else { n };
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !digits.is_empty() || total <= 0 || total >= 100_000 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_at_the_start_only() {
+        let c = parse("\n#assign bob\n#priority high\n#time 1h30m\n\nThanks, I'll look at it.\n#close\n");
+        assert_eq!(c.actions, vec![Action::Assign("bob".into()), Action::Priority(Priority::High), Action::Time(90)]);
+        assert!(c.has_other_text);
+        let only = parse("#close\n#note called them, all fine\n");
+        assert_eq!(only.actions, vec![Action::Close, Action::Note("called them, all fine".into())]);
+        assert!(!only.has_other_text);
+        assert_eq!(parse("Hello,\n#close\n").actions, vec![]);
+        assert_eq!(parse("#1 is the problem").actions, vec![]);
+    }
+
+    #[test]
+    fn every_command_and_its_mistakes() {
+        let c = parse(
+            "#waiting\n#reopen\n#department billing\n#merge 123\n#merge #7\n#priority sky-high\n#frobnicate\n#assign\n#time soon\n#close now",
+        );
+        assert_eq!(
+            c.actions,
+            vec![
+                Action::Wait,
+                Action::Reopen,
+                Action::Department("billing".into()),
+                Action::Merge(123),
+                Action::Merge(7)
+            ]
+        );
+        let why: Vec<&str> = c.invalid.iter().map(|(_, w)| w.as_str()).collect();
+        assert_eq!(why.len(), 5, "{why:?}");
+        assert!(why[0].contains("unknown priority"));
+        assert!(why[1].contains("unknown command #frobnicate"));
+        assert!(why[4].contains("takes no argument"));
+    }
+
+    #[test]
+    fn durations() {
+        for (text, minutes) in [("45m", 45), ("1h30m", 90), ("2h", 120), ("90", 90), ("1.5h", 90), ("1h 15m", 75)] {
+            assert_eq!(parse_minutes(text), Ok(minutes), "{text}");
+        }
+        for bad in ["", "0", "-5", "soon", "5x", "h", "100000h"] {
+            assert!(parse_minutes(bad).is_err(), "{bad}");
+        }
+    }
+}
