@@ -142,6 +142,44 @@ enum TicketsCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Log time worked on a ticket: 45m, 1h30m, 1.5h.
+    Time {
+        id: i64,
+        duration: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Merge a ticket into another: its messages, time and threading move there; it is closed.
+    Merge {
+        id: i64,
+        into_id: i64,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Move a ticket to another department (its SLA clocks are recomputed).
+    Department {
+        id: i64,
+        department: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Log a ticket by hand (a phone call); the body is read from standard input.
+    New {
+        /// The customer's address (and name: "Anna <anna@customer.test>").
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        priority: Option<String>,
+        /// Do not acknowledge it to the customer.
+        #[arg(long)]
+        no_ack: bool,
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +225,12 @@ fn act(config: &Config, id: i64, action: Action, by: Option<String>, now: DateTi
         }
     }
     Ok(())
+}
+
+/// Colour for people at a terminal, never in pipes or with NO_COLOR set (no-color.org).
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -362,7 +406,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         let list: Vec<_> = tickets.iter().map(|t| present::ticket_json(t, &rules, prefix)).collect();
                         println!("{}", serde_json::to_string_pretty(&list)?);
                     } else {
-                        print!("{}", present::ticket_table(&tickets, &rules, prefix));
+                        print!("{}", present::ticket_table(&tickets, &rules, prefix, colour(), now.timestamp()));
                     }
                 }
                 TicketsCommand::Assign { id, agent, by } => act(&config, id, Action::Assign(agent), by, now)?,
@@ -370,6 +414,55 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 TicketsCommand::Reopen { id, by } => act(&config, id, Action::Reopen, by, now)?,
                 TicketsCommand::Wait { id, by } => act(&config, id, Action::Wait, by, now)?,
                 TicketsCommand::Note { id, text, by } => act(&config, id, Action::Note(text), by, now)?,
+                TicketsCommand::Time { id, duration, by } => {
+                    let minutes = ticketd::commands::parse_minutes(&duration).map_err(anyhow::Error::msg)?;
+                    act(&config, id, Action::Time(minutes), by, now)?
+                }
+                TicketsCommand::Merge { id, into_id, by } => act(&config, id, Action::Merge(into_id), by, now)?,
+                TicketsCommand::Department { id, department, by } => {
+                    act(&config, id, Action::Department(department), by, now)?
+                }
+                TicketsCommand::New { from, subject, department, priority, no_ack, by } => {
+                    let mut body = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut body).context("reading the body")?;
+                    let priority = match priority.as_deref() {
+                        Some(p) => Some(
+                            ticketd::rules::Priority::parse(p)
+                                .with_context(|| format!("unknown priority {p:?}: use urgent, high, normal or low"))?,
+                        ),
+                        None => None,
+                    };
+                    let rules = Rules::load(&config.tickets.rules_dir)?;
+                    let by = by.map(|b| ticketd::actions::resolve_agent(&config.staff, &b)).transpose()?;
+                    let mut store = Store::open(&config.database.path)?;
+                    let own = daemon::own_addresses(&config, &rules);
+                    let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
+                    let pipeline = ticketd::ingest::Pipeline {
+                        config: &config,
+                        rules: &rules,
+                        tags: &tags,
+                        own_addresses: &own,
+                        scanner: None,
+                    };
+                    let manual = ticketd::ingest::ByHand {
+                        from: &from,
+                        subject: &subject,
+                        body: &body,
+                        department: department.as_deref(),
+                        priority,
+                        ack: !no_ack,
+                        by: by.as_deref(),
+                    };
+                    let ticket = ticketd::ingest::file_by_hand(&mut store, &pipeline, &manual, now)?;
+                    println!("ticket {ticket} opened");
+                    if store::outbox::pending_count(store.conn())? > 0 {
+                        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                        let clock = ticketd::clock::FixedClock(now);
+                        if let Err(e) = runtime.block_on(daemon::deliver(&config, &mut store, &clock)) {
+                            eprintln!("warning: mail queued, not yet delivered: {e}");
+                        }
+                    }
+                }
                 TicketsCommand::Priority { id, priority, by } => {
                     let Some(p) = ticketd::rules::Priority::parse(&priority) else {
                         bail!("unknown priority {priority:?}: use urgent, high, normal or low")
@@ -524,7 +617,8 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 if let Some((at, detail)) = &bounce {
                     println!("last bounce: {} ({detail})", bounce_time(*at).unwrap_or_default());
                 }
-                print!("{}", present::ticket_table(&tickets, &rules, &config.tickets.tag_prefix));
+                let now = args.now.unwrap_or_else(Utc::now).timestamp();
+                print!("{}", present::ticket_table(&tickets, &rules, &config.tickets.tag_prefix, colour(), now));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -34,6 +34,8 @@ pub enum IngestError {
     NotHeld(i64),
     #[error(transparent)]
     Notify(#[from] crate::notify::NotifyError),
+    #[error(transparent)]
+    Action(#[from] crate::actions::ActionError),
 }
 
 impl From<rusqlite::Error> for IngestError {
@@ -700,6 +702,92 @@ pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc
     store::add_event(&tx, ticket, now.timestamp(), "released", None, "released from the quarantine")?;
     tx.commit()?;
     Ok(Released { ticket, mailbox: mb.name.clone(), message_id: message.message_id.clone() })
+}
+
+/// A ticket logged by hand (`tickets new`: a phone call).
+pub struct ByHand<'a> {
+    /// The customer: "Anna <anna@customer.test>" or a bare address.
+    pub from: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub department: Option<&'a str>,
+    pub priority: Option<crate::rules::Priority>,
+    pub ack: bool,
+    /// The staff member who logged it.
+    pub by: Option<&'a str>,
+}
+
+/// Opens a ticket logged by hand as if the customer had mailed it at `now`: routed by the rules
+/// (unless department or priority are given), acknowledged unless told not to, the department
+/// notified, its SLA clocks started. The message is stored as written, as a customer message.
+pub fn file_by_hand(
+    store: &mut Store,
+    p: &Pipeline<'_>,
+    manual: &ByHand<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64, IngestError> {
+    let mailbox = p
+        .config
+        .mailboxes
+        .iter()
+        .find(|m| Some(m.department.as_str()) == manual.department)
+        .or(p.config.mailboxes.first())
+        .ok_or(IngestError::NotHeld(0))?;
+    let unique = parse::sha256_hex(
+        format!("{}{}{}", now.timestamp_nanos_opt().unwrap_or(0), manual.from, manual.subject).as_bytes(),
+    );
+    let raw = format!(
+        "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <manual.{}@ticketd.invalid>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
+         X-Ticketd-Logged-By: {}\r\n\r\n{}\r\n",
+        compose::header_safe(manual.from),
+        mailbox.address,
+        compose::header_safe(manual.subject),
+        now.to_rfc2822(),
+        &unique[..24],
+        manual.by.unwrap_or("shell"),
+        manual.body.replace("\r\n", "\n").replace('\n', "\r\n"),
+    );
+    let message = parse::parse(raw.as_bytes());
+    let d = decide(p, &message, mailbox, false, None);
+    let mut routed = d.routed;
+    if let Some(department) = manual.department {
+        if p.rules.department(department).is_none() {
+            return Err(IngestError::Action(crate::actions::ActionError::UnknownDepartment(department.into())));
+        }
+        routed.department = department.to_string();
+    }
+    if let Some(priority) = manual.priority {
+        routed.priority = priority;
+    }
+    routed.ack &= manual.ack;
+    routed.spam = false;
+    let verdict = Verdict { class: Class::Customer, reasons: Vec::new(), unscanned: None, ..d.verdict };
+    let origin = Origin {
+        mailbox,
+        owner: d.owner,
+        folder: "(by hand)",
+        from_sent_folder: false,
+        uidvalidity: 0,
+        uid: 0,
+        received_at: now,
+        import_silently: false,
+        truncated: false,
+    };
+    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let stored = Stored {
+        message: &message,
+        raw: raw.as_bytes(),
+        attachments: &[],
+        origin: &origin,
+        verdict: &verdict,
+        language: d.language,
+    };
+    let outcome = file_message(&tx, p, &stored, Class::Customer, &routed, now)?;
+    let Outcome::Stored { ticket, .. } = outcome else { return Err(IngestError::NotHeld(0)) };
+    store::add_event(&tx, ticket, now.timestamp(), "logged", manual.by, "logged by hand")?;
+    tx.commit()?;
+    Ok(ticket)
 }
 
 /// What a message of ticketd's own is, by the outbox row that sent it.

@@ -75,43 +75,62 @@ pub fn event_json(e: &Event, zone: chrono_tz::Tz) -> Value {
     json!({ "at": time_in(zone, e.at), "kind": e.kind, "by": e.by, "detail": e.detail })
 }
 
-/// An aligned table of tickets for people.
-pub fn ticket_table(tickets: &[Ticket], rules: &Rules, tag_prefix: &str) -> String {
-    let mut rows: Vec<[String; 7]> = vec![[
-        "TICKET".into(),
-        "STATUS".into(),
-        "PRIORITY".into(),
-        "DEPARTMENT".into(),
-        "CREATED".into(),
-        "REQUESTER".into(),
-        "SUBJECT".into(),
-    ]];
+/// An aligned table of tickets for people; with `colour` (a terminal without NO_COLOR), status
+/// and overdue due times stand out.
+pub fn ticket_table(tickets: &[Ticket], rules: &Rules, tag_prefix: &str, colour: bool, now: i64) -> String {
+    const COLUMNS: usize = 8;
+    let mut rows: Vec<([String; COLUMNS], Option<&str>, bool)> = vec![(
+        ["TICKET", "STATUS", "PRIORITY", "DEPARTMENT", "CREATED", "DUE", "REQUESTER", "SUBJECT"].map(String::from),
+        None,
+        false,
+    )];
     for t in tickets {
         let zone = rules.department_zone(&t.department);
-        let created = Utc
-            .timestamp_opt(t.created_at, 0)
-            .single()
-            .map(|d| d.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default();
-        rows.push([
-            format!("[{tag_prefix}#{}]", t.id),
-            t.status.clone(),
-            t.priority.clone(),
-            t.department.clone(),
-            created,
-            t.requester.clone(),
-            t.subject.clone(),
-        ]);
+        let local = |unix: i64| {
+            Utc.timestamp_opt(unix, 0)
+                .single()
+                .map(|d| d.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default()
+        };
+        let due = t.first_response_due.or(t.resolution_due);
+        let overdue = due.is_some_and(|d| d <= now) || !t.breaches.is_empty() && t.status != "closed";
+        rows.push((
+            [
+                format!("[{tag_prefix}#{}]", t.id),
+                t.status.clone(),
+                t.priority.clone(),
+                t.department.clone(),
+                local(t.created_at),
+                due.map(local).unwrap_or_else(|| "-".into()),
+                t.requester.clone(),
+                t.subject.clone(),
+            ],
+            Some(t.status.as_str()),
+            overdue,
+        ));
     }
-    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..COLUMNS).map(|c| rows.iter().map(|(r, _, _)| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let paint = |text: String, code: &str| if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text };
     let mut out = String::new();
-    for r in &rows {
-        let line: Vec<String> = r
+    for (n, (r, status, overdue)) in rows.iter().enumerate() {
+        let cells: Vec<String> = r
             .iter()
             .enumerate()
-            .map(|(i, cell)| if i == 6 { cell.clone() } else { format!("{cell:<w$}", w = widths[i]) })
+            .map(|(i, cell)| {
+                let padded = if i == COLUMNS - 1 { cell.clone() } else { format!("{cell:<w$}", w = widths[i]) };
+                match (n, i, *status) {
+                    (0, _, _) => paint(padded, "1"),
+                    (_, 1, Some("new")) => paint(padded, "33"),
+                    (_, 1, Some("open")) => paint(padded, "32"),
+                    (_, 1, Some("waiting")) => paint(padded, "34"),
+                    (_, 1, Some("closed")) => paint(padded, "2"),
+                    (_, 5, _) if *overdue => paint(padded, "31"),
+                    _ => padded,
+                }
+            })
             .collect();
-        out.push_str(line.join("  ").trim_end());
+        out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
     out
