@@ -61,6 +61,19 @@ enum Command {
         #[command(subcommand)]
         command: CustomersCommand,
     },
+    /// KPIs per department, agent and customer domain over a period (default: the last 30 days).
+    Stats {
+        /// First day (YYYY-MM-DD), in each department calendar's zone.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day, included.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -619,6 +632,26 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 }
                 let now = args.now.unwrap_or_else(Utc::now).timestamp();
                 print!("{}", present::ticket_table(&tickets, &rules, &config.tickets.tag_prefix, colour(), now));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { from, to, json, csv } => {
+            let config = Config::load(&args.config)?;
+            let rules = Rules::load(&config.tickets.rules_dir)?;
+            let store = Store::open(&config.database.path)?;
+            let today = args.now.unwrap_or_else(Utc::now).date_naive();
+            let to = to.unwrap_or(today);
+            let from = from.unwrap_or(to - chrono::Duration::days(29));
+            if from > to {
+                bail!("--from {from} is after --to {to}");
+            }
+            let stats = ticketd::stats::compute(store.conn(), &rules, from, to)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else if csv {
+                print!("{}", ticketd::stats::csv(&stats));
+            } else {
+                print!("{}", ticketd::stats::human(&stats));
             }
             Ok(ExitCode::SUCCESS)
         }

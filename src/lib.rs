@@ -35,6 +35,7 @@ pub mod rules;
 pub mod scan;
 pub mod scheduler;
 pub mod sla;
+pub mod stats;
 pub mod store;
 pub mod thread;
 pub mod worktime;

@@ -1,7 +1,8 @@
 //! Scheduler: takes the SLA steps whose moment has come — warnings, escalations, delay notices —
-//! and records breaches, for the tickets the `next_sla_at` index says are due. Each ticket is one
-//! transaction holding its mails in the outbox, the steps marked done, its events and its next
-//! moment, so every step is taken once whatever restarts or `run --once --now` passes happen.
+//! and records breaches, for the tickets the `next_sla_at` index says are due. A batch of tickets
+//! is one transaction holding their mails in the outbox, the steps marked done, their events and
+//! next moments, so every step is taken once whatever restarts or `run --once --now` passes
+//! happen.
 //!
 //! It never scans every ticket: one index range up to now, and the earliest next moment tells
 //! the daemon how long to sleep. It never sends: the outbox delivers after the commit.
@@ -41,11 +42,13 @@ pub fn run_due(
         if due.is_empty() {
             return Ok(report);
         }
+        // One transaction per batch: each ticket's steps are idempotent, and nothing is sent
+        // before the commit, so a crash simply repeats the batch.
+        let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         for ticket in &due {
-            let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
             take_steps(&tx, config, rules, *ticket, now, &mut report)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         report.tickets += due.len();
         if due.len() < BATCH {
             return Ok(report);

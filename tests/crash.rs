@@ -125,5 +125,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         received.len()
     );
     assert_eq!(per_ticket.len(), MESSAGES, "every ticket acknowledged exactly once or more");
-    assert!(duplicates <= KILLS, "at most one duplicate per kill: {duplicates}");
+    // Each of the outbox's SMTP connections ([smtp] connections, 4 by default) can hold one mail
+    // the server accepted and the daemon had not yet recorded when it was killed.
+    assert!(duplicates <= KILLS * 4, "at most one duplicate per connection per kill: {duplicates}");
 }

@@ -143,3 +143,27 @@ async fn the_shell_logs_time_merges_moves_and_opens_tickets() {
     assert!(lines[1..].iter().all(|l| l[column..].starts_with(|c: char| c.is_ascii_lowercase())), "{table}");
     assert!(!table.contains('\x1b'), "no escape codes outside a terminal");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sent_folder_quiet_for_a_week_is_warned_about() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "sent_folder = \"Sent\"", "");
+    server
+        .append(
+            "support@example.test",
+            "Sent",
+            b"From: support@example.test\r\nTo: x@y.test\r\nSubject: old\r\n\r\nx\r\n",
+            None,
+        )
+        .await;
+    let now = chrono::Utc::now();
+    let run = |at: chrono::DateTime<chrono::Utc>| {
+        let out = t.run(&["run", "--once", "--now", &at.to_rfc3339()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(!run(now).contains("sent folder"));
+    assert!(!run(now + chrono::Duration::days(6)).contains("no new mail in the sent folder"));
+    let log = run(now + chrono::Duration::days(8));
+    assert!(log.contains("no new mail in the sent folder") && log.contains("MessageCopyForSentAsEnabled"), "{log}");
+}

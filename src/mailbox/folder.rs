@@ -44,6 +44,8 @@ pub struct SessionState {
     capabilities: Option<(bool, bool)>,
     ensured: Vec<String>,
     warned_no_move: bool,
+    /// The day (Unix days) the quiet-Sent-folder warning was last given.
+    warned_quiet_sent: Option<i64>,
 }
 
 struct Meta {
@@ -77,8 +79,28 @@ pub async fn resolve_folder(session: &mut ImapSession, name: &str) -> Result<Str
     Ok(fallback)
 }
 
+/// Reads one folder: everything new above its checkpoint becomes tickets; owed actions are
+/// applied; a Sent folder is also watched for staying quiet.
 #[allow(clippy::too_many_arguments)]
 pub async fn sync_folder(
+    session: &mut ImapSession,
+    state: &mut SessionState,
+    cfg: &MailboxConfig,
+    folder: &str,
+    from_sent_folder: bool,
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+) -> Result<FolderReport, MailboxError> {
+    let report = read_folder(session, state, cfg, folder, from_sent_folder, store, pipeline, clock).await?;
+    if from_sent_folder {
+        watch_sent_folder(store, state, cfg, folder, report.fetched > 0, clock.now().timestamp())?;
+    }
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_folder(
     session: &mut ImapSession,
     state: &mut SessionState,
     cfg: &MailboxConfig,
@@ -238,6 +260,35 @@ pub async fn sync_folder(
         store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, highest_skipped)?;
     }
     Ok(report)
+}
+
+/// A Sent folder that stays empty means staff replies are not being seen — with Microsoft 365,
+/// mail sent *as* a shared mailbox lands in the sender's own Sent Items unless
+/// MessageCopyForSentAsEnabled is on. Warn once a day after a week without new mail there.
+fn watch_sent_folder(
+    store: &mut Store,
+    state: &mut SessionState,
+    cfg: &MailboxConfig,
+    folder: &str,
+    new_mail: bool,
+    now: i64,
+) -> Result<(), MailboxError> {
+    const QUIET: i64 = 7 * 86_400;
+    let last = store::sync::last_new_mail(store.conn(), &cfg.name, folder)?;
+    match last {
+        None => store::sync::note_new_mail(store.conn(), &cfg.name, folder, now)?,
+        Some(_) if new_mail => store::sync::note_new_mail(store.conn(), &cfg.name, folder, now)?,
+        Some(at) if now - at >= QUIET && state.warned_quiet_sent != Some(now / 86_400) => {
+            state.warned_quiet_sent = Some(now / 86_400);
+            tracing::warn!(
+                mailbox = %cfg.name, folder, days = (now - at) / 86_400,
+                "no new mail in the sent folder for a week: staff replies may not be reaching it \
+                 (Microsoft 365: Set-Mailbox -MessageCopyForSentAsEnabled $true on the shared mailbox)"
+            );
+        }
+        Some(_) => {}
+    }
+    Ok(())
 }
 
 fn cfg_max_age(p: &Pipeline<'_>) -> chrono::Duration {

@@ -51,6 +51,9 @@ pub enum ComposeError {
 pub struct Composed {
     pub message_id: String,
     pub raw: Vec<u8>,
+    /// The subject and body as written, for the copy stored on the ticket.
+    pub subject: String,
+    pub text: String,
 }
 
 /// What an acknowledgement needs to say.
@@ -231,7 +234,7 @@ pub fn alert(
         .header(ContentType::TEXT_PLAIN)
         .body(body.to_string())
         .map_err(|e| ComposeError::Build(e.to_string()))?;
-    Ok(Composed { message_id, raw: message.formatted() })
+    Ok(Composed { message_id, raw: message.formatted(), subject: subject.to_string(), text: body.to_string() })
 }
 
 /// The headers every mail of ticketd's carries: sender, subject, date, its own Message-ID and the
@@ -295,7 +298,33 @@ fn build(
         .header(ContentType::TEXT_PLAIN)
         .body(body.to_string())
         .map_err(|e| ComposeError::Build(e.to_string()))?;
-    Ok(Composed { message_id, raw: message.formatted() })
+    Ok(Composed { message_id, raw: message.formatted(), subject: subject.to_string(), text: body.to_string() })
+}
+
+/// Template files read within this long are not read again: a burst of mail (a backlog, a
+/// scheduler pass) reads each file once, and an edit is live within seconds.
+const TEMPLATE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A template file's text, or None when it does not exist.
+fn read_template(path: &Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+    type Cache = HashMap<std::path::PathBuf, (Instant, Option<String>)>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(c) = cache.lock() {
+        if let Some((read, text)) = c.get(path) {
+            if read.elapsed() < TEMPLATE_CACHE_TTL {
+                return text.clone();
+            }
+        }
+    }
+    let text = std::fs::read_to_string(path).ok();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(path.to_path_buf(), (Instant::now(), text.clone()));
+    }
+    text
 }
 
 /// The template for `kind`: department folder, then the shared folder, then built-ins, each in
@@ -305,7 +334,7 @@ fn find_template(dir: &Path, department: &str, kind: &str, languages: &[&str]) -
     names.push(format!("{kind}.txt"));
     for folder in [dir.join(department), dir.to_path_buf()] {
         for name in &names {
-            if let Ok(text) = std::fs::read_to_string(folder.join(name)) {
+            if let Some(text) = read_template(&folder.join(name)) {
                 return (name.clone(), text);
             }
         }

@@ -43,7 +43,9 @@ pub fn queue(
             created_at: at,
         },
     )?;
-    let parsed = crate::parse::parse(&mail.raw);
+    // The stored copy is made from what was composed; parsing the MIME again would cost more
+    // than composing it.
+    let content_hash = crate::parse::sha256_hex(mail.text.as_bytes());
     store::insert_message(
         tx,
         &NewMessage {
@@ -51,18 +53,18 @@ pub fn queue(
             direction: "out",
             kind: message_kind(kind),
             message_id: Some(&mail.message_id),
-            content_hash: &parsed.content_hash,
+            content_hash: &content_hash,
             from_addr: Some(from.as_str()),
-            from_name: parsed.from.as_ref().and_then(|f| f.name.as_deref()),
+            from_name: None,
             to: recipients,
             cc: &[],
-            subject: &parsed.subject,
+            subject: &mail.subject,
             date: Some(at),
             received_at: at,
-            in_reply_to: parsed.in_reply_to.first().map(String::as_str),
-            references: &parsed.referenced_ids(),
-            text: &parsed.text,
-            new_text: &parsed.text,
+            in_reply_to: None,
+            references: &[],
+            text: &mail.text,
+            new_text: &mail.text,
             raw: None,
             flags: &[],
             mailbox: None,

@@ -158,6 +158,11 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// Whether any priority has a target.
+    pub fn any(&self) -> bool {
+        self.urgent.is_some() || self.high.is_some() || self.normal.is_some() || self.low.is_some()
+    }
+
     pub fn get(&self, p: Priority) -> Option<HumanDuration> {
         match p {
             Priority::Urgent => self.urgent,

@@ -7,11 +7,11 @@ use super::StoreError;
 
 /// Records that mail to `address` bounced (the latest bounce wins).
 pub fn mark_bounced(conn: &Connection, address: &str, at: i64, detail: &str) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO addresses (address, bounced_at, bounce_detail) VALUES (?1, ?2, ?3) \
          ON CONFLICT(address) DO UPDATE SET bounced_at = excluded.bounced_at, bounce_detail = excluded.bounce_detail",
-        params![address, at, detail],
-    )?;
+    )?
+    .execute(params![address, at, detail])?;
     Ok(())
 }
 
@@ -33,20 +33,18 @@ pub fn quick_answers(conn: &Connection, address: &str, since: i64, window: i64) 
     // The mail must have gone out for an earlier ticket (never the ticket's own
     // acknowledgement), and a few seconds of slack after the receipt time allow for the mail
     // server's clock and ours to differ.
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM tickets t WHERE t.requester = ?1 AND t.created_at >= ?2 AND EXISTS (\
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM tickets t WHERE t.requester = ?1 AND t.created_at >= ?2 AND EXISTS (\
              SELECT 1 FROM outbox o WHERE o.recipients = ?3 AND o.ticket_id < t.id \
              AND o.sent_at BETWEEN t.created_at - ?4 AND t.created_at + 5)",
-        params![address, since, recipients, window],
-        |r| r.get(0),
-    )?)
+        )?
+        .query_row(params![address, since, recipients, window], |r| r.get(0))?)
 }
 
 /// Tickets `address` opened since `since` under exactly this subject.
 pub fn same_subject_tickets(conn: &Connection, address: &str, subject: &str, since: i64) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM tickets WHERE requester = ?1 AND created_at >= ?2 AND subject = ?3",
-        params![address, since, subject],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM tickets WHERE requester = ?1 AND created_at >= ?2 AND subject = ?3")?
+        .query_row(params![address, since, subject], |r| r.get(0))?)
 }

@@ -55,6 +55,13 @@ impl Store {
         // last commits, and then the IMAP checkpoint is lost with them, so mail is fetched again.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Every statement of the pipeline stays prepared: parsing SQL would cost more than
+        // running it.
+        conn.set_prepared_statement_cache_capacity(256);
+        // The query planner's stability guarantee: one plan per statement, never re-prepared
+        // because a newly bound value might suggest another (with STAT4 that happened on every
+        // binding and cost a third of a scheduler pass).
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
         Ok(Store { conn })
     }

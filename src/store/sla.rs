@@ -31,10 +31,11 @@ pub fn mark_step(
     due_at: i64,
     done_at: i64,
 ) -> Result<bool, StoreError> {
-    let n = conn.execute(
-        "INSERT OR IGNORE INTO sla_steps (ticket_id, clock, step, due_at, done_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![ticket, clock, step, due_at, done_at],
-    )?;
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO sla_steps (ticket_id, clock, step, due_at, done_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![ticket, clock, step, due_at, done_at])?;
     Ok(n > 0)
 }
 
@@ -52,23 +53,20 @@ pub fn set_breach(conn: &Connection, ticket: i64, kind: &str, due_at: Option<i64
             match existing {
                 Some(d) if d == due => Ok(false),
                 Some(_) => {
-                    conn.execute(
-                        "UPDATE breaches SET due_at = ?3 WHERE ticket_id = ?1 AND kind = ?2",
-                        params![ticket, kind, due],
-                    )?;
+                    conn.prepare_cached("UPDATE breaches SET due_at = ?3 WHERE ticket_id = ?1 AND kind = ?2")?
+                        .execute(params![ticket, kind, due])?;
                     Ok(false)
                 }
                 None => {
-                    conn.execute(
-                        "INSERT INTO breaches (ticket_id, kind, due_at) VALUES (?1, ?2, ?3)",
-                        params![ticket, kind, due],
-                    )?;
+                    conn.prepare_cached("INSERT INTO breaches (ticket_id, kind, due_at) VALUES (?1, ?2, ?3)")?
+                        .execute(params![ticket, kind, due])?;
                     Ok(true)
                 }
             }
         }
         None => {
-            conn.execute("DELETE FROM breaches WHERE ticket_id = ?1 AND kind = ?2", params![ticket, kind])?;
+            conn.prepare_cached("DELETE FROM breaches WHERE ticket_id = ?1 AND kind = ?2")?
+                .execute(params![ticket, kind])?;
             Ok(false)
         }
     }
@@ -119,5 +117,7 @@ pub fn due_tickets(conn: &Connection, now: i64, limit: usize) -> Result<Vec<i64>
 
 /// The earliest moment any ticket needs the scheduler.
 pub fn next_moment(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn.query_row("SELECT MIN(next_sla_at) FROM tickets WHERE next_sla_at IS NOT NULL", [], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT MIN(next_sla_at) FROM tickets WHERE next_sla_at IS NOT NULL")?
+        .query_row([], |r| r.get(0))?)
 }

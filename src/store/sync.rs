@@ -60,6 +60,21 @@ pub fn advance(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32,
     Ok(())
 }
 
+/// When new mail last appeared in a folder (only kept for Sent folders).
+pub fn last_new_mail(conn: &Connection, mailbox: &str, folder: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT last_new_at FROM folder_state WHERE mailbox = ?1 AND folder = ?2")?
+        .query_row(params![mailbox, folder], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten())
+}
+
+pub fn note_new_mail(conn: &Connection, mailbox: &str, folder: &str, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE folder_state SET last_new_at = ?3 WHERE mailbox = ?1 AND folder = ?2")?
+        .execute(params![mailbox, folder, at])?;
+    Ok(())
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingAction {
     pub uidvalidity: u32,

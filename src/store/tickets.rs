@@ -85,31 +85,31 @@ pub struct NewTicket<'a> {
 }
 
 pub fn insert_ticket(conn: &Connection, t: &NewTicket<'_>) -> Result<i64, StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO tickets (subject, department, priority, requester, requester_name, assignee, \
          mailbox, language, created_at, updated_at, linked_to, silent, tags) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
-        params![
-            t.subject,
-            t.department,
-            t.priority,
-            t.requester,
-            t.requester_name,
-            t.assignee,
-            t.mailbox,
-            t.language,
-            t.created_at,
-            t.linked_to,
-            t.silent,
-            serde_json::to_string(t.tags).unwrap_or_else(|_| "[]".into()),
-        ],
-    )?;
+    )?
+    .execute(params![
+        t.subject,
+        t.department,
+        t.priority,
+        t.requester,
+        t.requester_name,
+        t.assignee,
+        t.mailbox,
+        t.language,
+        t.created_at,
+        t.linked_to,
+        t.silent,
+        serde_json::to_string(t.tags).unwrap_or_else(|_| "[]".into()),
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
 pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>, StoreError> {
     let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1");
-    Ok(conn.query_row(&sql, [id], ticket_from_row).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([id], ticket_from_row).optional()?)
 }
 
 /// Tickets newest first. `statuses` empty means every status.
@@ -131,16 +131,14 @@ pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&st
         sql.push_str(&format!(" AND t.department = ?{}", args.len()));
     }
     sql.push_str(" ORDER BY t.created_at DESC, t.id DESC");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), ticket_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Whether ticketd queued mail for this address on this ticket (so a bounce is about it).
 pub fn ticket_sent_to_requester(conn: &Connection, ticket: i64, requester: &str) -> Result<bool, StoreError> {
-    let n: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE ticket_id = ?1 AND EXISTS (SELECT 1 FROM json_each(recipients) WHERE value = ?2)",
-        params![ticket, requester],
+    let n: i64 = conn.prepare_cached("SELECT COUNT(*) FROM outbox WHERE ticket_id = ?1 AND EXISTS (SELECT 1 FROM json_each(recipients) WHERE value = ?2)")?.query_row(params![ticket, requester],
         |r| r.get(0),
     )?;
     Ok(n > 0)
@@ -170,10 +168,8 @@ pub fn first_message_id(conn: &Connection, ticket: i64) -> Result<Option<String>
 
 /// Logs minutes of work on a ticket.
 pub fn add_time(conn: &Connection, ticket: i64, agent: Option<&str>, minutes: i64, at: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO time_entries (ticket_id, agent, minutes, at) VALUES (?1, ?2, ?3, ?4)",
-        params![ticket, agent, minutes, at],
-    )?;
+    conn.prepare_cached("INSERT INTO time_entries (ticket_id, agent, minutes, at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![ticket, agent, minutes, at])?;
     Ok(())
 }
 
@@ -186,10 +182,11 @@ pub fn time_on(conn: &Connection, ticket: i64) -> Result<i64, StoreError> {
 /// Moves everything of ticket `from` — messages, thread index, events stay — to ticket `into`,
 /// so that replies to either thread into `into`.
 pub fn merge_tickets(conn: &Connection, from: i64, into: i64) -> Result<(), StoreError> {
-    conn.execute("UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1", params![from, into])?;
-    conn.execute("UPDATE OR IGNORE thread_ids SET ticket_id = ?2 WHERE ticket_id = ?1", params![from, into])?;
-    conn.execute("UPDATE time_entries SET ticket_id = ?2 WHERE ticket_id = ?1", params![from, into])?;
-    conn.execute("UPDATE tickets SET linked_to = ?2 WHERE id = ?1", params![from, into])?;
+    conn.prepare_cached("UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1")?.execute(params![from, into])?;
+    conn.prepare_cached("UPDATE OR IGNORE thread_ids SET ticket_id = ?2 WHERE ticket_id = ?1")?
+        .execute(params![from, into])?;
+    conn.prepare_cached("UPDATE time_entries SET ticket_id = ?2 WHERE ticket_id = ?1")?.execute(params![from, into])?;
+    conn.prepare_cached("UPDATE tickets SET linked_to = ?2 WHERE id = ?1")?.execute(params![from, into])?;
     Ok(())
 }
 
@@ -197,7 +194,7 @@ pub fn merge_tickets(conn: &Connection, from: i64, into: i64) -> Result<(), Stor
 pub fn tickets_of_requester(conn: &Connection, address: &str) -> Result<Vec<Ticket>, StoreError> {
     let sql =
         format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.requester = ?1 ORDER BY t.created_at DESC, t.id DESC");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([address], ticket_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -216,7 +213,7 @@ pub struct Held {
 
 /// The quarantine: spam stored without a ticket, newest first.
 pub fn quarantine(conn: &Connection) -> Result<Vec<Held>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, mailbox, from_addr, subject, received_at, flags FROM messages \
          WHERE kind = 'spam' AND ticket_id IS NULL ORDER BY received_at DESC, id DESC",
     )?;
@@ -244,7 +241,8 @@ pub fn quarantine(conn: &Connection) -> Result<Vec<Held>, StoreError> {
 }
 
 pub fn touch_ticket(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
-    conn.execute("UPDATE tickets SET updated_at = MAX(updated_at, ?2) WHERE id = ?1", params![id, at])?;
+    conn.prepare_cached("UPDATE tickets SET updated_at = MAX(updated_at, ?2) WHERE id = ?1")?
+        .execute(params![id, at])?;
     Ok(())
 }
 
@@ -252,32 +250,32 @@ pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(
     // The resolution clock stops while waiting or closed: keep the pauses it is measured by.
     let stopped = |s: &str| s == "waiting" || s == "closed";
     let before: Option<String> =
-        conn.query_row("SELECT status FROM tickets WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        conn.prepare_cached("SELECT status FROM tickets WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
     if let Some(before) = before {
         if stopped(status) && !stopped(&before) {
-            conn.execute("INSERT INTO sla_pauses (ticket_id, paused_at) VALUES (?1, ?2)", params![id, at])?;
+            conn.prepare_cached("INSERT INTO sla_pauses (ticket_id, paused_at) VALUES (?1, ?2)")?
+                .execute(params![id, at])?;
         } else if !stopped(status) && stopped(&before) {
-            conn.execute(
-                "UPDATE sla_pauses SET resumed_at = ?2 WHERE ticket_id = ?1 AND resumed_at IS NULL",
-                params![id, at],
-            )?;
+            conn.prepare_cached("UPDATE sla_pauses SET resumed_at = ?2 WHERE ticket_id = ?1 AND resumed_at IS NULL")?
+                .execute(params![id, at])?;
         }
     }
     let closed_at: Option<i64> = (status == "closed").then_some(at);
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE tickets SET status = ?2, closed_at = ?3, updated_at = MAX(updated_at, ?4) WHERE id = ?1",
-        params![id, status, closed_at, at],
-    )?;
+    )?
+    .execute(params![id, status, closed_at, at])?;
     Ok(())
 }
 
 /// Records the first staff response; later responses leave it as it is.
 pub fn record_response(conn: &Connection, id: i64, at: i64, by: &str) -> Result<bool, StoreError> {
-    let changed = conn.execute(
-        "UPDATE tickets SET first_response_at = ?2, first_response_by = ?3 \
+    let changed = conn
+        .prepare_cached(
+            "UPDATE tickets SET first_response_at = ?2, first_response_by = ?3 \
          WHERE id = ?1 AND first_response_at IS NULL",
-        params![id, at, by],
-    )?;
+        )?
+        .execute(params![id, at, by])?;
     Ok(changed > 0)
 }
 
@@ -340,34 +338,34 @@ pub struct NewMessage<'a> {
 /// Stores a message, indexes its Message-ID for threading and its references for late
 /// threading, and returns its row id.
 pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<i64, StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO messages (ticket_id, direction, kind, message_id, content_hash, from_addr, \
          from_name, to_addrs, cc_addrs, subject, date, received_at, in_reply_to, text, raw, flags, \
          mailbox, folder, uid, new_text) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-        params![
-            m.ticket_id,
-            m.direction,
-            m.kind,
-            m.message_id,
-            m.content_hash,
-            m.from_addr,
-            m.from_name,
-            json_list(m.to),
-            json_list(m.cc),
-            m.subject,
-            m.date,
-            m.received_at,
-            m.in_reply_to,
-            m.text,
-            m.raw,
-            json_list(m.flags),
-            m.mailbox,
-            m.folder,
-            m.uid,
-            m.new_text,
-        ],
-    )?;
+    )?
+    .execute(params![
+        m.ticket_id,
+        m.direction,
+        m.kind,
+        m.message_id,
+        m.content_hash,
+        m.from_addr,
+        m.from_name,
+        json_list(m.to),
+        json_list(m.cc),
+        m.subject,
+        m.date,
+        m.received_at,
+        m.in_reply_to,
+        m.text,
+        m.raw,
+        json_list(m.flags),
+        m.mailbox,
+        m.folder,
+        m.uid,
+        m.new_text,
+    ])?;
     let id = conn.last_insert_rowid();
     if let (Some(ticket), Some(mid)) = (m.ticket_id, m.message_id) {
         add_thread_id(conn, ticket, mid)?;
@@ -391,10 +389,8 @@ fn json_list(items: &[String]) -> String {
 
 /// Indexes a Message-ID (received or sent) as belonging to a ticket.
 pub fn add_thread_id(conn: &Connection, ticket: i64, message_id: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO thread_ids (message_id, ticket_id) VALUES (?1, ?2)",
-        params![message_id, ticket],
-    )?;
+    conn.prepare_cached("INSERT OR IGNORE INTO thread_ids (message_id, ticket_id) VALUES (?1, ?2)")?
+        .execute(params![message_id, ticket])?;
     Ok(())
 }
 
@@ -425,7 +421,10 @@ pub fn ticket_referencing(conn: &Connection, message_id: &str) -> Result<Option<
 /// Whether this message is stored already, by its identity (Message-ID, or the synthetic one
 /// made from its content where it has none).
 pub fn message_seen(conn: &Connection, identity: &str) -> Result<Option<i64>, StoreError> {
-    Ok(conn.query_row("SELECT id FROM messages WHERE message_id = ?1", [identity], |r| r.get(0)).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT id FROM messages WHERE message_id = ?1")?
+        .query_row([identity], |r| r.get(0))
+        .optional()?)
 }
 
 /// Whether `address` belongs on this ticket: the requester, anyone who wrote on it or was in
@@ -433,20 +432,20 @@ pub fn message_seen(conn: &Connection, identity: &str) -> Result<Option<i64>, St
 pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) -> Result<bool, StoreError> {
     // Exact comparisons only: an address is untrusted input and must not become a pattern.
     let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    let n: i64 = conn.query_row(
-        "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND (requester = ?2 \
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND (requester = ?2 \
                    OR (?3 <> '' AND substr(requester, instr(requester, '@') + 1) = ?3))) + \
                 (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = ?1 AND (m.from_addr = ?2 \
                    OR EXISTS (SELECT 1 FROM json_each(m.to_addrs) WHERE value = ?2) \
                    OR EXISTS (SELECT 1 FROM json_each(m.cc_addrs) WHERE value = ?2)))",
-        params![ticket, address, domain],
-        |r| r.get(0),
-    )?;
+        )?
+        .query_row(params![ticket, address, domain], |r| r.get(0))?;
     Ok(n > 0)
 }
 
 pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>, StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, ticket_id, direction, kind, message_id, from_addr, from_name, to_addrs, cc_addrs, \
          subject, date, received_at, text, flags, new_text FROM messages WHERE ticket_id = ?1 ORDER BY received_at, id",
     )?;
@@ -511,7 +510,8 @@ pub fn add_event(
 }
 
 pub fn events_of(conn: &Connection, ticket: i64) -> Result<Vec<Event>, StoreError> {
-    let mut stmt = conn.prepare("SELECT at, kind, by, detail FROM events WHERE ticket_id = ?1 ORDER BY at, id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT at, kind, by, detail FROM events WHERE ticket_id = ?1 ORDER BY at, id")?;
     let rows =
         stmt.query_map([ticket], |r| Ok(Event { at: r.get(0)?, kind: r.get(1)?, by: r.get(2)?, detail: r.get(3)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
