@@ -134,6 +134,7 @@ pub fn apply_in(
         Action::Time(minutes) => {
             store::add_time(tx, id, by_ref, *minutes, now)?;
             store::add_event(tx, id, now, "time", by_ref, &format!("{minutes} min"))?;
+            crate::contracts::after_time_logged(tx, config, rules, &t, *minutes, now)?;
             let total = store::time_on(tx, id)?;
             format!("ticket {id}: {minutes} min logged ({total} min in all)")
         }

@@ -138,6 +138,9 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> Pass
                 Ok(r) => report.scheduler = r,
                 Err(e) => tracing::error!(error = %e, "SLA scheduler failed"),
             }
+            if let Err(e) = crate::digest::send_if_due(&mut store, config, rules, clock.now()) {
+                tracing::error!(error = %e, "digest failed");
+            }
             deliver(config, &mut store, clock).await
         }
         Err(e) => Err(e.to_string()),
@@ -335,6 +338,11 @@ async fn scheduler_task(
         }
         if let Some(store) = db.as_mut() {
             let rule_set = current_rules(&rules);
+            match crate::digest::send_if_due(store, &config, &rule_set, clock.now()) {
+                Ok(true) => outbox_wake.notify_one(),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "digest failed"),
+            }
             match crate::scheduler::run_due(store, &config, &rule_set, clock.now()) {
                 Ok(r) => {
                     if r.warnings + r.escalations + r.notices > 0 {

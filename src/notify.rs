@@ -232,6 +232,57 @@ pub fn command_errors(
     )
 }
 
+/// Tells the customer (in their language) and the contract's `notify` list that the contract's
+/// hours for this period reached `level` ("warning" or "limit").
+#[allow(clippy::too_many_arguments)]
+pub fn contract_notice(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    t: &Ticket,
+    contract: &crate::rules::Contract,
+    level: &str,
+    used_minutes: i64,
+    period_start: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), NotifyError> {
+    let period = match contract.period {
+        crate::rules::Period::Month => "month",
+        crate::rules::Period::Quarter => "quarter",
+        crate::rules::Period::Year => "year",
+    };
+    let hours = contract.hours;
+    let percent = if hours > 0.0 { (used_minutes as f64 / 60.0 / hours * 100.0).round() as i64 } else { 100 };
+    let extra = minijinja::context! {
+        contract => &contract.name,
+        level => level,
+        hours => format!("{hours}"),
+        used_hours => format!("{:.1}", used_minutes as f64 / 60.0),
+        percent => percent,
+        period => period,
+        period_start => period_start.to_string(),
+    };
+    let mut languages: Vec<&str> = t.language.as_deref().into_iter().collect();
+    languages.extend(staff_languages(rules, t));
+    send(
+        conn,
+        config,
+        rules,
+        t,
+        "notice",
+        "contract",
+        &languages,
+        extra.clone(),
+        std::slice::from_ref(&t.requester),
+        "auto-generated",
+        now,
+    )?;
+    let staff: Vec<String> = contract.notify.iter().map(|a| a.as_str().to_string()).collect();
+    let languages = staff_languages(rules, t);
+    send(conn, config, rules, t, "notification", "contract_staff", &languages, extra, &staff, "auto-generated", now)?;
+    Ok(())
+}
+
 /// Sends the mail of an SLA step that has come due.
 pub fn sla_step(
     conn: &Connection,

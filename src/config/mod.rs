@@ -577,6 +577,9 @@ impl Config {
         if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
             return Err(at(raw.log.level.span(), format!("unknown log level {level:?}")));
         }
+        if let Err(message) = raw.digest.every.get_ref().parse::<crate::digest::Schedule>() {
+            return Err(at(raw.digest.every.span(), message));
+        }
         let timezone: chrono_tz::Tz = raw.digest.timezone.get_ref().parse().map_err(|_| {
             at(raw.digest.timezone.span(), format!("unknown time zone {:?}", raw.digest.timezone.get_ref()))
         })?;

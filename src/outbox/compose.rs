@@ -29,6 +29,13 @@ const BUILTIN: &[(&str, &str)] = &[
     ("assignment.txt", include_str!("../../rules/templates/assignment.txt")),
     ("warning.txt", include_str!("../../rules/templates/warning.txt")),
     ("command_error.txt", include_str!("../../rules/templates/command_error.txt")),
+    ("contract.txt", include_str!("../../rules/templates/contract.txt")),
+    ("contract.hu.txt", include_str!("../../rules/templates/contract.hu.txt")),
+    ("contract.de.txt", include_str!("../../rules/templates/contract.de.txt")),
+    ("contract.cs.txt", include_str!("../../rules/templates/contract.cs.txt")),
+    ("contract.pl.txt", include_str!("../../rules/templates/contract.pl.txt")),
+    ("contract.he.txt", include_str!("../../rules/templates/contract.he.txt")),
+    ("contract_staff.txt", include_str!("../../rules/templates/contract_staff.txt")),
     ("escalation.txt", include_str!("../../rules/templates/escalation.txt")),
     ("delay.txt", include_str!("../../rules/templates/delay.txt")),
     ("delay.hu.txt", include_str!("../../rules/templates/delay.hu.txt")),
@@ -235,6 +242,29 @@ pub fn alert(
         .body(body.to_string())
         .map_err(|e| ComposeError::Build(e.to_string()))?;
     Ok(Composed { message_id, raw: message.formatted(), subject: subject.to_string(), text: body.to_string() })
+}
+
+/// The managers' digest: plain text with an HTML alternative (a chart says some of it faster).
+pub fn digest(
+    from: &NamedAddress,
+    to: &[String],
+    subject: &str,
+    text: &str,
+    html: &str,
+    now: DateTime<Utc>,
+) -> Result<Composed, ComposeError> {
+    let unique = &crate::parse::sha256_hex(
+        format!("digest{}{}", now.timestamp_nanos_opt().unwrap_or(0), std::process::id()).as_bytes(),
+    )[..16];
+    let message_id = format!("{OWN_MESSAGE_ID_PREFIX}digest.{unique}@{}", from.address.domain());
+    let mut builder = headed(from, &message_id, subject, "auto-generated", now)?;
+    for t in to {
+        builder = builder.to(t.parse().map_err(|e| ComposeError::Build(format!("recipient {t}: {e}")))?);
+    }
+    let message = builder
+        .multipart(lettre::message::MultiPart::alternative_plain_html(text.to_string(), html.to_string()))
+        .map_err(|e| ComposeError::Build(e.to_string()))?;
+    Ok(Composed { message_id, raw: message.formatted(), subject: subject.to_string(), text: text.to_string() })
 }
 
 /// The headers every mail of ticketd's carries: sender, subject, date, its own Message-ID and the

@@ -202,6 +202,22 @@ CREATE TABLE time_entries (
 CREATE INDEX time_entries_ticket ON time_entries(ticket_id);
 CREATE INDEX time_entries_at ON time_entries(at);
 
+-- Digests sent, one per scheduled moment.
+CREATE TABLE digests (
+    slot    INTEGER PRIMARY KEY,
+    sent_at INTEGER NOT NULL
+);
+
+-- Contract notices sent: once per contract, period and level ("warning", "limit").
+CREATE TABLE contract_notices (
+    contract     TEXT NOT NULL,
+    period_start TEXT NOT NULL,
+    level        TEXT NOT NULL,
+    ticket_id    INTEGER REFERENCES tickets(id),
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (contract, period_start, level)
+);
+
 -- A missed target: decided by the response's or closing's time, or by the clock running out.
 CREATE TABLE breaches (
     ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
