@@ -26,6 +26,10 @@ pub struct Args {
     /// dry runs and tests; the system clock when absent.
     #[arg(long, global = true, value_parser = parse_time)]
     now: Option<DateTime<Utc>>,
+    /// Log format, overriding `[log] format`: auto (plain lines with syslog priorities under
+    /// systemd's journal, text otherwise), text, or json (one object per line, for shippers).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -259,7 +263,35 @@ fn load(path: &Path) -> Result<(Config, Rules, Vec<String>)> {
     Ok((config, rules, warnings))
 }
 
-fn init_logging(config: &Config) {
+/// Under journald: each line starts with its syslog priority (`<3>` error ... `<7>` debug),
+/// which the journal turns into the entry's PRIORITY, and carries no timestamp of its own (the
+/// journal has one).
+struct JournalLines<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for JournalLines<F>
+where
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        self.0.format_event(ctx, writer, event)
+    }
+}
+
+fn init_logging(config: &Config, format: Option<LogFormat>) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("TICKETD_LOG")
         .unwrap_or_else(|_| EnvFilter::new(&config.log.level))
@@ -272,9 +304,12 @@ fn init_logging(config: &Config) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
-    let _ = match config.log.format {
+    let _ = match format.unwrap_or(config.log.format) {
         LogFormat::Json => builder.json().try_init(),
-        LogFormat::Auto if under_journald => builder.without_time().with_ansi(false).try_init(),
+        LogFormat::Auto if under_journald => builder
+            .with_ansi(false)
+            .event_format(JournalLines(tracing_subscriber::fmt::format().without_time().with_ansi(false)))
+            .try_init(),
         _ => builder.try_init(),
     };
 }
@@ -312,7 +347,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
         Command::Run { once } => {
             let now = args.now;
             let (config, rules, warnings) = load(&args.config)?;
-            init_logging(&config);
+            init_logging(&config, args.log_format);
             for w in &warnings {
                 tracing::warn!("{w}");
             }

@@ -166,6 +166,15 @@ pub async fn deliver(config: &Config, store: &mut Store, clock: &dyn Clock) -> R
 
 /// Reloads the rules; a broken set is refused and the old one keeps running.
 pub fn reload_rules(config: &Config, shared: &SharedRules) -> Result<(), ConfigError> {
+    crate::service::reloading();
+    // Whatever the outcome, the daemon runs on (with the old rules if the new ones are broken).
+    struct Ready;
+    impl Drop for Ready {
+        fn drop(&mut self) {
+            crate::service::reloaded();
+        }
+    }
+    let _ready = Ready;
     let fresh = Rules::load(&config.tickets.rules_dir)?;
     cross_check(config, &fresh)?;
     let count = fresh.rules.len();
@@ -389,7 +398,14 @@ pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>,
     let outbox = tokio::spawn(outbox_task(config.clone(), clock.clone(), wake.clone(), stop.clone()));
     let scheduler =
         tokio::spawn(scheduler_task(config.clone(), rules.clone(), clock.clone(), wake.clone(), stop.clone()));
+    let status = Store::open(&config.database.path)
+        .and_then(|s| crate::service::status_line(&config, &s))
+        .unwrap_or_else(|e| format!("database: {e}"));
+    crate::service::ready(&status);
+    tracing::info!(status = %status, "ready");
+    tokio::spawn(crate::service::watchdog(config.clone(), stop.clone()));
     while tasks.join_next().await.is_some() {}
+    crate::service::stopping();
     let _ = scheduler.await;
     // The mailboxes have stopped; give the outbox a bounded grace period for mail in flight.
     if tokio::time::timeout(Duration::from_secs(10), outbox).await.is_err() {

@@ -36,6 +36,7 @@ pub mod route;
 pub mod rules;
 pub mod scan;
 pub mod scheduler;
+pub mod service;
 pub mod sla;
 pub mod stats;
 pub mod store;
