@@ -263,6 +263,8 @@ async fn mailbox_task(
             Err(e) => {
                 let delay = retry_delay(failures);
                 failures = failures.saturating_add(1);
+                let label = crate::metrics::MailboxLabel { mailbox: mailbox.name.clone() };
+                crate::metrics::global().reconnects.get_or_create(&label).inc();
                 tracing::error!(mailbox = %mailbox.name, error = %e, retry_in_ms = delay.as_millis() as u64, "mailbox pass failed");
                 store = None;
                 // An alert may have been queued for the admins.
@@ -303,9 +305,8 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
             deliver(&config, store, clock.as_ref()).await
         };
         let next = match attempt.await {
-            Ok(report) => {
+            Ok(_) => {
                 failures = 0;
-                crate::metrics::global().delivered(&report);
                 let store = db.as_ref().expect("delivery opened it");
                 if let Ok(pending) = store::outbox::pending_count(store.conn()) {
                     crate::metrics::global().outbox_pending.set(pending);
@@ -354,6 +355,7 @@ async fn scheduler_task(
             }
             match crate::scheduler::run_due(store, &config, &rule_set, clock.now()) {
                 Ok(r) => {
+                    crate::metrics::global().scheduled(&r);
                     if r.warnings + r.escalations + r.notices > 0 {
                         tracing::info!(
                             warnings = r.warnings,
@@ -389,7 +391,8 @@ async fn scheduler_task(
 pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
     let wake = Arc::new(Notify::new());
     if let Some(listen) = config.http_listen.clone() {
-        tokio::spawn(crate::metrics::serve(listen, stop.clone()));
+        let names = config.mailboxes.iter().map(|m| m.name.clone()).collect();
+        tokio::spawn(crate::metrics::serve(listen, names, stop.clone()));
     }
     let mut tasks = tokio::task::JoinSet::new();
     for m in &config.mailboxes {

@@ -85,6 +85,8 @@ pub enum Outcome {
         acknowledged: bool,
         /// The acknowledgement was withheld because the sender looks like a mail loop.
         loop_suspected: bool,
+        /// Automatic mail (never acknowledged).
+        automatic: bool,
     },
     /// Stored without a ticket (own mail that belongs to none).
     Unfiled,
@@ -397,7 +399,13 @@ fn file_message(
         }
         crate::sla::refresh(tx, p.rules, ticket, at)?;
         tracing::debug!(ticket, how, "message joined ticket");
-        return Ok(Outcome::Stored { ticket, new_ticket: false, acknowledged: false, loop_suspected: false });
+        return Ok(Outcome::Stored {
+            ticket,
+            new_ticket: false,
+            acknowledged: false,
+            loop_suspected: false,
+            automatic: class == Class::Automatic,
+        });
     }
 
     // Own mail that belongs to no ticket (e.g. a Sent copy of mail ticketd no longer knows).
@@ -534,7 +542,7 @@ fn file_message(
             crate::notify::assigned(tx, p.config, p.rules, ticket, None, now)?;
         }
     }
-    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected })
+    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected, automatic: class == Class::Automatic })
 }
 
 /// Carries out the email commands at the start of a trusted staff mail (`#close`, `#assign bob`,

@@ -29,15 +29,29 @@ pub struct ResultLabel {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabel {
+    pub kind: String,
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SlaLabel {
+    pub event: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub messages: Family<OutcomeLabel, Counter>,
     pub mailbox_up: Family<MailboxLabel, Gauge>,
     pub gaps: Family<MailboxLabel, Gauge>,
-    pub deliveries: Family<ResultLabel, Counter>,
+    pub deliveries: Family<DeliveryLabel, Counter>,
     pub outbox_pending: Gauge,
     pub loops: Family<MailboxLabel, Counter>,
     pub scans: Family<ResultLabel, Counter>,
+    pub sla: Family<SlaLabel, Counter>,
+    pub reconnects: Family<MailboxLabel, Counter>,
+    pub last_sync: Family<MailboxLabel, Gauge>,
 }
 
 impl Metrics {
@@ -46,14 +60,17 @@ impl Metrics {
         let messages = Family::<OutcomeLabel, Counter>::default();
         let mailbox_up = Family::<MailboxLabel, Gauge>::default();
         let gaps = Family::<MailboxLabel, Gauge>::default();
-        let deliveries = Family::<ResultLabel, Counter>::default();
+        let deliveries = Family::<DeliveryLabel, Counter>::default();
         let outbox_pending = Gauge::default();
         let loops = Family::<MailboxLabel, Counter>::default();
         let scans = Family::<ResultLabel, Counter>::default();
+        let sla = Family::<SlaLabel, Counter>::default();
+        let reconnects = Family::<MailboxLabel, Counter>::default();
+        let last_sync = Family::<MailboxLabel, Gauge>::default();
         registry.register("messages", "Messages read, by mailbox and outcome", messages.clone());
         registry.register("mailbox_up", "1 if the mailbox's last pass worked", mailbox_up.clone());
         registry.register("gaps", "Messages below the checkpoint still in a folder (never stored)", gaps.clone());
-        registry.register("deliveries", "Outbox delivery attempts, by result", deliveries.clone());
+        registry.register("deliveries", "Outbox delivery attempts, by kind of mail and result", deliveries.clone());
         registry.register("outbox_pending", "Mail waiting in the outbox", outbox_pending.clone());
         registry.register(
             "loop_suspected",
@@ -61,7 +78,26 @@ impl Metrics {
             loops.clone(),
         );
         registry.register("spam_scans", "Live spam scans, by result (spam, clean, unscanned)", scans.clone());
-        Metrics { registry, messages, mailbox_up, gaps, deliveries, outbox_pending, loops, scans }
+        registry.register("sla", "SLA warnings, escalations, delay notices and breaches", sla.clone());
+        registry.register("reconnects", "Failed mailbox passes that led to a reconnect", reconnects.clone());
+        registry.register(
+            "last_sync_timestamp_seconds",
+            "Unix time of the mailbox's last successful pass",
+            last_sync.clone(),
+        );
+        Metrics {
+            registry,
+            messages,
+            mailbox_up,
+            gaps,
+            deliveries,
+            outbox_pending,
+            loops,
+            scans,
+            sla,
+            reconnects,
+            last_sync,
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -80,6 +116,8 @@ impl Metrics {
                 ("joined", r.joined),
                 ("duplicate", r.duplicates),
                 ("spam", r.spam),
+                ("automatic", r.automatic),
+                ("acknowledged", r.acknowledged),
                 ("skipped_old", r.skipped_old),
             ] {
                 self.messages
@@ -87,14 +125,48 @@ impl Metrics {
                     .inc_by(n as u64);
             }
             self.gaps.get_or_create(&label).set(r.gaps as i64);
+            self.last_sync.get_or_create(&label).set(chrono::Utc::now().timestamp());
             self.loops.get_or_create(&label).inc_by(r.loops as u64);
         }
     }
 
-    pub fn delivered(&self, d: &crate::outbox::DeliveryReport) {
-        for (result, n) in [("sent", d.sent), ("deferred", d.deferred), ("refused", d.refused)] {
-            self.deliveries.get_or_create(&ResultLabel { result: result.into() }).inc_by(n as u64);
+    /// One delivery attempt of a mail of `kind` ("ack", "notification", ...).
+    pub fn delivery(&self, kind: &str, result: &str) {
+        self.deliveries.get_or_create(&DeliveryLabel { kind: kind.into(), result: result.into() }).inc();
+    }
+
+    pub fn scheduled(&self, r: &crate::scheduler::SchedulerReport) {
+        for (event, n) in
+            [("warning", r.warnings), ("escalation", r.escalations), ("notice", r.notices), ("breach", r.breaches)]
+        {
+            self.sla.get_or_create(&SlaLabel { event: event.into() }).inc_by(n as u64);
         }
+    }
+
+    /// `/healthz`: per mailbox whether its last pass worked and when one last did, and the
+    /// outbox depth; 503 when a mailbox is down.
+    pub fn health(&self, mailboxes: &[String]) -> (bool, String) {
+        let mut all_up = true;
+        let list: Vec<serde_json::Value> = mailboxes
+            .iter()
+            .map(|name| {
+                let label = MailboxLabel { mailbox: name.clone() };
+                let up = self.mailbox_up.get_or_create(&label).get() == 1;
+                let last = self.last_sync.get_or_create(&label).get();
+                all_up &= up;
+                serde_json::json!({
+                    "name": name,
+                    "up": up,
+                    "last_sync": (last > 0).then(|| chrono::DateTime::from_timestamp(last, 0).map(|t| t.to_rfc3339())),
+                })
+            })
+            .collect();
+        let body = serde_json::json!({
+            "status": if all_up { "ok" } else { "degraded" },
+            "mailboxes": list,
+            "outbox_pending": self.outbox_pending.get(),
+        });
+        (all_up, format!("{body}\n"))
     }
 }
 
@@ -105,7 +177,7 @@ pub fn global() -> &'static Metrics {
 }
 
 /// Serves `/healthz` and `/metrics` on `listen` until `stop` turns true.
-pub async fn serve(listen: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn serve(listen: String, mailboxes: Vec<String>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let listener = match tokio::net::TcpListener::bind(&listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -120,6 +192,7 @@ pub async fn serve(listen: String, mut stop: tokio::sync::watch::Receiver<bool>)
             _ = stop.changed() => return,
         };
         let Ok((mut conn, _)) = accepted else { continue };
+        let mailboxes = mailboxes.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 2048];
             let n = match tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf)).await {
@@ -129,7 +202,10 @@ pub async fn serve(listen: String, mut stop: tokio::sync::watch::Receiver<bool>)
             let request = String::from_utf8_lossy(&buf[..n]);
             let path = request.split_whitespace().nth(1).unwrap_or("/");
             let (status, ctype, body) = match path {
-                "/healthz" => ("200 OK", "text/plain", "ok\n".to_string()),
+                "/healthz" => {
+                    let (healthy, body) = global().health(&mailboxes);
+                    (if healthy { "200 OK" } else { "503 Service Unavailable" }, "application/json", body)
+                }
                 "/metrics" => {
                     ("200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8", global().encode())
                 }

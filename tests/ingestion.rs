@@ -316,19 +316,58 @@ async fn the_daemon_serves_health_and_metrics_with_per_mailbox_counts() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let t = Ticketd::new(&server, "poll_interval = \"1s\"", &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"));
     let _daemon = Daemon::start(&t);
-    server
-        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Metrics", "x").bytes(), None)
-        .await;
-    wait_until("ticket", Duration::from_secs(15), || count(&t, "SELECT COUNT(*) FROM tickets") == 1).await;
-    wait_until("metrics", Duration::from_secs(15), || {
+    for m in [
+        Mail::new("anna@customer.test", "Metrics", "x"),
+        Mail::new("ooo@customer.test", "Away", "x").header("Auto-Submitted: auto-replied"),
+        Mail::new("win@lottery.test", "You won", "x").header("X-Spam-Flag: YES"),
+    ] {
+        server.append("support@example.test", "INBOX", &m.bytes(), None).await;
+    }
+    wait_until("tickets", Duration::from_secs(15), || count(&t, "SELECT COUNT(*) FROM tickets") == 2).await;
+    // Parsed with a Prometheus text-format parser; the counters say what happened.
+    let sample = |metrics: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]| -> f64 {
+        metrics
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or(-1.0)
+    };
+    let scrape = || {
+        let body = http_get(port, "/metrics");
+        let text = body.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text format")
+    };
+    wait_until("the acknowledgement delivered", Duration::from_secs(20), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && http_get(port, "/metrics")
-                .contains("ticketd_messages_total{mailbox=\"support\",outcome=\"new_ticket\"} 1")
+            && sample(&scrape(), "ticketd_deliveries_total", &[("kind", "ack"), ("result", "sent")]) == 1.0
+            && sample(&scrape(), "ticketd_deliveries_total", &[("kind", "notification"), ("result", "sent")]) == 1.0
     })
     .await;
-    assert!(http_get(port, "/healthz").starts_with("HTTP/1.1 200"));
-    let metrics = http_get(port, "/metrics");
-    assert!(metrics.contains("ticketd_mailbox_up{mailbox=\"support\"} 1"), "{metrics}");
-    assert!(metrics.contains("ticketd_gaps{mailbox=\"support\"} 0"), "{metrics}");
+    let m = scrape();
+    let messages =
+        |outcome: &str| sample(&m, "ticketd_messages_total", &[("mailbox", "support"), ("outcome", outcome)]);
+    assert_eq!(messages("new_ticket"), 2.0, "the customer's and the auto-reply's");
+    assert_eq!(messages("automatic"), 1.0);
+    assert_eq!(messages("spam"), 1.0);
+    assert_eq!(messages("acknowledged"), 1.0);
+    assert_eq!(sample(&m, "ticketd_mailbox_up", &[("mailbox", "support")]), 1.0);
+    assert_eq!(sample(&m, "ticketd_gaps", &[("mailbox", "support")]), 0.0);
+    assert_eq!(sample(&m, "ticketd_deliveries_total", &[("kind", "notification"), ("result", "sent")]), 1.0);
+    assert!(sample(&m, "ticketd_last_sync_timestamp_seconds", &[("mailbox", "support")]) > 1.7e9);
+    // /healthz: each mailbox, up, with its last sync; the outbox depth.
+    let health = http_get(port, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let body: serde_json::Value = serde_json::from_str(health.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["mailboxes"][0]["name"], "support");
+    assert_eq!(body["mailboxes"][0]["up"], true);
+    assert!(body["mailboxes"][0]["last_sync"].is_string(), "{body}");
+    assert!(body["outbox_pending"].is_i64(), "{body}");
     assert!(http_get(port, "/nope").starts_with("HTTP/1.1 404"));
 }

@@ -32,6 +32,8 @@ pub struct FolderReport {
     pub acknowledged: usize,
     /// New tickets not acknowledged because their sender looks like a mail loop.
     pub loops: usize,
+    /// Automatic mail (auto-replies, bounces, lists) stored.
+    pub automatic: usize,
     /// Messages below the checkpoint still in the folder although ticketd moves what it stores.
     pub gaps: usize,
     /// UIDNEXT when the folder was selected: a later, higher UIDNEXT means new mail.
@@ -243,7 +245,12 @@ async fn read_folder(
             match outcome {
                 Outcome::Duplicate => report.duplicates += 1,
                 Outcome::Spam => report.spam += 1,
-                Outcome::Stored { new_ticket: true, acknowledged, ticket, loop_suspected } => {
+                Outcome::Stored { automatic: true, new_ticket, .. } => {
+                    report.automatic += 1;
+                    report.new_tickets += usize::from(new_ticket);
+                    report.joined += usize::from(!new_ticket);
+                }
+                Outcome::Stored { new_ticket: true, acknowledged, ticket, loop_suspected, .. } => {
                     report.new_tickets += 1;
                     report.acknowledged += usize::from(acknowledged);
                     report.loops += usize::from(loop_suspected);

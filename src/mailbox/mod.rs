@@ -53,6 +53,7 @@ pub struct MailboxReport {
     pub skipped_old: usize,
     pub acknowledged: usize,
     pub loops: usize,
+    pub automatic: usize,
     pub gaps: usize,
 }
 
@@ -67,6 +68,7 @@ impl MailboxReport {
         self.acknowledged += f.acknowledged;
         self.gaps += f.gaps;
         self.loops += f.loops;
+        self.automatic += f.automatic;
     }
 }
 

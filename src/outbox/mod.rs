@@ -221,6 +221,7 @@ fn record(
     match attempt {
         Attempt::Sent => {
             store::outbox::mark_sent(store.conn(), mail.id, now)?;
+            crate::metrics::global().delivery(&mail.kind, "sent");
             tracing::info!(outbox = mail.id, ticket = ?mail.ticket_id, kind = %mail.kind, "mail delivered");
             report.sent += 1;
             Ok(true)
@@ -228,6 +229,7 @@ fn record(
         Attempt::Temporary(error) => {
             let next = now + backoff_secs(mail.attempts, mail.id);
             store::outbox::mark_retry(store.conn(), mail.id, next, &error)?;
+            crate::metrics::global().delivery(&mail.kind, "deferred");
             tracing::warn!(outbox = mail.id, attempts = mail.attempts + 1, %error, "delivery deferred");
             report.deferred += 1;
             Ok(false)
@@ -235,6 +237,7 @@ fn record(
         Attempt::Permanent(error) => {
             let tx = store.conn().unchecked_transaction().map_err(StoreError::from)?;
             store::outbox::mark_failed(&tx, mail.id, &error)?;
+            crate::metrics::global().delivery(&mail.kind, "refused");
             if let Some(ticket) = mail.ticket_id {
                 let detail = format!("{} to {} refused: {error}", mail.kind, mail.recipients.join(", "));
                 store::add_event(&tx, ticket, now, "delivery_failed", None, &detail)?;
