@@ -42,6 +42,10 @@ enum Command {
         /// One full pass, then exit (status 1 if any mailbox failed).
         #[arg(long)]
         once: bool,
+        /// With --once: store and queue, but leave the outbox for later (a backlog caught up
+        /// while the relay is known to be down; benchmarks of the ingest alone).
+        #[arg(long, requires = "once")]
+        no_send: bool,
     },
     /// Validate config.toml and every rules file; print a summary.
     CheckConfig,
@@ -344,7 +348,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { once } => {
+        Command::Run { once, no_send } => {
             let now = args.now;
             let (config, rules, warnings) = load(&args.config)?;
             init_logging(&config, args.log_format);
@@ -360,7 +364,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             };
             let rt = runtime()?;
             if once {
-                let report = rt.block_on(daemon::run_once(&config, &rules, clock.as_ref()));
+                let report = rt.block_on(daemon::run_once(&config, &rules, clock.as_ref(), !no_send));
                 for (name, r) in &report.mailboxes {
                     tracing::info!(
                         mailbox = %name, fetched = r.fetched, new_tickets = r.new_tickets, joined = r.joined,

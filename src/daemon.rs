@@ -118,7 +118,7 @@ fn alert_on_failure(
 }
 
 /// One full pass: every mailbox (concurrently), then the outbox, waiting for the SMTP answers.
-pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> PassReport {
+pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock, send: bool) -> PassReport {
     let passes =
         config.mailboxes.iter().map(|m| async move { (m.name.clone(), sync_one(config, rules, m, clock).await) });
     let mut report = PassReport::default();
@@ -141,7 +141,11 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock) -> Pass
             if let Err(e) = crate::digest::send_if_due(&mut store, config, rules, clock.now()) {
                 tracing::error!(error = %e, "digest failed");
             }
-            deliver(config, &mut store, clock).await
+            if send {
+                deliver(config, &mut store, clock).await
+            } else {
+                Ok(Default::default())
+            }
         }
         Err(e) => Err(e.to_string()),
     };
