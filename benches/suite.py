@@ -233,13 +233,14 @@ def floor_fetch(server):
 def mbsync(server):
     work = tempfile.mkdtemp(prefix="ticketd-bench-mbsync-")
     rc = os.path.join(work, "mbsyncrc")
+    os.makedirs(os.path.join(work, "mail"))
     with open(rc, "w") as f:
         f.write(f"""IMAPAccount bench
 Host 127.0.0.1
 Port {server.imap}
 User support@example.test
 Pass {PASSWORD}
-TLSType None
+SSLType None
 AuthMechs LOGIN
 
 IMAPStore remote
@@ -255,9 +256,12 @@ Near :local:
 Patterns INBOX
 Create Near
 Sync Pull
+SyncState *
 """)
     started = time.perf_counter()
-    subprocess.run(["mbsync", "-c", rc, "bench"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(["mbsync", "-c", rc, "bench"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"mbsync failed: {done.stderr[-1000:]}")
     took = time.perf_counter() - started
     shutil.rmtree(work, ignore_errors=True)
     return took

@@ -43,6 +43,10 @@ enum Attempt {
 /// An SMTP client for the configured relay.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// For a plain relay without authentication (Postfix beside ticketd): our own connections
+    /// with TCP_NODELAY, which lettre's pool does not set — without it every mail waits for
+    /// the relay's delayed ACK (about 40 ms) between its body and the final dot.
+    plain: Option<PlainRelay>,
     timeout: Duration,
     label: String,
     connections: usize,
@@ -87,7 +91,11 @@ impl Mailer {
                     .authentication(vec![Mechanism::Xoauth2]);
             }
         }
+        let plain = (cfg.security == Security::None && matches!(cfg.credentials, Credentials::None)).then(|| {
+            PlainRelay { address: format!("{}:{}", cfg.host, cfg.port), idle: tokio::sync::Mutex::new(Vec::new()) }
+        });
         Ok(Mailer {
+            plain,
             transport: builder.build(),
             timeout: cfg.timeout.0,
             label: format!("{}:{}", cfg.host, cfg.port),
@@ -114,12 +122,86 @@ impl Mailer {
         };
         // lettre's own timeout bounds only the connect; a silent server must not block us.
         let budget = self.timeout * 4;
+        if let Some(plain) = &self.plain {
+            return match tokio::time::timeout(budget, plain.send(&envelope, raw, self.timeout)).await {
+                Err(_) => Attempt::Temporary(format!("no answer from {} within {}s", self.label, budget.as_secs())),
+                Ok(Ok(())) => Attempt::Sent,
+                Ok(Err(e)) if e.is_permanent() => Attempt::Permanent(e.to_string()),
+                Ok(Err(e)) => Attempt::Temporary(e.to_string()),
+            };
+        }
         match tokio::time::timeout(budget, self.transport.send_raw(&envelope, raw)).await {
             Err(_) => Attempt::Temporary(format!("no answer from {} within {}s", self.label, budget.as_secs())),
             Ok(Ok(_)) => Attempt::Sent,
             Ok(Err(e)) if e.is_permanent() => Attempt::Permanent(e.to_string()),
             Ok(Err(e)) => Attempt::Temporary(e.to_string()),
         }
+    }
+}
+
+/// Connections to a plain relay, kept open between mails (at most `[smtp] connections` are in
+/// use at once: the outbox never runs more sends than that).
+struct PlainRelay {
+    address: String,
+    idle: tokio::sync::Mutex<Vec<lettre::transport::smtp::client::AsyncSmtpConnection>>,
+}
+
+#[derive(Debug)]
+enum PlainError {
+    Connect(std::io::Error),
+    Smtp(lettre::transport::smtp::Error),
+}
+
+impl PlainError {
+    fn is_permanent(&self) -> bool {
+        matches!(self, PlainError::Smtp(e) if e.is_permanent())
+    }
+}
+
+impl std::fmt::Display for PlainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlainError::Connect(e) => write!(f, "cannot connect: {e}"),
+            PlainError::Smtp(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl PlainRelay {
+    async fn send(&self, envelope: &Envelope, raw: &[u8], timeout: Duration) -> Result<(), PlainError> {
+        use lettre::transport::smtp::client::AsyncSmtpConnection;
+        use lettre::transport::smtp::extension::ClientId;
+        let reused = self.idle.lock().await.pop().filter(|c| !c.has_broken());
+        if let Some(mut conn) = reused {
+            match conn.send(envelope, raw).await {
+                Ok(_) => {
+                    self.idle.lock().await.push(conn);
+                    return Ok(());
+                }
+                // The server answered: its answer stands, and the session is still good.
+                Err(e) if e.is_permanent() || e.is_transient() => {
+                    if !conn.has_broken() {
+                        self.idle.lock().await.push(conn);
+                    }
+                    return Err(PlainError::Smtp(e));
+                }
+                // The idle connection went stale (the relay closed it): a fresh one below.
+                Err(_) => {}
+            }
+        }
+        let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&self.address))
+            .await
+            .map_err(|_| PlainError::Connect(std::io::ErrorKind::TimedOut.into()))?
+            .map_err(PlainError::Connect)?;
+        stream.set_nodelay(true).map_err(PlainError::Connect)?;
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &ClientId::default())
+            .await
+            .map_err(PlainError::Smtp)?;
+        let sent = conn.send(envelope, raw).await;
+        if !conn.has_broken() {
+            self.idle.lock().await.push(conn);
+        }
+        sent.map(|_| ()).map_err(PlainError::Smtp)
     }
 }
 

@@ -48,13 +48,25 @@ const WROTE_WORDS: &[&str] = &[
 ];
 
 /// Strips the bidi controls Gmail puts around Hebrew attribution lines.
+fn is_direction_mark(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn clean(line: &str) -> String {
-    line.chars()
-        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
-        .collect::<String>()
+    line.chars().filter(|c| !is_direction_mark(*c)).collect::<String>()
+}
+
+/// Whether a line ends with ':' (before trailing spaces and direction marks): every attribution
+/// does. Checked before anything that allocates, since most lines of a long mail are not one.
+fn ends_with_colon(line: &str) -> bool {
+    line.trim_end_matches(|c: char| c.is_whitespace() || is_direction_mark(c)).ends_with(':')
 }
 
 fn label_of(line: &str) -> Option<String> {
+    // The label of "From: ..." sits within the first few dozen characters.
+    if !line.chars().take(40).any(|c| c == ':') {
+        return None;
+    }
     let l = clean(line).trim().trim_start_matches('*').to_lowercase();
     let (label, _) = l.split_once(':')?;
     let label = label.trim().trim_end_matches('*').trim().to_string();
@@ -80,6 +92,9 @@ fn is_separator(line: &str) -> bool {
 }
 
 fn is_attribution(line: &str) -> bool {
+    if !ends_with_colon(line) {
+        return false;
+    }
     let t = clean(line).trim().to_lowercase();
     if !t.ends_with(':') {
         return false;
@@ -101,6 +116,7 @@ fn cut_index(lines: &[&str]) -> Option<usize> {
         // An attribution wrapped over two lines by the client.
         if i + 1 < lines.len()
             && !line.trim().is_empty()
+            && ends_with_colon(lines[i + 1])
             && is_attribution(&format!("{} {}", line.trim(), lines[i + 1].trim()))
         {
             return Some(i);
