@@ -342,6 +342,8 @@ def watch_arrivals(server, user, arrivals, stop):
     c.select("INBOX")
     seen = set()
     while not stop.is_set():
+        # NOOP makes the server report new mail; SEARCH alone may answer from a stale view.
+        c.noop()
         typ, data = c.uid("SEARCH", None, "ALL")
         uids = [u for u in data[0].split() if u not in seen]
         if uids:

@@ -347,6 +347,7 @@ async fn the_daemon_serves_health_and_metrics_with_per_mailbox_counts() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
             && sample(&scrape(), "ticketd_deliveries_total", &[("kind", "ack"), ("result", "sent")]) == 1.0
             && sample(&scrape(), "ticketd_deliveries_total", &[("kind", "notification"), ("result", "sent")]) == 1.0
+            && sample(&scrape(), "ticketd_messages_total", &[("mailbox", "support"), ("outcome", "spam")]) == 1.0
     })
     .await;
     let m = scrape();

@@ -167,3 +167,164 @@ async fn a_sent_folder_quiet_for_a_week_is_warned_about() {
     let log = run(now + chrono::Duration::days(8));
     assert!(log.contains("no new mail in the sent folder") && log.contains("MessageCopyForSentAsEnabled"), "{log}");
 }
+
+const DKIM_PASS: &str = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test";
+
+/// The Ticketd config with the company's authserv_id, so that DKIM results from its own server
+/// count as a trust source.
+fn with_authserv(t: &Ticketd) {
+    let path = t.config();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replacen(
+        "[staff]\naddresses = [\"alice@example.test\", \"bob@example.test\"]",
+        "[staff]\naddresses = [\"alice@example.test\", \"bob@example.test\"]\nauthserv_id = \"mail.example.test\"",
+        1,
+    );
+    assert!(text.contains("authserv_id"), "{text}");
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_manager_sees_who_answered_and_forgeries_change_nothing() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "sent_folder = \"Sent\"", "");
+    with_authserv(&t);
+    let at = |minutes: i64| chrono::Utc::now() - chrono::Duration::minutes(60 - minutes);
+    let anna = Mail::new("Anna <anna@customer.test>", "Cannot log in", "Since this morning.");
+    server.append("support@example.test", "INBOX", &anna.bytes(), Some(at(0))).await;
+    t.ok(&["run", "--once"]);
+    let show = || t.json(&["tickets", "show", "1"]);
+    assert_eq!(show()["status"], "new");
+
+    // Alice answers from her own mailbox, support@ in Cc; the company's server signed it.
+    let answer = Mail::new("Alice <alice@example.test>", "Re: [Ticket#1] Cannot log in", "Please try again now.")
+        .to("anna@customer.test")
+        .header("Cc: support@example.test")
+        .header(DKIM_PASS);
+    server.append("support@example.test", "INBOX", &answer.bytes(), Some(at(10))).await;
+    t.ok(&["run", "--once"]);
+    let shown = show();
+    assert_eq!(shown["status"], "open", "{shown:#}");
+    assert_eq!(shown["first_response_by"], "alice@example.test");
+    let receipt = chrono::DateTime::parse_from_rfc3339(shown["first_response_at"].as_str().unwrap()).unwrap();
+    assert!((receipt.timestamp() - at(10).timestamp()).abs() <= 1, "the response's receipt, not the pass time");
+
+    // #waiting from Alice, then the customer answers.
+    let waiting = Mail::new("alice@example.test", "[Ticket#1] Cannot log in", "#waiting").header(DKIM_PASS);
+    server.append("support@example.test", "INBOX", &waiting.bytes(), Some(at(15))).await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(show()["status"], "waiting");
+    let again = Mail::new("anna@customer.test", "Re: [Ticket#1] Cannot log in", "Still no luck.");
+    server.append("support@example.test", "INBOX", &again.bytes(), Some(at(20))).await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(show()["status"], "open");
+
+    // Bob answers from the shared mailbox: his reply is in its Sent folder.
+    let bob = Mail::new("Support <support@example.test>", "Re: [Ticket#1] Cannot log in", "Fixed on our side.")
+        .to("anna@customer.test")
+        .header("X-Sent-By: bob");
+    server.append("support@example.test", "Sent", &bob.bytes(), Some(at(25))).await;
+    // Alice replies to the department's notification only: an internal note.
+    let notification = server.wait_for("alice@example.test", "INBOX", 1).await[0].parsed();
+    let note = Mail::new("alice@example.test", &format!("Re: {}", notification.subject), "I called her, all good.")
+        .header(&format!("In-Reply-To: <{}>", notification.message_id.unwrap()))
+        .header(DKIM_PASS);
+    server.append("support@example.test", "INBOX", &note.bytes(), Some(at(30))).await;
+    // From: alice@ sent from outside, without a passing result from the company's server.
+    let forged = Mail::new("alice@example.test", "Re: [Ticket#1] Cannot log in", "#close\nAll done.")
+        .header("Authentication-Results: evil.test; dkim=pass header.d=example.test");
+    server.append("support@example.test", "INBOX", &forged.bytes(), Some(at(35))).await;
+    // The copy of ticketd's acknowledgement that the server saved in the Sent folder.
+    let ack = server.wait_for("anna@customer.test", "INBOX", 1).await[0].raw.clone();
+    server.append("support@example.test", "Sent", &ack, Some(at(40))).await;
+    t.ok(&["run", "--once"]);
+
+    let shown = show();
+    assert_eq!(shown["status"], "open", "the forgery closed nothing: {shown:#}");
+    assert_eq!(shown["first_response_by"], "alice@example.test");
+    let messages = shown["messages"].as_array().unwrap();
+    let kind_of = |needle: &str| {
+        messages
+            .iter()
+            .find(|m| m["text"].as_str().unwrap_or("").contains(needle))
+            .map(|m| (m["kind"].as_str().unwrap().to_string(), m["flags"].to_string()))
+            .unwrap_or_else(|| panic!("no message with {needle:?}: {shown:#}"))
+    };
+    assert_eq!(kind_of("Fixed on our side.").0, "staff", "Bob's Sent-folder reply is a response");
+    assert_eq!(kind_of("I called her").0, "note");
+    // The forgery is kept as a customer's message, flagged (on this ticket or, as a tag from a
+    // stranger, on a new one linked to it).
+    let (kind, flags): (String, String) = t
+        .db()
+        .query_row("SELECT kind, flags FROM messages WHERE text LIKE '%All done.%'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(kind, "customer");
+    assert!(flags.contains("forged_staff"), "{flags}");
+    let acks: Vec<&serde_json::Value> = messages.iter().filter(|m| m["kind"] == "ack").collect();
+    assert_eq!(acks.len(), 1, "the Sent copy of the acknowledgement is the same message, not a response");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_email_command_valid_and_invalid() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    for subject in ["First matter", "Second matter"] {
+        server
+            .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", subject, "x").bytes(), None)
+            .await;
+    }
+    t.ok(&["run", "--once"]);
+    let command =
+        |text: &str| Mail::new("alice@example.test", "Re: [Ticket#1] First matter", text).header(AUTHENTICATED).bytes();
+    // (command, what the ticket shows afterwards, or the reason a wrong one is refused)
+    let cases: &[(&str, Result<(&str, &str), &str>)] = &[
+        ("#waiting", Ok(("status", "waiting"))),
+        ("#waiting now", Err("takes no argument")),
+        ("#reopen", Ok(("status", "new"))),
+        ("#reopen please", Err("takes no argument")),
+        ("#close", Ok(("status", "closed"))),
+        ("#close it", Err("takes no argument")),
+        ("#reopen", Ok(("status", "new"))),
+        ("#assign bob", Ok(("assignee", "bob@example.test"))),
+        ("#assign nobody", Err("not a staff address")),
+        ("#assign", Err("needs an agent")),
+        ("#priority high", Ok(("priority", "high"))),
+        ("#priority sky-high", Err("unknown priority")),
+        ("#department billing", Ok(("department", "billing"))),
+        ("#department nowhere", Err("no department")),
+        ("#department", Err("needs a name")),
+        ("#note called the customer", Ok(("", ""))),
+        ("#note", Err("needs a text")),
+        ("#time 45m", Ok(("", ""))),
+        ("#time soon", Err("bad duration")),
+        ("#merge 999", Err("ticket 999 does not exist")),
+        ("#merge abc", Err("needs a ticket number")),
+        ("#merge 1", Err("cannot be merged into itself")),
+        ("#frobnicate", Err("unknown command")),
+        ("#merge 2", Ok(("status", "closed"))),
+    ];
+    let mut expected_refusals = 0;
+    for (text, want) in cases {
+        server.append("support@example.test", "INBOX", &command(text), None).await;
+        t.ok(&["run", "--once"]);
+        let shown = t.json(&["tickets", "show", "1"]);
+        match want {
+            Ok(("", "")) => {}
+            Ok((field, value)) => assert_eq!(shown[*field], *value, "after {text:?}: {shown:#}"),
+            Err(reason) => {
+                expected_refusals += 1;
+                let inbox = server.wait_for("alice@example.test", "INBOX", 2 + expected_refusals).await;
+                let last = inbox.iter().map(|m| m.parsed()).filter(|m| m.subject.starts_with("Not done")).last();
+                let last = last.unwrap_or_else(|| panic!("no refusal for {text:?}"));
+                assert!(last.text.contains(text) && last.text.contains(reason), "{text:?}: {}", last.text);
+            }
+        }
+    }
+    let events = events(&t, 1);
+    assert!(events.iter().any(|(k, by, d)| k == "note" && by == "alice@example.test" && d == "called the customer"));
+    assert!(events.iter().any(|(k, _, d)| k == "time" && d == "45 min"));
+    assert!(events.iter().any(|(k, _, d)| k == "merged" && d == "merged into ticket 2"));
+    let minutes: i64 =
+        t.db().query_row("SELECT SUM(minutes) FROM time_entries WHERE ticket_id = 2", [], |r| r.get(0)).unwrap();
+    assert_eq!(minutes, 45, "the time moved with the merge");
+}
