@@ -277,7 +277,9 @@ async fn every_email_command_valid_and_invalid() {
     let command =
         |text: &str| Mail::new("alice@example.test", "Re: [Ticket#1] First matter", text).header(AUTHENTICATED).bytes();
     // (command, what the ticket shows afterwards, or the reason a wrong one is refused)
-    let cases: &[(&str, Result<(&str, &str), &str>)] = &[
+    /// What the ticket shows after a valid command (field, value), or why a wrong one is refused.
+    type Expected = Result<(&'static str, &'static str), &'static str>;
+    let cases: &[(&str, Expected)] = &[
         ("#waiting", Ok(("status", "waiting"))),
         ("#waiting now", Err("takes no argument")),
         ("#reopen", Ok(("status", "new"))),
@@ -314,7 +316,7 @@ async fn every_email_command_valid_and_invalid() {
             Err(reason) => {
                 expected_refusals += 1;
                 let inbox = server.wait_for("alice@example.test", "INBOX", 2 + expected_refusals).await;
-                let last = inbox.iter().map(|m| m.parsed()).filter(|m| m.subject.starts_with("Not done")).last();
+                let last = inbox.iter().map(|m| m.parsed()).rfind(|m| m.subject.starts_with("Not done"));
                 let last = last.unwrap_or_else(|| panic!("no refusal for {text:?}"));
                 assert!(last.text.contains(text) && last.text.contains(reason), "{text:?}: {}", last.text);
             }
