@@ -284,3 +284,98 @@ async fn an_smtp_outage_of_minutes_delays_mail_and_loses_and_duplicates_none() {
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "ticket {ticket}: out of order {positions:?}");
     }
 }
+
+/// A Ticketd whose [smtp] uses STARTTLS against the sandbox's Postfix, with or without the
+/// sandbox's private CA.
+fn starttls_desk(server: &MailServer, trust_the_ca: bool) -> Ticketd {
+    let t = desk(server, "");
+    let config = std::fs::read_to_string(t.config()).unwrap();
+    let ca = server.dir.path().join("tls/ca.pem");
+    let tls = if trust_the_ca {
+        format!("timeout = \"10s\"\nsecurity = \"starttls\"\nca_file = \"{}\"\n", ca.display())
+    } else {
+        "timeout = \"10s\"\nsecurity = \"starttls\"\n".to_string()
+    };
+    let config = config.replacen("timeout = \"10s\"\n", &tls, 1);
+    assert!(config.contains("starttls"), "{config}");
+    std::fs::write(t.config(), config).unwrap();
+    t
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_goes_out_over_starttls_and_an_unknown_certificate_is_refused() {
+    let server = MailServer::start_tls();
+    let at = budapest("2026-11-17 10:00");
+    // Without the private CA the relay's certificate is not trusted: nothing is sent.
+    let untrusting = starttls_desk(&server, false);
+    let log = mail_and_run(&server, &untrusting, "TLS", at).await;
+    assert!(log.contains("delivery deferred"), "{log}");
+    let pending: i64 =
+        untrusting.db().query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0)).unwrap();
+    assert!(pending >= 1);
+    assert!(server.messages("anna@customer.test", "INBOX").await.is_empty());
+
+    // With it, the acknowledgement goes out encrypted.
+    let server = MailServer::start_tls();
+    let t = starttls_desk(&server, true);
+    server
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "TLS", "x").bytes(), Some(at))
+        .await;
+    run_at(&t, at + chrono::Duration::minutes(1));
+    assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1, "{}", server.maillog());
+    assert!(server.maillog().contains("TLS connection established"), "{}", server.maillog());
+}
+
+/// Anna writes at `at`; one `run --once` a minute later; its log.
+async fn mail_and_run(server: &MailServer, t: &Ticketd, subject: &str, at: DateTime<Utc>) -> String {
+    server
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", subject, "x").bytes(), Some(at))
+        .await;
+    let out = t.run(&["run", "--once", "--now", &(at + chrono::Duration::minutes(1)).to_rfc3339()]);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A STARTTLS desk that logs in to the relay with the password in `password_file`.
+fn password_desk(server: &MailServer, password_file: &str) -> Ticketd {
+    let t = starttls_desk(server, true);
+    let config = std::fs::read_to_string(t.config()).unwrap().replacen(
+        "security = \"starttls\"\n",
+        &format!(
+            "security = \"starttls\"\nauth = \"password\"\nusername = \"support@example.test\"\npassword_file = \"{password_file}\"\n"
+        ),
+        1,
+    );
+    std::fs::write(t.config(), config).unwrap();
+    t
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smtp_authentication_by_password_and_a_refused_login_keeps_the_mail() {
+    let server = MailServer::start_tls();
+    let at = budapest("2026-11-17 10:00");
+    // A wrong password: the relay refuses the login; the acknowledgement waits, it is not lost.
+    let refused = password_desk(&server, "wrong.pass");
+    std::fs::write(refused.path("wrong.pass"), "not-the-password\n").unwrap();
+    let log = mail_and_run(&server, &refused, "Auth", at).await;
+    assert!(log.contains("refused ticketd's login"), "{log}");
+    assert!(!log.contains("not-the-password"), "the password never reaches the log");
+    let states: Vec<String> = refused
+        .db()
+        .prepare("SELECT state FROM outbox")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(states.iter().all(|s| s == "pending"), "{states:?}");
+
+    // The right password over STARTTLS: delivered, and Postfix logged the authenticated login.
+    let server2 = MailServer::start_tls();
+    let t = password_desk(&server2, "support.pass");
+    server2
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Auth", "x").bytes(), Some(at))
+        .await;
+    run_at(&t, at + chrono::Duration::minutes(1));
+    assert_eq!(server2.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1, "{}", server2.maillog());
+    assert!(server2.maillog().contains("sasl_username=support@example.test"), "{}", server2.maillog());
+}

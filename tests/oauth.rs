@@ -109,3 +109,33 @@ async fn a_refused_cached_token_is_replaced_and_a_failing_refresh_alerts_the_adm
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(server.messages("admin@example.test", "INBOX").await.len(), 1, "alerted once, not on every retry");
 }
+
+/// Microsoft 365 is retiring basic authentication for SMTP: the outbox logs in to the relay with
+/// XOAUTH2 over STARTTLS, with a token from the same provider the mailbox uses; Postfix hands the
+/// SASL exchange to Dovecot, whose oauth2 passdb asks the provider.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outbox_logs_in_to_the_relay_with_xoauth2() {
+    let provider = OauthProvider::start("support@example.test", "s3cret", "refresh-0");
+    let server = MailServer::start_tls_with_env(&[("OAUTH2_INTROSPECTION_URL", &provider.url("/introspect"))]);
+    let t = Ticketd::new(&server, "", "");
+    let oauth =
+        mailbox_oauth(&provider, "client_credentials", t.dir.path()).replace("[mailbox.oauth2]", "[smtp.oauth2]");
+    let ca = server.dir.path().join("tls/ca.pem");
+    let config = std::fs::read_to_string(t.config()).unwrap().replacen(
+        "timeout = \"10s\"\n",
+        &format!(
+            "timeout = \"10s\"\nsecurity = \"starttls\"\nca_file = \"{}\"\nauth = \"xoauth2\"\nusername = \"support@example.test\"\n{oauth}\n",
+            ca.display()
+        ),
+        1,
+    );
+    std::fs::write(t.config(), config).unwrap();
+    t.ok(&["check-config"]);
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Token", "x").bytes(), None).await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1, "{}", server.maillog());
+    let log = server.maillog();
+    assert!(log.contains("sasl_method=XOAUTH2"), "{log}");
+    assert!(log.contains("sasl_username=support@example.test"), "{log}");
+    assert!(provider.state.lock().unwrap().requests.iter().any(|r| r["grant_type"] == "client_credentials"));
+}

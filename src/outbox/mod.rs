@@ -133,6 +133,12 @@ impl Mailer {
         match tokio::time::timeout(budget, self.transport.send_raw(&envelope, raw)).await {
             Err(_) => Attempt::Temporary(format!("no answer from {} within {}s", self.label, budget.as_secs())),
             Ok(Ok(_)) => Attempt::Sent,
+            // A refused login (530/534/535/538) says nothing about this mail: the credentials
+            // are wrong until an admin fixes them, so the mail waits instead of failing.
+            Ok(Err(e)) if e.status().is_some_and(|code| code.to_string().starts_with("53")) => {
+                tracing::error!(relay = %self.label, error = %e, "the SMTP relay refused ticketd's login");
+                Attempt::Temporary(format!("login refused by {}: {e}", self.label))
+            }
             Ok(Err(e)) if e.is_permanent() => Attempt::Permanent(e.to_string()),
             Ok(Err(e)) => Attempt::Temporary(e.to_string()),
         }

@@ -19,7 +19,8 @@
 #   DIR/mail/<domain>/<user>/Maildir   mailboxes (owned by uid/gid 5000)
 #   DIR/postfix/etc/{main,master}.cf   Postfix config   DIR/postfix/maillog  its log
 #   DIR/postfix/queue, DIR/postfix/data  Postfix queue and data directories
-#   DIR/tls/{ca.pem,server.pem,server.key}  only when IMAPS_PORT is given
+#   DIR/tls/{ca.pem,server.pem,server.key}  only when IMAPS_PORT is given (IMAPS, and
+#                                       STARTTLS on the SMTP port too)
 #   DIR/dovecot/dovecot-oauth2.conf.ext  only with OAUTH2_INTROSPECTION_URL
 #
 # Optional environment:
@@ -200,11 +201,17 @@ EOF
 ssl_cert = <$TLS/server.pem
 ssl_key = <$TLS/server.key"
     IMAPS_LISTENER_PORT=$IMAPS_PORT
+    # Postfix offers STARTTLS with the same certificate (read by the master, as root).
+    SMTPD_TLS="smtpd_tls_cert_file = $TLS/server.pem
+smtpd_tls_key_file = $TLS/server.key
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1"
 else
     SSL_SETTINGS="ssl = no"
     # The built-in imap-login service has an imaps listener on 993; port 0
     # disables it explicitly.
     IMAPS_LISTENER_PORT=0
+    SMTPD_TLS=""
 fi
 
 # ---------------------------------------------------------------------------
@@ -353,6 +360,13 @@ service lmtp {
     mode = 0666
   }
 }
+
+service auth {
+  # Postfix's smtpd asks Dovecot to check SMTP AUTH (PLAIN/LOGIN, and XOAUTH2 with OAuth2).
+  unix_listener auth-postfix {
+    mode = 0666
+  }
+}
 EOF
 
 # ---------------------------------------------------------------------------
@@ -418,6 +432,12 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 # Do not throttle smtpd when mail arrives faster than it is delivered.
 in_flow_delay = 0
+# SMTP AUTH through Dovecot (the same users and passwords as IMAP); mail from
+# loopback is accepted with or without it.
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $DC/run/auth-postfix
+smtpd_sasl_auth_enable = yes
+$SMTPD_TLS
 EOF
 
 cat >"$PF/etc/virtual_domains.regexp" <<'EOF'
@@ -448,6 +468,8 @@ lmtp                 unix  -       -      n      -      -       lmtp
 anvil                unix  -       -      n      -      1       anvil
 scache               unix  -       -      n      -      1       scache
 postlog              unix-dgram n  -      n      -      1       postlogd
+# TLS needs its PRNG and session-cache manager, even when only smtpd uses TLS.
+tlsmgr               unix  -       -      n      1000?  1       tlsmgr
 EOF
 
 # Postfix refuses to read a "hot" main.cf: if its mtime is within the last

@@ -71,6 +71,11 @@ impl MailServer {
         MailServer::launch(&[], true)
     }
 
+    /// TLS as [`MailServer::start_tls`], with extra environment for start.sh.
+    pub fn start_tls_with_env(env: &[(&str, &str)]) -> MailServer {
+        MailServer::launch(env, true)
+    }
+
     fn launch(env: &[(&str, &str)], tls: bool) -> MailServer {
         let dir = tempfile::Builder::new().prefix("ticketd-mail-").tempdir().unwrap();
         for attempt in 0..3 {
