@@ -12,7 +12,8 @@ command -v postfix >/dev/null 2>&1 || need+=(postfix)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # SpamAssassin's spamd, for the live-scan tests (started privately, local rules only).
-command -v spamd >/dev/null 2>&1 || need+=(spamassassin)
+# Debian 12's later point releases moved the daemon into a package of its own, "spamd".
+command -v spamd >/dev/null 2>&1 || need+=(spamassassin spamd-if-packaged)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
@@ -38,5 +39,10 @@ trap cleanup EXIT
 # No system-wide Postfix configuration: the tests write their own.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
+for i in "${!need[@]}"; do
+    if [ "${need[$i]}" = spamd-if-packaged ]; then
+        if apt-cache show spamd >/dev/null 2>&1; then need[$i]=spamd; else unset 'need[i]'; fi
+    fi
+done
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 echo "installed ${need[*]}" >&2

@@ -108,10 +108,8 @@ pub fn apply_in(
             format!("ticket {id}: {next}")
         }
         Action::Priority(p) => {
-            tx.execute(
-                "UPDATE tickets SET priority = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
-                params![id, p.as_str(), now],
-            )?;
+            tx.prepare_cached("UPDATE tickets SET priority = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
+                .execute(params![id, p.as_str(), now])?;
             store::add_event(tx, id, now, "priority", by_ref, &format!("{} -> {}", t.priority, p.as_str()))?;
             format!("ticket {id}: priority {}", p.as_str())
         }
@@ -119,10 +117,8 @@ pub fn apply_in(
             if rules.department(name).is_none() {
                 return Err(ActionError::UnknownDepartment(name.clone()));
             }
-            tx.execute(
-                "UPDATE tickets SET department = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
-                params![id, name, now],
-            )?;
+            tx.prepare_cached("UPDATE tickets SET department = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
+                .execute(params![id, name, now])?;
             store::add_event(tx, id, now, "department", by_ref, &format!("{} -> {name}", t.department))?;
             format!("ticket {id}: department {name}")
         }
@@ -154,10 +150,8 @@ pub fn apply_in(
         }
         Action::Assign(agent) => {
             let agent = resolve_agent(staff, agent)?;
-            tx.execute(
-                "UPDATE tickets SET assignee = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
-                params![id, agent, now],
-            )?;
+            tx.prepare_cached("UPDATE tickets SET assignee = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
+                .execute(params![id, agent, now])?;
             store::add_event(tx, id, now, "assigned", by_ref, &agent)?;
             let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
             crate::notify::assigned(tx, config, rules, id, by_ref, at)?;

@@ -28,11 +28,10 @@ pub fn raise(
     }
     let conn = store.conn();
     let recent: Option<i64> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM outbox WHERE kind = 'alert' AND message_id LIKE ?1 AND created_at > ?2 LIMIT 1",
-            params![format!("%.{}@%", alert_key(key)), now.timestamp() - REPEAT_AFTER_SECS],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![format!("%.{}@%", alert_key(key)), now.timestamp() - REPEAT_AFTER_SECS], |r| r.get(0))
         .optional()?;
     if recent.is_some() {
         return Ok(false);

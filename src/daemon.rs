@@ -81,6 +81,7 @@ async fn sync_one(
     clock: &dyn Clock,
 ) -> Result<MailboxReport, String> {
     let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
+    store.tune_for_ingest().map_err(|e| e.to_string())?;
     let (tags, own) = pipeline_parts(config, rules);
     let scanner = crate::scan::Scanner::from_config(&config.spam);
     let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own, scanner: scanner.as_ref() };
@@ -89,6 +90,15 @@ async fn sync_one(
         alert_on_failure(config, &store, mailbox, e, clock.now());
     }
     result.map_err(|e| e.to_string())
+}
+
+/// The WAL checkpointer for this process, if the database can be opened (when it cannot,
+/// every pass reports that anyway).
+fn start_checkpointer(config: &Config) -> Option<crate::store::Checkpointer> {
+    let _migrated = Store::open(&config.database.path).ok()?;
+    crate::store::Checkpointer::start(&config.database.path)
+        .map_err(|e| tracing::warn!(error = %e, "no background WAL checkpoints"))
+        .ok()
 }
 
 /// Failures a person must fix are mailed to the admins: above all an OAuth2 refresh that no
@@ -119,6 +129,7 @@ fn alert_on_failure(
 
 /// One full pass: every mailbox (concurrently), then the outbox, waiting for the SMTP answers.
 pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock, send: bool) -> PassReport {
+    let _checkpointer = start_checkpointer(config);
     let passes =
         config.mailboxes.iter().map(|m| async move { (m.name.clone(), sync_one(config, rules, m, clock).await) });
     let mut report = PassReport::default();
@@ -230,7 +241,9 @@ async fn mailbox_task(
         }
         let outcome = async {
             if store.is_none() {
-                store = Some(Store::open(&config.database.path).map_err(|e| e.to_string())?);
+                let opened = Store::open(&config.database.path).map_err(|e| e.to_string())?;
+                opened.tune_for_ingest().map_err(|e| e.to_string())?;
+                store = Some(opened);
             }
             let db = store.as_mut().expect("opened above");
             let rule_set = current_rules(&rules);
@@ -394,6 +407,7 @@ async fn scheduler_task(
 /// on SIGHUP.
 pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>, stop: watch::Receiver<bool>) {
     let wake = Arc::new(Notify::new());
+    let _checkpointer = start_checkpointer(&config);
     if let Some(listen) = config.http_listen.clone() {
         let names = config.mailboxes.iter().map(|m| m.name.clone()).collect();
         tokio::spawn(crate::metrics::serve(listen, names, stop.clone()));

@@ -18,6 +18,12 @@ use crate::store::{self, Store};
 const BATCH_MESSAGES: usize = 50;
 const BATCH_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Committed messages whose move or flag may wait for company: every MOVE makes the server
+/// rewrite the folder's index, so moving 50 at a time out of a 10,000-message backlog cost more
+/// than storing them. The owed actions are durable, so waiting risks nothing; they are applied
+/// at the latest when the folder's pass ends.
+const ACTIONS_PER_ROUND: usize = 500;
+
 /// The keyword set by `after = "flag"`.
 pub const TICKETED_KEYWORD: &str = "$Ticketed";
 
@@ -192,6 +198,7 @@ async fn read_folder(
     }
 
     let mut start = 0;
+    let mut owed = 0;
     while start < todo.len() {
         let mut end = start;
         let mut bytes = 0;
@@ -203,70 +210,115 @@ async fn read_folder(
             end += 1;
         }
         let batch = &todo[start..end];
-        let bodies = fetch_bodies(session, batch, cfg.max_message_size.0).await?;
-        for (meta, silent) in batch {
-            let placeholder;
-            let (raw, truncated) = match bodies.get(&meta.uid) {
-                Some((raw, truncated)) => (raw.as_slice(), *truncated),
-                None if !still_there(session, meta.uid).await? => {
-                    // Expunged by someone else between the two fetches: nothing to store.
-                    store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, meta.uid)?;
-                    continue;
-                }
-                None => {
-                    // The server will not give the body: a flagged placeholder ticket says where the
-                    // message is, so it is seen rather than skipped.
-                    tracing::warn!(mailbox = %cfg.name, folder, uid = meta.uid, "the server returned no body for this message");
-                    placeholder = format!(
-                        "X-Ticketd-Fetch-Failed: {}/{folder} UIDVALIDITY {uidvalidity} UID {}\r\n\r\n",
-                        cfg.name, meta.uid
-                    );
-                    (placeholder.as_bytes(), false)
-                }
-            };
-            let origin = Origin {
-                mailbox: cfg,
-                owner: cfg,
-                folder,
-                from_sent_folder,
-                uidvalidity,
-                uid: meta.uid,
-                received_at: meta.internal_date,
-                import_silently: *silent,
-                truncated,
-            };
-            // Staff's sent mail, headers-only fetches and silent imports are not worth a scan.
-            let scan = match pipeline.scanner {
-                Some(scanner) if !from_sent_folder && !truncated && !*silent => Some(scanner.scan(raw).await),
-                _ => None,
-            };
-            let outcome = ingest::ingest(store, pipeline, &origin, raw, scan.as_ref(), clock.now())?;
-            report.fetched += 1;
-            match outcome {
-                Outcome::Duplicate => report.duplicates += 1,
-                Outcome::Spam => report.spam += 1,
-                Outcome::Stored { automatic: true, new_ticket, .. } => {
-                    report.automatic += 1;
-                    report.new_tickets += usize::from(new_ticket);
-                    report.joined += usize::from(!new_ticket);
-                }
-                Outcome::Stored { new_ticket: true, acknowledged, ticket, loop_suspected, .. } => {
-                    report.new_tickets += 1;
-                    report.acknowledged += usize::from(acknowledged);
-                    report.loops += usize::from(loop_suspected);
-                    tracing::info!(mailbox = %cfg.name, folder, uid = meta.uid, ticket, acknowledged, "new ticket");
-                }
-                Outcome::Stored { .. } => report.joined += 1,
-                Outcome::Unfiled => {}
+        let mut bodies = fetch_bodies(session, batch, cfg.max_message_size.0).await?;
+        for (meta, _) in batch {
+            if bodies.contains_key(&meta.uid) {
+                continue;
+            }
+            if still_there(session, meta.uid).await? {
+                // The server will not give the body: a flagged placeholder ticket says where the
+                // message is, so it is seen rather than skipped.
+                tracing::warn!(mailbox = %cfg.name, folder, uid = meta.uid, "the server returned no body for this message");
+                let placeholder = format!(
+                    "X-Ticketd-Fetch-Failed: {}/{folder} UIDVALIDITY {uidvalidity} UID {}\r\n\r\n",
+                    cfg.name, meta.uid
+                );
+                bodies.insert(meta.uid, (placeholder.into_bytes(), false));
             }
         }
-        apply_pending(session, state, cfg, folder, may_keyword, store).await?;
+        // The live scanner is asked before the transaction opens, so a slow scorer never holds
+        // the database's write lock. Staff's sent mail, headers-only fetches and silent imports
+        // are not worth a scan.
+        let mut scans = HashMap::new();
+        if let Some(scanner) = pipeline.scanner.filter(|_| !from_sent_folder) {
+            for (meta, silent) in batch {
+                if let Some((raw, false)) = bodies.get(&meta.uid).filter(|_| !*silent) {
+                    scans.insert(meta.uid, scanner.scan(raw).await);
+                }
+            }
+        }
+        let place = Place { cfg, folder, from_sent_folder, uidvalidity };
+        store_batch(store, pipeline, clock, &place, batch, &bodies, &scans, &mut report)?;
+        owed += batch.len();
         start = end;
+        if owed >= ACTIONS_PER_ROUND || start == todo.len() {
+            apply_pending(session, state, cfg, folder, may_keyword, store).await?;
+            owed = 0;
+        }
     }
     if highest_skipped > 0 {
         store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, highest_skipped)?;
     }
     Ok(report)
+}
+
+/// The folder a batch comes from.
+struct Place<'a> {
+    cfg: &'a MailboxConfig,
+    folder: &'a str,
+    from_sent_folder: bool,
+    uidvalidity: u32,
+}
+
+/// Stores a fetched batch in one transaction: each message is still all-or-nothing with its
+/// checkpoint and owed action, and a crash before the commit fetches the batch again. One
+/// commit per message would rewrite the same index pages fifty times over.
+#[allow(clippy::too_many_arguments)]
+fn store_batch(
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+    place: &Place<'_>,
+    batch: &[(Meta, bool)],
+    bodies: &HashMap<u32, (Vec<u8>, bool)>,
+    scans: &HashMap<u32, crate::scan::ScanResult>,
+    report: &mut FolderReport,
+) -> Result<(), MailboxError> {
+    let Place { cfg, folder, from_sent_folder, uidvalidity } = *place;
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(store::StoreError::from)?;
+    for (meta, silent) in batch {
+        let Some((raw, truncated)) = bodies.get(&meta.uid) else {
+            // Expunged by someone else between the two fetches: nothing to store.
+            store::sync::advance(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
+            continue;
+        };
+        let (raw, truncated) = (raw.as_slice(), *truncated);
+        let origin = Origin {
+            mailbox: cfg,
+            owner: cfg,
+            folder,
+            from_sent_folder,
+            uidvalidity,
+            uid: meta.uid,
+            received_at: meta.internal_date,
+            import_silently: *silent,
+            truncated,
+        };
+        let outcome = ingest::ingest_in(&tx, pipeline, &origin, raw, scans.get(&meta.uid), clock.now())?;
+        report.fetched += 1;
+        match outcome {
+            Outcome::Duplicate => report.duplicates += 1,
+            Outcome::Spam => report.spam += 1,
+            Outcome::Stored { automatic: true, new_ticket, .. } => {
+                report.automatic += 1;
+                report.new_tickets += usize::from(new_ticket);
+                report.joined += usize::from(!new_ticket);
+            }
+            Outcome::Stored { new_ticket: true, acknowledged, ticket, loop_suspected, .. } => {
+                report.new_tickets += 1;
+                report.acknowledged += usize::from(acknowledged);
+                report.loops += usize::from(loop_suspected);
+                tracing::info!(mailbox = %cfg.name, folder, uid = meta.uid, ticket, acknowledged, "new ticket");
+            }
+            Outcome::Stored { .. } => report.joined += 1,
+            Outcome::Unfiled => {}
+        }
+    }
+    tx.commit().map_err(store::StoreError::from)?;
+    Ok(())
 }
 
 /// A Sent folder that stays empty means staff replies are not being seen — with Microsoft 365,

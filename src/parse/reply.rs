@@ -82,6 +82,11 @@ fn is_outlook_block(lines: &[&str], i: usize) -> bool {
 }
 
 fn is_separator(line: &str) -> bool {
+    // Nearly every line fails this cheap look, before anything is allocated.
+    let bare = line.trim_matches(|c: char| c.is_whitespace() || is_direction_mark(c));
+    if !bare.starts_with("-----") && !bare.starts_with("____") {
+        return false;
+    }
     let t = clean(line);
     let t = t.trim();
     t.len() > 8

@@ -18,9 +18,7 @@ pub fn mark_bounced(conn: &Connection, address: &str, at: i64, detail: &str) -> 
 /// When mail to `address` last bounced, and what the report said.
 pub fn last_bounce(conn: &Connection, address: &str) -> Result<Option<(i64, String)>, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT bounced_at, COALESCE(bounce_detail, '') FROM addresses WHERE address = ?1 AND bounced_at IS NOT NULL",
-            [address],
+        .prepare_cached("SELECT bounced_at, COALESCE(bounce_detail, '') FROM addresses WHERE address = ?1 AND bounced_at IS NOT NULL")?.query_row([address],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)

@@ -5,6 +5,7 @@
 //! callers open a transaction, call the small functions here inside it, and commit.
 
 pub mod addresses;
+mod checkpoint;
 pub mod outbox;
 mod schema;
 pub mod sla;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use checkpoint::Checkpointer;
 pub use schema::SCHEMA_VERSION;
 pub use tickets::*;
 
@@ -64,6 +66,18 @@ impl Store {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
         Ok(Store { conn })
+    }
+
+    /// Tunes a connection that ingests mail. It leaves checkpoints to a [`Checkpointer`]
+    /// thread, checkpointing by itself only once the log holds 64 MB (a bound should that
+    /// thread fall behind); and its page cache holds a whole fetched batch (50 messages of a
+    /// few dozen KB), so that no dirty page is spilled to the log before the commit.
+    pub fn tune_for_ingest(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "cache_size", -8192)?;
+        self.conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        // A log that grew large is cut back when it is next reset.
+        self.conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        Ok(())
     }
 
     pub fn conn(&self) -> &Connection {

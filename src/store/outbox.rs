@@ -76,46 +76,46 @@ pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Outgoing>, S
 /// When the next pending mail is due, if any.
 pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))
+        .prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")?
+        .query_row([], |r| r.get(0))
         .optional()?
         .flatten())
 }
 
 pub fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
+    Ok(conn.prepare_cached("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")?.query_row([], |r| r.get(0))?)
 }
 
 /// Claims a due row for one delivery attempt: its next attempt moves `lease` seconds ahead, so
 /// a second process (the daemon beside `run --once` or a shell command) does not send it too.
 /// False when someone else claimed it first.
 pub fn claim(conn: &Connection, id: i64, now: i64, lease: i64) -> Result<bool, StoreError> {
-    let changed = conn.execute(
-        "UPDATE outbox SET next_attempt_at = ?3 WHERE id = ?1 AND state = 'pending' AND next_attempt_at <= ?2",
-        params![id, now, now + lease],
-    )?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE outbox SET next_attempt_at = ?3 WHERE id = ?1 AND state = 'pending' AND next_attempt_at <= ?2",
+        )?
+        .execute(params![id, now, now + lease])?;
     Ok(changed == 1)
 }
 
 pub fn mark_sent(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-        params![id, at],
-    )?;
+    )?
+    .execute(params![id, at])?;
     Ok(())
 }
 
 pub fn mark_retry(conn: &Connection, id: i64, next_at: i64, error: &str) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
-        params![id, next_at, error],
-    )?;
+    )?
+    .execute(params![id, next_at, error])?;
     Ok(())
 }
 
 pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-        params![id, error],
-    )?;
+    conn.prepare_cached("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
+        .execute(params![id, error])?;
     Ok(())
 }

@@ -44,11 +44,8 @@ pub fn set_breach(conn: &Connection, ticket: i64, kind: &str, due_at: Option<i64
     match due_at {
         Some(due) => {
             let existing: Option<i64> = conn
-                .query_row(
-                    "SELECT due_at FROM breaches WHERE ticket_id = ?1 AND kind = ?2",
-                    params![ticket, kind],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT due_at FROM breaches WHERE ticket_id = ?1 AND kind = ?2")?
+                .query_row(params![ticket, kind], |r| r.get(0))
                 .optional()?;
             match existing {
                 Some(d) if d == due => Ok(false),
@@ -98,9 +95,8 @@ pub fn set_due(
 /// A ticket's stored due times: (first_response_due, resolution_due).
 pub fn due(conn: &Connection, ticket: i64) -> Result<(Option<i64>, Option<i64>), StoreError> {
     Ok(conn
-        .query_row("SELECT first_response_due, resolution_due FROM tickets WHERE id = ?1", [ticket], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached("SELECT first_response_due, resolution_due FROM tickets WHERE id = ?1")?
+        .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((None, None)))
 }

@@ -14,22 +14,20 @@ pub struct Checkpoint {
 
 pub fn checkpoint(conn: &Connection, mailbox: &str, folder: &str) -> Result<Option<Checkpoint>, StoreError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT uidvalidity, last_uid, horizon_uid FROM folder_state WHERE mailbox = ?1 AND folder = ?2",
-            params![mailbox, folder],
-            |r| Ok(Checkpoint { uidvalidity: r.get(0)?, last_uid: r.get(1)?, horizon_uid: r.get(2)? }),
-        )
+        )?
+        .query_row(params![mailbox, folder], |r| {
+            Ok(Checkpoint { uidvalidity: r.get(0)?, last_uid: r.get(1)?, horizon_uid: r.get(2)? })
+        })
         .optional()?)
 }
 
 /// The receipt time of the oldest message stored from this folder, if any.
 pub fn oldest_stored(conn: &Connection, mailbox: &str, folder: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT MIN(received_at) FROM messages WHERE mailbox = ?1 AND folder = ?2",
-            params![mailbox, folder],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT MIN(received_at) FROM messages WHERE mailbox = ?1 AND folder = ?2")?
+        .query_row(params![mailbox, folder], |r| r.get(0))
         .optional()?
         .flatten())
 }
@@ -114,12 +112,17 @@ pub fn clear_pending_actions(
     uidvalidity: u32,
     uids: &[u32],
 ) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
-    )?;
-    for uid in uids {
-        stmt.execute(params![mailbox, folder, uidvalidity, uid])?;
+    // One transaction: in autocommit mode every DELETE would be a commit of its own.
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+        )?;
+        for uid in uids {
+            stmt.execute(params![mailbox, folder, uidvalidity, uid])?;
+        }
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -130,8 +133,7 @@ pub fn drop_stale_actions(
     folder: &str,
     uidvalidity: u32,
 ) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity <> ?3",
-        params![mailbox, folder, uidvalidity],
-    )?)
+    Ok(conn
+        .prepare_cached("DELETE FROM pending_actions WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity <> ?3")?
+        .execute(params![mailbox, folder, uidvalidity])?)
 }

@@ -176,7 +176,8 @@ pub fn add_time(conn: &Connection, ticket: i64, agent: Option<&str>, minutes: i6
 /// Minutes logged on a ticket in all.
 pub fn time_on(conn: &Connection, ticket: i64) -> Result<i64, StoreError> {
     Ok(conn
-        .query_row("SELECT COALESCE(SUM(minutes), 0) FROM time_entries WHERE ticket_id = ?1", [ticket], |r| r.get(0))?)
+        .prepare_cached("SELECT COALESCE(SUM(minutes), 0) FROM time_entries WHERE ticket_id = ?1")?
+        .query_row([ticket], |r| r.get(0))?)
 }
 
 /// Moves everything of ticket `from` — messages, thread index, events stay — to ticket `into`,
@@ -364,7 +365,9 @@ pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<i64, Stor
         m.mailbox,
         m.folder,
         m.uid,
-        m.new_text,
+        // Most messages are all new: their text is not stored twice ('' reads back as the
+        // trimmed text, which is what the reply extractor gives for a message without history).
+        if m.new_text == m.text.trim() { "" } else { m.new_text },
     ])?;
     let id = conn.last_insert_rowid();
     if let (Some(ticket), Some(mid)) = (m.ticket_id, m.message_id) {
@@ -409,12 +412,11 @@ pub fn ticket_by_thread_ids(conn: &Connection, ids: &[String]) -> Result<Option<
 /// before the message it answers).
 pub fn ticket_referencing(conn: &Connection, message_id: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT m.ticket_id FROM message_refs r JOIN messages m ON m.id = r.message_id \
              WHERE r.ref = ?1 AND m.ticket_id IS NOT NULL ORDER BY m.id LIMIT 1",
-            [message_id],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([message_id], |r| r.get(0))
         .optional()?)
 }
 
@@ -455,7 +457,11 @@ pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>,
                 let s: String = r.get(i)?;
                 Ok(serde_json::from_str(&s).unwrap_or_default())
             };
+            let text: String = r.get(12)?;
+            let new_text: String = r.get(14)?;
             Ok(StoredMessage {
+                new_text: if new_text.is_empty() { text.trim().to_string() } else { new_text },
+                text,
                 id: r.get(0)?,
                 ticket_id: r.get(1)?,
                 direction: r.get(2)?,
@@ -468,8 +474,6 @@ pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>,
                 subject: r.get(9)?,
                 date: r.get(10)?,
                 received_at: r.get(11)?,
-                text: r.get(12)?,
-                new_text: r.get(14)?,
                 flags: list(13)?,
                 attachments: Vec::new(),
             })
