@@ -13,16 +13,17 @@ use crate::config::{InitialSync, MailboxConfig};
 use crate::ingest::{self, Origin, Outcome, Pipeline};
 use crate::store::{self, Store};
 
-/// Bodies fetched per round trip: bounded by count and by bytes, so that memory stays small
-/// whatever the backlog.
+/// Messages stored per transaction, and so held in memory at once while a round streams in.
 const BATCH_MESSAGES: usize = 50;
-const BATCH_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Committed messages whose move or flag may wait for company: every MOVE makes the server
 /// rewrite the folder's index, so moving 50 at a time out of a 10,000-message backlog cost more
 /// than storing them. The owed actions are durable, so waiting risks nothing; they are applied
 /// at the latest when the folder's pass ends.
 const ACTIONS_PER_ROUND: usize = 500;
+/// A round's bodies stream through memory a group at a time; the bound only keeps one UID
+/// FETCH from promising more than a slow link delivers within its time limit.
+const ROUND_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The keyword set by `after = "flag"`.
 pub const TICKETED_KEYWORD: &str = "$Ticketed";
@@ -197,54 +198,22 @@ async fn read_folder(
         tracing::info!(mailbox = %cfg.name, folder, count = report.skipped_old, "older mail left alone (initial_sync = \"recent\")");
     }
 
+    let place = Place { cfg, folder, from_sent_folder, uidvalidity };
     let mut start = 0;
-    let mut owed = 0;
     while start < todo.len() {
+        // A round: one UID FETCH whose answer is stored while it streams in, then one MOVE.
         let mut end = start;
         let mut bytes = 0;
         while end < todo.len()
-            && end - start < BATCH_MESSAGES
-            && (end == start || bytes + todo[end].0.size <= BATCH_BYTES)
+            && end - start < ACTIONS_PER_ROUND
+            && (end == start || bytes + todo[end].0.size <= ROUND_BYTES)
         {
             bytes += todo[end].0.size;
             end += 1;
         }
-        let batch = &todo[start..end];
-        let mut bodies = fetch_bodies(session, batch, cfg.max_message_size.0).await?;
-        for (meta, _) in batch {
-            if bodies.contains_key(&meta.uid) {
-                continue;
-            }
-            if still_there(session, meta.uid).await? {
-                // The server will not give the body: a flagged placeholder ticket says where the
-                // message is, so it is seen rather than skipped.
-                tracing::warn!(mailbox = %cfg.name, folder, uid = meta.uid, "the server returned no body for this message");
-                let placeholder = format!(
-                    "X-Ticketd-Fetch-Failed: {}/{folder} UIDVALIDITY {uidvalidity} UID {}\r\n\r\n",
-                    cfg.name, meta.uid
-                );
-                bodies.insert(meta.uid, (placeholder.into_bytes(), false));
-            }
-        }
-        // The live scanner is asked before the transaction opens, so a slow scorer never holds
-        // the database's write lock. Staff's sent mail, headers-only fetches and silent imports
-        // are not worth a scan.
-        let mut scans = HashMap::new();
-        if let Some(scanner) = pipeline.scanner.filter(|_| !from_sent_folder) {
-            for (meta, silent) in batch {
-                if let Some((raw, false)) = bodies.get(&meta.uid).filter(|_| !*silent) {
-                    scans.insert(meta.uid, scanner.scan(raw).await);
-                }
-            }
-        }
-        let place = Place { cfg, folder, from_sent_folder, uidvalidity };
-        store_batch(store, pipeline, clock, &place, batch, &bodies, &scans, &mut report)?;
-        owed += batch.len();
+        read_round(session, &place, store, pipeline, clock, &todo[start..end], &mut report).await?;
         start = end;
-        if owed >= ACTIONS_PER_ROUND || start == todo.len() {
-            apply_pending(session, state, cfg, folder, may_keyword, store).await?;
-            owed = 0;
-        }
+        apply_pending(session, state, cfg, folder, may_keyword, store).await?;
     }
     if highest_skipped > 0 {
         store::sync::advance(store.conn(), &cfg.name, folder, uidvalidity, highest_skipped)?;
@@ -442,29 +411,97 @@ fn uid_set(uids: impl IntoIterator<Item = u32>) -> String {
 /// UIDs per server-side action command: bounded, whatever the backlog.
 const ACTION_CHUNK: usize = 500;
 
-/// Fetches bodies (or only the header of messages over `max_size`) without setting \Seen.
-async fn fetch_bodies(
+/// Reads one round of messages. Headers of messages over `max_message_size` come first (they
+/// are few); then one UID FETCH of the bodies, stored in transactions of [`BATCH_MESSAGES`] as
+/// the answer streams in, so the server sends the next messages while ticketd stores these.
+/// Messages are stored strictly in UID order, so the folder checkpoint never passes one that
+/// is not stored yet; one the server does not return is looked at when the answer is complete.
+async fn read_round(
     session: &mut ImapSession,
-    batch: &[(Meta, bool)],
-    max_size: u64,
-) -> Result<HashMap<u32, (Vec<u8>, bool)>, MailboxError> {
-    let mut out = HashMap::new();
-    let (large, normal): (Vec<&Meta>, Vec<&Meta>) = batch.iter().map(|(m, _)| m).partition(|m| m.size > max_size);
-    for (metas, query, truncated) in [(normal, "(UID BODY.PEEK[])", false), (large, "(UID BODY.PEEK[HEADER])", true)] {
-        if metas.is_empty() {
-            continue;
-        }
-        let set = uid_set(metas.iter().map(|m| m.uid));
-        let fetches: Vec<async_imap::types::Fetch> =
-            timed("UID FETCH (bodies)", async { session.uid_fetch(&set, query).await?.try_collect().await }).await??;
+    place: &Place<'_>,
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+    round: &[(Meta, bool)],
+    report: &mut FolderReport,
+) -> Result<(), MailboxError> {
+    let max_size = place.cfg.max_message_size.0;
+    let mut bodies: HashMap<u32, (Vec<u8>, bool)> = HashMap::new();
+    let large: Vec<u32> = round.iter().filter(|(m, _)| m.size > max_size).map(|(m, _)| m.uid).collect();
+    if !large.is_empty() {
+        let fetches: Vec<async_imap::types::Fetch> = timed("UID FETCH (headers)", async {
+            session.uid_fetch(uid_set(large), "(UID BODY.PEEK[HEADER])").await?.try_collect().await
+        })
+        .await??;
         for f in fetches {
-            let (Some(uid), Some(body)) = (f.uid, if truncated { f.header() } else { f.body() }) else {
-                continue;
-            };
-            out.insert(uid, (body.to_vec(), truncated));
+            if let (Some(uid), Some(header)) = (f.uid, f.header()) {
+                bodies.insert(uid, (header.to_vec(), true));
+            }
         }
     }
-    Ok(out)
+    let mut next = 0;
+    let normal: Vec<u32> = round.iter().filter(|(m, _)| m.size <= max_size).map(|(m, _)| m.uid).collect();
+    if !normal.is_empty() {
+        let stream = timed("UID FETCH (bodies)", session.uid_fetch(uid_set(normal), "(UID BODY.PEEK[])")).await??;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(f) = timed("UID FETCH (bodies)", stream.try_next()).await?? {
+            if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                bodies.insert(uid, (body.to_vec(), false));
+            }
+            let ready = round[next..].iter().take_while(|(m, _)| bodies.contains_key(&m.uid)).count();
+            if ready >= BATCH_MESSAGES {
+                let group = &round[next..next + ready];
+                store_group(place, store, pipeline, clock, group, &mut bodies, report).await?;
+                next += ready;
+            }
+        }
+    }
+    for (meta, _) in &round[next..] {
+        if bodies.contains_key(&meta.uid) || !still_there(session, meta.uid).await? {
+            continue;
+        }
+        // The server will not give the body: a flagged placeholder ticket says where the
+        // message is, so it is seen rather than skipped.
+        tracing::warn!(mailbox = %place.cfg.name, folder = place.folder, uid = meta.uid, "the server returned no body for this message");
+        let placeholder = format!(
+            "X-Ticketd-Fetch-Failed: {}/{} UIDVALIDITY {} UID {}\r\n\r\n",
+            place.cfg.name, place.folder, place.uidvalidity, meta.uid
+        );
+        bodies.insert(meta.uid, (placeholder.into_bytes(), false));
+    }
+    for group in round[next..].chunks(BATCH_MESSAGES) {
+        store_group(place, store, pipeline, clock, group, &mut bodies, report).await?;
+    }
+    Ok(())
+}
+
+/// Scans (when a live scanner is configured) and stores a group of fetched messages, then
+/// lets go of their bodies.
+async fn store_group(
+    place: &Place<'_>,
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+    group: &[(Meta, bool)],
+    bodies: &mut HashMap<u32, (Vec<u8>, bool)>,
+    report: &mut FolderReport,
+) -> Result<(), MailboxError> {
+    // The live scanner is asked before the transaction opens, so a slow scorer never holds
+    // the database's write lock. Staff's sent mail, headers-only fetches and silent imports
+    // are not worth a scan.
+    let mut scans = HashMap::new();
+    if let Some(scanner) = pipeline.scanner.filter(|_| !place.from_sent_folder) {
+        for (meta, silent) in group {
+            if let Some((raw, false)) = bodies.get(&meta.uid).filter(|_| !*silent) {
+                scans.insert(meta.uid, scanner.scan(raw).await);
+            }
+        }
+    }
+    store_batch(store, pipeline, clock, place, group, bodies, &scans, report)?;
+    for (meta, _) in group {
+        bodies.remove(&meta.uid);
+    }
+    Ok(())
 }
 
 async fn capabilities(session: &mut ImapSession, state: &mut SessionState) -> Result<(bool, bool), MailboxError> {
