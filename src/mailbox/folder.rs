@@ -21,9 +21,10 @@ const BATCH_MESSAGES: usize = 50;
 /// than storing them. The owed actions are durable, so waiting risks nothing; they are applied
 /// at the latest when the folder's pass ends.
 const ACTIONS_PER_ROUND: usize = 500;
-/// A round's bodies stream through memory a group at a time; the bound only keeps one UID
-/// FETCH from promising more than a slow link delivers within its time limit.
-const ROUND_BYTES: u64 = 256 * 1024 * 1024;
+/// A round's bodies stream through memory a group at a time. Should the server leave out a
+/// message early in a round, the bodies after it wait for it (they are stored in UID order):
+/// this bounds what they can add up to.
+const ROUND_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The keyword set by `after = "flag"`.
 pub const TICKETED_KEYWORD: &str = "$Ticketed";
