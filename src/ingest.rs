@@ -1,6 +1,6 @@
 //! Ingest: runs one fetched message through the pipeline — parse, filter, thread, route — and
-//! commits the outcome in a single transaction: the ticket, the message, its events, the folder
-//! checkpoint, the server-side action owed for it, and any acknowledgement in the outbox.
+//! writes the outcome into the caller's transaction: the ticket, the message, its events, the
+//! folder checkpoint, the server-side action owed for it, and any acknowledgement in the outbox.
 //! Either all of it is stored or none of it, so a crash at any moment loses and duplicates
 //! nothing: an uncommitted message is fetched again, a committed one is recognised.
 //!
@@ -209,27 +209,11 @@ pub fn decide<'a>(
     Decision { verdict, class, routed, language, owner }
 }
 
-/// Runs one message through the pipeline and commits it with its checkpoint. `scan` is the
-/// live scanner's answer about `raw`, when one is configured.
-pub fn ingest(
-    store: &mut Store,
-    p: &Pipeline<'_>,
-    origin: &Origin<'_>,
-    raw: &[u8],
-    scan: Option<&ScanResult>,
-    now: DateTime<Utc>,
-) -> Result<Outcome, IngestError> {
-    let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = ingest_in(&tx, p, origin, raw, scan, now)?;
-    tx.commit()?;
-    Ok(outcome)
-}
-
 /// Runs one message through the pipeline inside the caller's transaction: the message, its
 /// ticket, the folder checkpoint, the owed server action and any acknowledgement are written
-/// there, so they are committed together or not at all. The mailbox side commits a whole
-/// fetched batch at once: one commit per message would rewrite the same index pages fifty
-/// times over.
+/// there, so they are committed together or not at all. `scan` is the live scanner's answer
+/// about `raw`, when one is configured. The mailbox side commits a whole fetched batch at
+/// once: one commit per message would rewrite the same index pages fifty times over.
 pub fn ingest_in(
     tx: &Connection,
     p: &Pipeline<'_>,
