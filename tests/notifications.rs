@@ -318,12 +318,18 @@ async fn mail_goes_out_over_starttls_and_an_unknown_certificate_is_refused() {
     // With it, the acknowledgement goes out encrypted.
     let server = MailServer::start_tls();
     let t = starttls_desk(&server, true);
+    assert_delivered(&server, &t, "TLS", at, "TLS connection established").await;
+}
+
+/// Anna writes at `at`; a successful `run --once` a minute later delivers her acknowledgement,
+/// and Postfix's log shows `maillog_line`.
+async fn assert_delivered(server: &MailServer, t: &Ticketd, subject: &str, at: DateTime<Utc>, maillog_line: &str) {
     server
-        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "TLS", "x").bytes(), Some(at))
+        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", subject, "x").bytes(), Some(at))
         .await;
-    run_at(&t, at + chrono::Duration::minutes(1));
+    run_at(t, at + chrono::Duration::minutes(1));
     assert_eq!(server.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1, "{}", server.maillog());
-    assert!(server.maillog().contains("TLS connection established"), "{}", server.maillog());
+    assert!(server.maillog().contains(maillog_line), "{}", server.maillog());
 }
 
 /// Anna writes at `at`; one `run --once` a minute later; its log.
@@ -372,10 +378,5 @@ async fn smtp_authentication_by_password_and_a_refused_login_keeps_the_mail() {
     // The right password over STARTTLS: delivered, and Postfix logged the authenticated login.
     let server2 = MailServer::start_tls();
     let t = password_desk(&server2, "support.pass");
-    server2
-        .append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Auth", "x").bytes(), Some(at))
-        .await;
-    run_at(&t, at + chrono::Duration::minutes(1));
-    assert_eq!(server2.wait_for("anna@customer.test", "INBOX", 1).await.len(), 1, "{}", server2.maillog());
-    assert!(server2.maillog().contains("sasl_username=support@example.test"), "{}", server2.maillog());
+    assert_delivered(&server2, &t, "Auth", at, "sasl_username=support@example.test").await;
 }
