@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ticketd::config::{Address, SpamConfig, StaffConfig, StaffTrust};
+use ticketd::config::{Address, SpamConfig, StaffConfig, TrustSource};
 use ticketd::filter::{classify, FilterContext};
 use ticketd::parse::ParsedMessage;
 use ticketd::route::{route, RouteInput};
@@ -31,6 +31,9 @@ impl ThreadIndex for Index {
     }
     fn sender_known(&self, _ticket: i64, _address: &str) -> Result<bool, StoreError> {
         Ok(true)
+    }
+    fn by_sent_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
+        Ok(ids.iter().find_map(|id| self.0.get(id).copied()))
     }
 }
 
@@ -59,8 +62,9 @@ fn main() {
     let staff = StaffConfig {
         addresses: vec![Address("alice@example.test".into())],
         domains: vec![],
-        trust: StaffTrust::Authenticated,
+        trust: vec![TrustSource::SentFolder, TrustSource::Dkim],
         authserv_id: "mail.example.test".into(),
+        mta_hosts: vec!["mail.example.test".into()],
     };
     let spam = SpamConfig {
         score_threshold: 5.0,
@@ -85,7 +89,14 @@ fn main() {
             std::hint::black_box(ticketd::parse::parse(r));
         }
     });
-    let ctx = FilterContext { staff: &staff, spam: &spam, own_addresses: &own, from_sent_folder: false, scan: None };
+    let ctx = FilterContext {
+        staff: &staff,
+        spam: &spam,
+        own_addresses: &own,
+        from_sent_folder: false,
+        scan: None,
+        sent_by_ticketd: false,
+    };
     let filter = per_message(n, &mut || {
         for m in &parsed {
             std::hint::black_box(classify(m, &ctx));
@@ -93,7 +104,13 @@ fn main() {
     });
     let threading = per_message(n, &mut || {
         for m in &parsed {
-            let input = ThreadInput { message: m, tags: &tags, is_customer: true, now: 0, reopen_window_secs: 0 };
+            let input = ThreadInput {
+                message: m,
+                tags: &tags,
+                sender: ticketd::thread::Sender::Customer,
+                now: 0,
+                reopen_window_secs: 0,
+            };
             let _ = std::hint::black_box(thread(&input, &index));
         }
     });

@@ -22,16 +22,28 @@ pub fn raise(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    raise_in(store.conn(), config, key, subject, body, now, REPEAT_AFTER_SECS)
+}
+
+/// [`raise`] inside the caller's transaction, repeated at most once per `repeat_after_secs`.
+pub fn raise_in(
+    conn: &rusqlite::Connection,
+    config: &Config,
+    key: &str,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+    repeat_after_secs: i64,
+) -> Result<bool, StoreError> {
     tracing::error!(alert = key, "{subject}: {body}");
     if config.alerts_to.is_empty() {
         return Ok(false);
     }
-    let conn = store.conn();
     let recent: Option<i64> = conn
         .prepare_cached(
             "SELECT id FROM outbox WHERE kind = 'alert' AND message_id LIKE ?1 AND created_at > ?2 LIMIT 1",
         )?
-        .query_row(params![format!("%.{}@%", alert_key(key)), now.timestamp() - REPEAT_AFTER_SECS], |r| r.get(0))
+        .query_row(params![format!("%.{}@%", alert_key(key)), now.timestamp() - repeat_after_secs], |r| r.get(0))
         .optional()?;
     if recent.is_some() {
         return Ok(false);

@@ -423,12 +423,17 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 own_addresses: &own,
                 scanner: scanner.as_ref(),
             };
+            // It only reads: a database that is missing (or has another schema) is never created
+            // or migrated here, and then which ticket the message would join is not checked.
+            if let Err(e) = Store::open_existing(&config.database.path) {
+                eprintln!("warning: {e}; which ticket it would join is not checked");
+            }
             let v =
                 ticketd::explain::explain(&pipeline, &message, mb, sent, scan.as_ref(), chrono::Utc::now().timestamp());
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print!("{}", ticketd::explain::human(&v));
+                print!("{}", present::for_terminal(&ticketd::explain::human(&v)));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -441,10 +446,12 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 Rules::from_sources(&[], config.tickets.rules_dir.join("templates"))
                     .expect("an empty rule set is valid")
             });
-            let store = Store::open(&config.database.path)?;
+            // Commands that only read never create or migrate the database (SPEC §1).
+            let reader = || Store::open_existing(&config.database.path);
             let prefix = &config.tickets.tag_prefix;
             match command {
                 TicketsCommand::List { status, department, json } => {
+                    let store = reader()?;
                     let statuses: Vec<&str> = match status.as_deref() {
                         None => vec!["new", "open", "waiting"],
                         Some("all") => vec![],
@@ -522,6 +529,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                     act(&config, id, Action::Priority(p), by, now)?
                 }
                 TicketsCommand::Show { id, json } => {
+                    let store = reader()?;
                     let Some(t) = store::get_ticket(store.conn(), id)? else { bail!("ticket {id} does not exist") };
                     let zone = rules.department_zone(&t.department);
                     let messages = store::messages_of(store.conn(), id)?;
@@ -532,32 +540,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         v["events"] = events.iter().map(|e| present::event_json(e, zone)).collect();
                         println!("{}", serde_json::to_string_pretty(&v)?);
                     } else {
-                        println!("[{prefix}#{}] {}", t.id, t.subject);
-                        println!(
-                            "status {}  priority {}  department {}  requester {}",
-                            t.status, t.priority, t.department, t.requester
-                        );
-                        println!("created {}", present::time_in(zone, t.created_at));
-                        for m in &messages {
-                            println!(
-                                "\n--- {} {} from {} at {}",
-                                m.direction,
-                                m.kind,
-                                m.from_addr.as_deref().unwrap_or("?"),
-                                present::time_in(zone, m.received_at)
-                            );
-                            println!("{}", m.text.trim_end());
-                        }
-                        println!("\nevents:");
-                        for e in &events {
-                            println!(
-                                "  {} {} {} {}",
-                                present::time_in(zone, e.at),
-                                e.kind,
-                                e.by.as_deref().unwrap_or("-"),
-                                e.detail
-                            );
-                        }
+                        print!("{}", present::ticket_text(&t, &messages, &events, zone, prefix));
                     }
                 }
             }
@@ -565,7 +548,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
         }
         Command::Quarantine { command: QuarantineCommand::List { json } } => {
             let config = Config::load(&args.config)?;
-            let store = Store::open(&config.database.path)?;
+            let store = Store::open_existing(&config.database.path)?;
             let held = store::quarantine(store.conn())?;
             if json {
                 let list: Vec<_> = held
@@ -584,9 +567,9 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         "{:>6}  {}  {:<30}  {}  ({})",
                         q.id,
                         present::time_in(chrono_tz::UTC, q.received_at),
-                        q.from.as_deref().unwrap_or("?"),
-                        q.subject,
-                        q.reasons.join("; ")
+                        present::for_cell(q.from.as_deref().unwrap_or("?")),
+                        present::for_cell(&q.subject),
+                        present::for_cell(&q.reasons.join("; "))
                     );
                 }
             }
@@ -644,7 +627,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 Rules::from_sources(&[], config.tickets.rules_dir.join("templates"))
                     .expect("an empty rule set is valid")
             });
-            let store = Store::open(&config.database.path)?;
+            let store = Store::open_existing(&config.database.path)?;
             let address = address.trim().to_ascii_lowercase();
             let tickets = store::tickets_of_requester(store.conn(), &address)?;
             let closed = tickets.iter().filter(|t| t.status == "closed").count();
@@ -665,9 +648,9 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 });
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("{address}: {} open, {closed} closed", tickets.len() - closed);
+                println!("{}: {} open, {closed} closed", present::for_cell(&address), tickets.len() - closed);
                 if let Some((at, detail)) = &bounce {
-                    println!("last bounce: {} ({detail})", bounce_time(*at).unwrap_or_default());
+                    println!("last bounce: {} ({})", bounce_time(*at).unwrap_or_default(), present::for_cell(detail));
                 }
                 let now = args.now.unwrap_or_else(Utc::now).timestamp();
                 print!("{}", present::ticket_table(&tickets, &rules, &config.tickets.tag_prefix, colour(), now));
@@ -677,7 +660,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
         Command::Stats { from, to, json, csv } => {
             let config = Config::load(&args.config)?;
             let rules = Rules::load(&config.tickets.rules_dir)?;
-            let store = Store::open(&config.database.path)?;
+            let store = Store::open_existing(&config.database.path)?;
             let today = args.now.unwrap_or_else(Utc::now).date_naive();
             let to = to.unwrap_or(today);
             let from = from.unwrap_or(to - chrono::Duration::days(29));
@@ -690,16 +673,18 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             } else if csv {
                 print!("{}", ticketd::stats::csv(&stats));
             } else {
-                print!("{}", ticketd::stats::human(&stats));
+                print!("{}", present::for_terminal(&ticketd::stats::human(&stats)));
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Db { command: DbCommand::Backup { path } } => {
             let config = Config::load(&args.config)?;
-            let store = Store::open(&config.database.path)?;
-            if path.exists() {
+            // Read-only and whatever its schema version: a copy before an upgrade is the point.
+            let store = Store::open_to_copy(&config.database.path)?;
+            if path.symlink_metadata().is_ok() {
                 bail!("{} exists already; choose a new file", path.display());
             }
+            // Written private (0640) whatever the umask, and owned like its folder under root.
             store.backup(&path)?;
             println!("backup written to {}", path.display());
             Ok(ExitCode::SUCCESS)

@@ -24,7 +24,7 @@ pub type SharedRules = Arc<RwLock<Arc<Rules>>>;
 
 /// Checks what config.toml and the rules say about each other.
 pub fn cross_check(config: &Config, rules: &Rules) -> Result<Vec<String>, ConfigError> {
-    let mut warnings = Vec::new();
+    let mut warnings = config.staff.warnings();
     for m in &config.mailboxes {
         let Some(dept) = rules.department(&m.department) else {
             return Err(ConfigError {
@@ -202,6 +202,51 @@ fn current_rules(shared: &SharedRules) -> Arc<Rules> {
     shared.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// Runs the task `start` makes until it returns (it does when `stop` turns true). A panic in it
+/// is logged as an error, counted (`ticketd_task_panics_total{task}`) and shown in `/healthz`
+/// until the task's next good pass, and the task is started afresh (new connections, new
+/// state) after `backoff(panics in a row)`; a task that ran ten minutes before panicking starts
+/// the count again.
+async fn supervise<F, Fut>(task: String, mut stop: watch::Receiver<bool>, backoff: fn(u32) -> Duration, mut start: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures::FutureExt;
+    let mut panics = 0u32;
+    loop {
+        let started = std::time::Instant::now();
+        let Err(payload) = std::panic::AssertUnwindSafe(start()).catch_unwind().await else {
+            return;
+        };
+        if *stop.borrow() {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            panics = 0;
+        }
+        let delay = backoff(panics);
+        panics = panics.saturating_add(1);
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        crate::metrics::global().task_panicked(&task);
+        tracing::error!(
+            task = %task, panic = %message, restart_in_ms = delay.as_millis() as u64,
+            "task panicked; restarting it"
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
 /// Doubling backoff with jitter for a failing mailbox or relay: about 1 s, doubling to 5 min.
 fn retry_delay(failures: u32) -> Duration {
     let base = (1u64 << failures.min(9)).min(300);
@@ -324,6 +369,7 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
         let next = match attempt.await {
             Ok(_) => {
                 failures = 0;
+                crate::metrics::global().task_ok("outbox");
                 let store = db.as_ref().expect("delivery opened it");
                 if let Ok(pending) = store::outbox::pending_count(store.conn()) {
                     crate::metrics::global().outbox_pending.set(pending);
@@ -373,6 +419,7 @@ async fn scheduler_task(
             match crate::scheduler::run_due(store, &config, &rule_set, clock.now()) {
                 Ok(r) => {
                     crate::metrics::global().scheduled(&r);
+                    crate::metrics::global().task_ok("scheduler");
                     if r.warnings + r.escalations + r.notices > 0 {
                         tracing::info!(
                             warnings = r.warnings,
@@ -410,15 +457,31 @@ pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>,
     let _checkpointer = start_checkpointer(&config);
     if let Some(listen) = config.http_listen.clone() {
         let names = config.mailboxes.iter().map(|m| m.name.clone()).collect();
-        tokio::spawn(crate::metrics::serve(listen, names, stop.clone()));
+        tokio::spawn(crate::metrics::serve(listen, names, config.http_max_connections, stop.clone()));
     }
+    // Each task is supervised: one that panics is logged, counted, shown in /healthz and started
+    // again after the usual backoff, never left silently gone.
     let mut tasks = tokio::task::JoinSet::new();
     for m in &config.mailboxes {
-        tasks.spawn(mailbox_task(config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), stop.clone()));
+        let (config, rules, m, clock, wake, task_stop) =
+            (config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), stop.clone());
+        tasks.spawn(supervise(crate::metrics::mailbox_task(&m.name), stop.clone(), retry_delay, move || {
+            mailbox_task(config.clone(), rules.clone(), m.clone(), clock.clone(), wake.clone(), task_stop.clone())
+        }));
     }
-    let outbox = tokio::spawn(outbox_task(config.clone(), clock.clone(), wake.clone(), stop.clone()));
-    let scheduler =
-        tokio::spawn(scheduler_task(config.clone(), rules.clone(), clock.clone(), wake.clone(), stop.clone()));
+    let outbox = {
+        let (config, clock, wake, task_stop) = (config.clone(), clock.clone(), wake.clone(), stop.clone());
+        tokio::spawn(supervise("outbox".into(), stop.clone(), retry_delay, move || {
+            outbox_task(config.clone(), clock.clone(), wake.clone(), task_stop.clone())
+        }))
+    };
+    let scheduler = {
+        let (config, rules, clock, wake, task_stop) =
+            (config.clone(), rules.clone(), clock.clone(), wake.clone(), stop.clone());
+        tokio::spawn(supervise("scheduler".into(), stop.clone(), retry_delay, move || {
+            scheduler_task(config.clone(), rules.clone(), clock.clone(), wake.clone(), task_stop.clone())
+        }))
+    };
     let status = Store::open(&config.database.path)
         .and_then(|s| crate::service::status_line(&config, &s))
         .unwrap_or_else(|e| format!("database: {e}"));
@@ -497,4 +560,87 @@ pub fn spawn_signal_handlers(
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_panicking_task_is_restarted_counted_and_shown_in_healthz() {
+        let (stop_tx, stop) = watch::channel(false);
+        let runs = Arc::new(AtomicU32::new(0));
+        let name = "panicky-test";
+        let task = crate::metrics::mailbox_task(name);
+        let supervised = {
+            let (runs, stop) = (runs.clone(), stop.clone());
+            tokio::spawn(supervise(
+                task.clone(),
+                stop.clone(),
+                |_| Duration::from_millis(20),
+                move || {
+                    let (runs, mut stop) = (runs.clone(), stop.clone());
+                    async move {
+                        let n = runs.fetch_add(1, Ordering::SeqCst);
+                        if n < 2 {
+                            panic!("test panic {n}");
+                        }
+                        // The third start behaves until it is told to stop.
+                        let _ = stop.changed().await;
+                    }
+                },
+            ))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while runs.load(Ordering::SeqCst) < 3 {
+            assert!(std::time::Instant::now() < deadline, "not restarted");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let metrics = crate::metrics::global();
+        let panics = metrics.task_panics.get_or_create(&crate::metrics::TaskLabel { task: task.clone() }).get();
+        assert_eq!(panics, 2);
+        let (healthy, body) = metrics.health(&[name.to_string()]);
+        assert!(!healthy, "{body}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["mailboxes"][0]["state"], crate::metrics::RESTARTING, "{body}");
+        assert_eq!(body["status"], "degraded");
+        // Its next good pass clears it.
+        metrics.pass(name, Some(&MailboxReport::default()));
+        // (Not the overall status: the other test here makes the outbox panic meanwhile.)
+        let (_, body) = metrics.health(&[name.to_string()]);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["mailboxes"][0]["up"], true, "{body}");
+        assert!(body["mailboxes"][0].get("state").is_none(), "{body}");
+        // The clean stop still works.
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(2), supervised).await.expect("stopped").unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_stop_during_the_backoff_ends_the_supervisor() {
+        let (stop_tx, stop) = watch::channel(false);
+        let supervised = tokio::spawn(supervise(
+            "outbox".into(),
+            stop,
+            |_| Duration::from_secs(3600),
+            || async {
+                panic!("always");
+            },
+        ));
+        // (The panic hook may take a while to print a backtrace.)
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (healthy, body) = crate::metrics::global().health(&[]);
+            if !healthy && body.contains("\"tasks\"") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{body}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(2), supervised).await.expect("stopped").unwrap();
+        crate::metrics::global().task_ok("outbox");
+    }
 }

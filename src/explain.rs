@@ -22,19 +22,21 @@ pub fn explain(
     scan: Option<&ScanResult>,
     now: i64,
 ) -> Value {
-    let d = ingest::decide(p, message, mailbox, from_sent_folder, scan);
+    let conn = read_only(&p.config.database.path);
+    let own = conn.as_ref().is_some_and(|c| ingest::sent_by_ticketd(c, message).unwrap_or(false));
+    let d = ingest::decide(p, message, mailbox, from_sent_folder, scan, own);
     let (spam_reasons, score) = filter::spam_verdict(message, &p.config.spam, scan);
     let automatic = filter::automatic_reasons(message);
     let (requester, _) = ingest::requester_of(message, d.class, &d.routed, p);
-    let joins = read_only(&p.config.database.path).and_then(|conn| {
+    let joins = conn.and_then(|conn| {
         let input = ThreadInput {
             message,
             tags: p.tags,
-            is_customer: d.class == Class::Customer,
+            sender: ingest::thread_sender(d.class, &d.verdict),
             now,
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         };
-        match thread::thread(&input, &ingest::ThreadLookup(&conn)).ok()? {
+        match thread::thread(&input, &ingest::ThreadLookup { conn: &conn, tickets: &p.config.tickets }).ok()? {
             Threading::Join { ticket, .. } => Some(ticket),
             _ => None,
         }

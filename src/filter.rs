@@ -5,7 +5,7 @@
 //! mail, bounces, lists or ticketd's own mail through as a customer message: those must never be
 //! acknowledged, or mail loops start.
 
-use crate::config::{Address, SpamConfig, StaffConfig, StaffTrust};
+use crate::config::{Address, SpamConfig, StaffConfig, TrustSource};
 use crate::parse::ParsedMessage;
 use crate::scan::ScanResult;
 
@@ -58,6 +58,8 @@ pub struct FilterContext<'a> {
     pub from_sent_folder: bool,
     /// The live scanner's answer (spamd, rspamd), when one is configured.
     pub scan: Option<&'a ScanResult>,
+    /// The message's Message-ID is one ticketd sent (looked up in the outbox by the caller).
+    pub sent_by_ticketd: bool,
 }
 
 pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
@@ -74,20 +76,26 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
         unscanned: unscanned.clone(),
     };
 
-    // 1. Own mail.
-    let mut own = Vec::new();
+    // 1. Own mail: only what ticketd provably sent. Its X-Loop marker, its Message-ID
+    // prefix and its From address can be written by anyone; mail that only carries those is
+    // automatic mail from whoever sent it.
+    if ctx.sent_by_ticketd {
+        return verdict(Class::Own, vec!["a Message-ID ticketd sent".to_string()], None);
+    }
+    let mut claims = Vec::new();
     if m.headers_named("x-loop").any(|v| v.trim().to_ascii_lowercase().starts_with(LOOP_MARKER_PREFIX)) {
-        own.push("X-Loop marker".to_string());
+        claims.push("ticketd's X-Loop marker".to_string());
     }
     if m.message_id.as_deref().is_some_and(|id| id.starts_with(OWN_MESSAGE_ID_PREFIX)) {
-        own.push("Message-ID made by ticketd".to_string());
+        claims.push("a Message-ID in ticketd's form".to_string());
     }
     // Staff may reply from the shared mailbox itself; in its Sent folder that is a staff reply.
     if !ctx.from_sent_folder && ctx.own_addresses.iter().any(|a| a.as_str() == from) {
-        own.push(format!("sent from ticketd's own address {from}"));
+        claims.push(format!("ticketd's own address {from} as sender"));
     }
-    if !own.is_empty() {
-        return verdict(Class::Own, own, None);
+    if !claims.is_empty() {
+        let reasons = vec![format!("claims to be ticketd's mail ({}) but is none it sent", claims.join(", "))];
+        return verdict(Class::Automatic, reasons, None);
     }
 
     // 2. Spam: the verdicts the mail server already wrote, and the local lists.
@@ -265,54 +273,231 @@ pub fn is_automatic_sender(address: &str) -> bool {
     local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") || is_noreply(local)
 }
 
-/// The trust source that lets staff mail count (SPEC §4), if any.
+/// The trust source that lets staff mail count (SPEC §4), if a listed one holds.
 fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Option<String> {
+    let staff = ctx.staff;
     if ctx.from_sent_folder {
+        // check-config refuses a sent_folder unless "sent-folder" is listed.
         return Some("sent folder".into());
     }
-    if ctx.staff.trust == StaffTrust::FromHeader {
-        return Some("trust = from-header".into());
+    if staff.trusts(TrustSource::FromHeader) {
+        return Some("trust lists from-header".into());
     }
     let from = m.from.as_ref()?.address.as_str();
-    let from_domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    if !ctx.staff.authserv_id.is_empty() {
-        // Only results our own server wrote count: those above the second Received header (a
-        // sender can put any Authentication-Results lower in the message).
-        let mut received = 0;
-        let ours = m.headers.iter().take_while(|(name, _)| {
-            received += usize::from(name == "received");
-            received < 2
-        });
-        for ar in ours.filter(|(name, _)| name == "authentication-results").map(|(_, v)| v.as_str()) {
-            let mut parts = ar.split(';');
-            let authserv = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
-            if !authserv.eq_ignore_ascii_case(&ctx.staff.authserv_id) {
-                continue;
-            }
-            for result in parts {
-                let r = result.trim().to_ascii_lowercase();
-                let aligned = |key: &str| {
-                    r.split_whitespace()
-                        .filter_map(|kv| kv.strip_prefix(key))
-                        .any(|d| d.trim_matches(['"', ';']) == from_domain || d.ends_with(&format!("@{from_domain}")))
-                };
-                if r.starts_with("dkim=pass") && aligned("header.d=") {
-                    return Some("DKIM pass aligned with From".into());
-                }
-                if r.starts_with("dmarc=pass") && aligned("header.from=") {
-                    return Some("DMARC pass".into());
-                }
+    let zone = trusted_zone(&m.headers, &staff.mta_hosts);
+    if staff.trusts(TrustSource::Dkim) {
+        if let Some(proof) = zone.and_then(|z| company_auth(m, staff, z).staff_proof) {
+            return Some(proof);
+        }
+    }
+    if staff.trusts(TrustSource::Submission) {
+        if let Some(user) = zone.and_then(|z| authenticated_sender(&m.headers[z].1)) {
+            let local = from.split('@').next().unwrap_or("");
+            if user.eq_ignore_ascii_case(from) || user.eq_ignore_ascii_case(local) {
+                return Some(format!("authenticated submission as {user}"));
             }
         }
     }
-    if m.header("x-ms-exchange-organization-authas").is_some_and(|v| v.trim().eq_ignore_ascii_case("internal")) {
-        return Some("Exchange internal".into());
-    }
-    // Only the top Received header was written by our own server.
-    if m.header("received").is_some_and(|v| v.contains("Authenticated sender:")) {
-        return Some("authenticated submission".into());
+    if staff.trusts(TrustSource::Exchange) {
+        // Exchange removes the header from mail that did not authenticate; two of them mean
+        // one was written by someone else.
+        let mut values = m.headers_named("x-ms-exchange-organization-authas");
+        if let (Some(v), None) = (values.next(), values.next()) {
+            if v.trim().eq_ignore_ascii_case("internal") {
+                return Some("Exchange internal".into());
+            }
+        }
     }
     None
+}
+
+/// What the company's own MTA said about a message's sender in its Authentication-Results
+/// (RFC 8601), as far as ticketd acts on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompanyAuth {
+    /// A DKIM pass aligned with From, or a DMARC pass: proves a staff From.
+    pub staff_proof: Option<String>,
+    /// The sender is forged by the MTA's own verdict: `dmarc=fail`, or `spf=fail` without any
+    /// DKIM pass. Such a sender gets no mail from ticketd.
+    pub forged: Option<String>,
+}
+
+/// The Authentication-Results written by the company's own MTA (those above `boundary`, with
+/// its authserv-id), read for From's domain.
+fn company_auth(m: &ParsedMessage, staff: &StaffConfig, boundary: usize) -> CompanyAuth {
+    let mut out = CompanyAuth::default();
+    if staff.authserv_id.is_empty() {
+        return out;
+    }
+    let from = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+    let from_domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    let (mut dkim_pass, mut spf_fail, mut dmarc_fail) = (false, false, false);
+    for (_, ar) in m.headers[..boundary].iter().filter(|(name, _)| name == "authentication-results") {
+        let ar = strip_comments(ar);
+        let mut parts = ar.split(';');
+        let authserv = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
+        if !authserv.eq_ignore_ascii_case(&staff.authserv_id) {
+            continue;
+        }
+        for result in parts {
+            let r = result.trim().to_ascii_lowercase();
+            let property = |key: &str| -> Vec<String> {
+                r.split_whitespace()
+                    .filter_map(|kv| kv.strip_prefix(key))
+                    .map(|d| d.trim_matches(['"', ';']).trim_start_matches('@').to_string())
+                    .collect()
+            };
+            // Relaxed alignment (RFC 7489 §3.1): From's domain or a subdomain of the signer's.
+            let aligned = |d: &str| {
+                let d = d.rsplit_once('@').map(|(_, x)| x).unwrap_or(d);
+                !d.is_empty() && (from_domain == d || from_domain.ends_with(&format!(".{d}")))
+            };
+            if r.starts_with("dkim=pass") {
+                dkim_pass = true;
+                if out.staff_proof.is_none() && property("header.d=").iter().any(|d| aligned(d)) {
+                    out.staff_proof = Some("DKIM pass aligned with From".into());
+                }
+            } else if r.starts_with("dmarc=pass") {
+                if out.staff_proof.is_none() && property("header.from=").iter().any(|d| aligned(d)) {
+                    out.staff_proof = Some("DMARC pass".into());
+                }
+            } else if r.starts_with("dmarc=fail") {
+                dmarc_fail = true;
+            } else if r.starts_with("spf=fail") {
+                spf_fail = true;
+            }
+        }
+    }
+    if dmarc_fail {
+        out.forged = Some(format!("{} says dmarc=fail for {from_domain}", staff.authserv_id));
+    } else if spf_fail && !dkim_pass {
+        out.forged = Some(format!("{} says spf=fail and no DKIM signature passed", staff.authserv_id));
+    }
+    out
+}
+
+/// The MTA's verdict on the sender, for the acknowledgement: `Some(reason)` when forged.
+pub fn forged_sender(m: &ParsedMessage, staff: &StaffConfig) -> Option<String> {
+    let boundary = trusted_zone(&m.headers, &staff.mta_hosts)?;
+    company_auth(m, staff, boundary).forged
+}
+
+/// RFC 5322 comments removed (one level of nesting is what MTAs write).
+fn strip_comments(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut depth = 0usize;
+    for c in value.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The parts of a Received header (RFC 5321 §4.4) that tell who wrote it and from whom.
+#[derive(Debug, PartialEq, Eq)]
+struct Hop<'a> {
+    /// The name after "from": the client's own claim (HELO) for most MTAs.
+    from: Option<&'a str>,
+    /// The first word of the comment right after it: Postfix's and sendmail's verified reverse
+    /// name ("unknown" when it did not verify).
+    verified: Option<&'a str>,
+    /// Postfix's `(Authenticated sender: USER)` comment, when it is where Postfix puts it.
+    authenticated: Option<&'a str>,
+    /// The host that wrote the header.
+    by: Option<&'a str>,
+    /// "with LMTP" and similar.
+    with: Option<&'a str>,
+}
+
+/// Reads a Received header's clauses. Tokens are split on white space; only Postfix's own
+/// layout is believed for the comments (it writes a client's HELO with spaces as '?', so a
+/// client cannot forge a clause or a comment of its own).
+fn hop(value: &str) -> Hop<'_> {
+    let value = value.split(';').next().unwrap_or("");
+    let tokens: Vec<&str> = value.split_whitespace().collect();
+    let mut h = Hop { from: None, verified: None, authenticated: None, by: None, with: None };
+    let mut i = 0;
+    if tokens.first().is_some_and(|t| t.eq_ignore_ascii_case("from")) && tokens.len() > 1 {
+        h.from = Some(tokens[1]);
+        i = 2;
+        // "(rdns [ip])"
+        if tokens.get(i).is_some_and(|t| t.starts_with('(')) {
+            h.verified = Some(tokens[i].trim_start_matches('(').trim_end_matches(')'));
+            while i < tokens.len() && !tokens[i].ends_with(')') {
+                i += 1;
+            }
+            i += 1;
+        }
+        // "(Authenticated sender: USER)"
+        if tokens.get(i) == Some(&"(Authenticated") && tokens.get(i + 1) == Some(&"sender:") {
+            if let Some(user) = tokens.get(i + 2).and_then(|u| u.strip_suffix(')')) {
+                h.authenticated = Some(user);
+                i += 3;
+            }
+        }
+    }
+    if tokens.get(i).is_some_and(|t| t.eq_ignore_ascii_case("by")) {
+        h.by = tokens.get(i + 1).copied();
+        let rest = &tokens[i + 2.min(tokens.len() - i)..];
+        let mut depth = 0i32;
+        for (k, t) in rest.iter().enumerate() {
+            depth += t.matches('(').count() as i32 - t.matches(')').count() as i32;
+            if depth == 0 && t.eq_ignore_ascii_case("with") {
+                h.with = rest.get(k + 1).copied();
+                break;
+            }
+        }
+    }
+    h
+}
+
+fn is_mta(host: Option<&str>, mta_hosts: &[String]) -> bool {
+    host.is_some_and(|h| {
+        let h = h.trim_end_matches('.').to_ascii_lowercase();
+        mta_hosts.iter().any(|m| *m == h)
+    })
+}
+
+/// Where the company's own header block ends (SPEC §4): the index of the topmost Received
+/// header in which a host of `mta_hosts` took the message from a host outside them. Everything
+/// above it was written by the company's servers; everything from it down may be the sender's.
+/// None when the message did not come in through such a host (IMAP APPEND, another server).
+pub fn trusted_zone(headers: &[(String, String)], mta_hosts: &[String]) -> Option<usize> {
+    if mta_hosts.is_empty() {
+        return None;
+    }
+    for (i, (name, value)) in headers.iter().enumerate() {
+        if name != "received" {
+            continue;
+        }
+        let h = hop(value);
+        // Local delivery (Dovecot's LMTP, written without a comment): the MTA handing over.
+        let local_delivery =
+            h.with.is_some_and(|w| w.eq_ignore_ascii_case("lmtp")) && h.verified.is_none() && is_mta(h.from, mta_hosts);
+        if local_delivery {
+            continue;
+        }
+        if !is_mta(h.by, mta_hosts) {
+            // A hop above the boundary that none of ours wrote: nothing here can be trusted.
+            return None;
+        }
+        if h.from.is_some() && is_mta(h.verified, mta_hosts) {
+            // From one of ours to one of ours (an inbound relay): still inside.
+            continue;
+        }
+        return Some(i);
+    }
+    None
+}
+
+/// The user in Postfix's `(Authenticated sender: USER)` comment of one Received header.
+fn authenticated_sender(received: &str) -> Option<&str> {
+    let h = hop(received);
+    h.authenticated.filter(|_| h.with.is_some_and(|w| w.to_ascii_uppercase().starts_with("ESMTP")))
 }
 
 #[cfg(test)]
@@ -320,13 +505,18 @@ mod tests {
     use super::*;
     use crate::parse::parse;
 
-    fn staff() -> StaffConfig {
+    fn staff_with(trust: &[TrustSource]) -> StaffConfig {
         StaffConfig {
             addresses: vec![Address("alice@example.test".into()), Address("bob@example.test".into())],
             domains: vec![],
-            trust: StaffTrust::Authenticated,
+            trust: trust.to_vec(),
             authserv_id: "mail.example.test".into(),
+            mta_hosts: vec!["mail.example.test".into()],
         }
+    }
+
+    fn staff() -> StaffConfig {
+        staff_with(&[TrustSource::SentFolder, TrustSource::Dkim, TrustSource::Submission])
     }
 
     fn spam() -> SpamConfig {
@@ -340,20 +530,39 @@ mod tests {
         }
     }
 
-    fn class_of(headers: &str, sent: bool) -> Verdict {
+    fn classify_with(headers: &str, sent: bool, staff: &StaffConfig, sent_by_ticketd: bool) -> Verdict {
         let raw = format!("{headers}\r\nSubject: x\r\nMessage-ID: <m@x>\r\n\r\nbody\r\n");
         let own = [Address("support@example.test".into())];
-        let (staff, spam) = (staff(), spam());
-        let ctx = FilterContext { staff: &staff, spam: &spam, own_addresses: &own, from_sent_folder: sent, scan: None };
+        let spam = spam();
+        let ctx = FilterContext {
+            staff,
+            spam: &spam,
+            own_addresses: &own,
+            from_sent_folder: sent,
+            scan: None,
+            sent_by_ticketd,
+        };
         classify(&parse(raw.as_bytes()), &ctx)
     }
+
+    fn class_of(headers: &str, sent: bool) -> Verdict {
+        classify_with(headers, sent, &staff(), false)
+    }
+
+    /// What Postfix and Dovecot write above a message they received from `client` (SPEC §4).
+    const LMTP: &str = "Received: from mail.example.test\r\n\tby mail.example.test with LMTP id x\r\n\t\
+        (envelope-from <a@b>) for <support@example.test>; Sun, 06 Dec 2026 02:41:01 +0000";
+    const SMTP_IN: &str = "Received: from [127.0.0.1] (unknown [127.0.0.1])\r\n\tby mail.example.test (Postfix) \
+        with ESMTP id C1 for <support@example.test>; Sun,  6 Dec 2026 02:41:01 +0000 (UTC)";
+    const OUR_DKIM: &str = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test";
 
     #[test]
     fn table() {
         let cases: &[(&str, bool, Class)] = &[
             ("From: anna@customer.test\r\nTo: support@example.test", false, Class::Customer),
-            ("From: support@example.test\r\nTo: anna@customer.test", false, Class::Own),
-            ("From: x@customer.test\r\nX-Loop: ticketd support@example.test", false, Class::Own),
+            // ticketd's address, X-Loop and Message-ID form are claims anyone can write.
+            ("From: support@example.test\r\nTo: anna@customer.test", false, Class::Automatic),
+            ("From: x@customer.test\r\nX-Loop: ticketd support@example.test", false, Class::Automatic),
             ("From: x@customer.test\r\nAuto-Submitted: auto-replied", false, Class::Automatic),
             ("From: x@customer.test\r\nAuto-Submitted: no", false, Class::Customer),
             ("From: x@customer.test\r\nPrecedence: bulk", false, Class::Automatic),
@@ -368,30 +577,126 @@ mod tests {
             ("From: alice@example.test\r\nTo: anna@customer.test", true, Class::StaffResponse),
             ("From: support@example.test\r\nTo: anna@customer.test", true, Class::StaffResponse),
             ("From: alice@example.test\r\nTo: bob@example.test", true, Class::StaffNote),
-            (
-                "From: alice@example.test\r\nTo: anna@customer.test\r\nAuthentication-Results: mail.example.test; dkim=pass header.d=example.test",
-                false,
-                Class::StaffResponse,
-            ),
-            (
-                "From: alice@example.test\r\nTo: anna@customer.test\r\nAuthentication-Results: evil.test; dkim=pass header.d=example.test",
-                false,
-                Class::Customer,
-            ),
         ];
         for (headers, sent, want) in cases {
             let v = class_of(headers, *sent);
             assert_eq!(v.class, *want, "{headers}: {v:?}");
         }
         assert!(class_of("From: alice@example.test\r\nTo: anna@customer.test", false).forged_staff);
-        // A forged result below our server's Received header does not count.
-        let forged = "Received: by mail.example.test\r\nReceived: by evil.test\r\n\
-            Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
-            From: alice@example.test\r\nTo: anna@customer.test";
-        assert_eq!(class_of(forged, false).class, Class::Customer);
-        let genuine = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
-            Received: by mail.example.test\r\nReceived: by out.example.test\r\n\
-            From: alice@example.test\r\nTo: anna@customer.test";
-        assert_eq!(class_of(genuine, false).class, Class::StaffResponse);
+        // Only a Message-ID ticketd sent makes mail its own.
+        let own = classify_with("From: support@example.test\r\nTo: anna@customer.test", false, &staff(), true);
+        assert_eq!(own.class, Class::Own);
+    }
+
+    #[test]
+    fn dkim_counts_only_above_the_company_mtas_received_header() {
+        let staff = staff_with(&[TrustSource::Dkim]);
+        let from = "From: alice@example.test\r\nTo: anna@customer.test";
+        let genuine = format!("{LMTP}\r\n{OUR_DKIM}\r\n{SMTP_IN}\r\n{from}");
+        assert_eq!(classify_with(&genuine, false, &staff, false).class, Class::StaffResponse);
+        // The sender's own header, below our Received: never.
+        let forged = format!("{LMTP}\r\n{SMTP_IN}\r\n{OUR_DKIM}\r\n{from}");
+        assert!(classify_with(&forged, false, &staff, false).forged_staff);
+        // One hop only (no LMTP header): the forged result is still below the boundary.
+        let one_hop = format!("{SMTP_IN}\r\n{OUR_DKIM}\r\n{from}");
+        assert!(classify_with(&one_hop, false, &staff, false).forged_staff);
+        // Put in by IMAP APPEND: no host of ours received it.
+        assert!(classify_with(&format!("{OUR_DKIM}\r\n{from}"), false, &staff, false).forged_staff);
+        // Another authserv-id, or a signature of another domain.
+        let other = format!(
+            "{LMTP}\r\nAuthentication-Results: evil.test; dkim=pass header.d=example.test\r\n{SMTP_IN}\r\n{from}"
+        );
+        assert!(classify_with(&other, false, &staff, false).forged_staff);
+        let unaligned = format!(
+            "{LMTP}\r\nAuthentication-Results: mail.example.test; dkim=pass header.d=evil.test\r\n{SMTP_IN}\r\n{from}"
+        );
+        assert!(classify_with(&unaligned, false, &staff, false).forged_staff);
+        // A client that says HELO mail.example.test is not one of ours: Postfix's verified
+        // name is "unknown", so the boundary stays at its header.
+        let helo = SMTP_IN.replace("from [127.0.0.1]", "from mail.example.test");
+        let spoofed = format!("{LMTP}\r\n{helo}\r\n{OUR_DKIM}\r\n{SMTP_IN}\r\n{from}");
+        assert!(classify_with(&spoofed, false, &staff, false).forged_staff);
+        // Not listed: not trusted, however genuine.
+        let unlisted = staff_with(&[TrustSource::SentFolder]);
+        assert!(classify_with(&genuine, false, &unlisted, false).forged_staff);
+    }
+
+    #[test]
+    fn submission_needs_postfixs_exact_comment_in_its_own_header() {
+        let staff = staff_with(&[TrustSource::Submission]);
+        let from = "From: alice@example.test\r\nTo: anna@customer.test";
+        let submitted = "Received: from mail.example.test (unknown [127.0.0.1])\r\n\t(Authenticated sender: alice@example.test)\r\n\t\
+            by mail.example.test (Postfix) with ESMTPA id C3 for <support@example.test>; Sun,  6 Dec 2026 02:41:01 +0000";
+        assert_eq!(
+            classify_with(&format!("{LMTP}\r\n{submitted}\r\n{from}"), false, &staff, false).class,
+            Class::StaffResponse
+        );
+        // The local part alone is what Postfix writes for a plain login name.
+        let local = submitted.replace("sender: alice@example.test", "sender: alice");
+        assert_eq!(
+            classify_with(&format!("{LMTP}\r\n{local}\r\n{from}"), false, &staff, false).class,
+            Class::StaffResponse
+        );
+        // Someone else's login does not vouch for Alice.
+        let bob = submitted.replace("sender: alice@example.test", "sender: bob@example.test");
+        assert!(classify_with(&format!("{LMTP}\r\n{bob}\r\n{from}"), false, &staff, false).forged_staff);
+        // The words in an envelope sender that Dovecot repeats, or below our header: no.
+        let envelope = LMTP.replace("<a@b>", "<\"(Authenticated sender: alice@example.test)\"@evil.test>");
+        assert!(classify_with(&format!("{envelope}\r\n{SMTP_IN}\r\n{from}"), false, &staff, false).forged_staff);
+        assert!(
+            classify_with(&format!("{LMTP}\r\n{SMTP_IN}\r\n{submitted}\r\n{from}"), false, &staff, false).forged_staff
+        );
+        // A HELO cannot carry a comment: Postfix writes its spaces as '?'.
+        let helo = SMTP_IN.replace("from [127.0.0.1]", "from x?(Authenticated?sender:?alice)");
+        assert!(classify_with(&format!("{LMTP}\r\n{helo}\r\n{from}"), false, &staff, false).forged_staff);
+    }
+
+    #[test]
+    fn exchange_header_counts_only_when_listed_and_alone() {
+        let from = "From: alice@example.test\r\nTo: anna@customer.test\r\nX-MS-Exchange-Organization-AuthAs: Internal";
+        assert!(class_of(from, false).forged_staff, "not listed by default");
+        let exchange = staff_with(&[TrustSource::Exchange]);
+        assert_eq!(classify_with(from, false, &exchange, false).class, Class::StaffResponse);
+        let twice = format!("{from}\r\nX-MS-Exchange-Organization-AuthAs: Internal");
+        assert!(classify_with(&twice, false, &exchange, false).forged_staff);
+    }
+
+    #[test]
+    fn the_mtas_dmarc_or_spf_failure_marks_a_forged_sender() {
+        let staff = staff();
+        let forged = |ar: &str| {
+            let raw = format!(
+                "{LMTP}\r\nAuthentication-Results: mail.example.test; {ar}\r\n{SMTP_IN}\r\nFrom: x@pills.test\r\n\
+                 Subject: s\r\nMessage-ID: <m@x>\r\n\r\nb\r\n"
+            );
+            forged_sender(&parse(raw.as_bytes()), &staff)
+        };
+        assert!(forged("dmarc=fail header.from=pills.test").is_some());
+        assert!(forged("spf=fail smtp.mailfrom=pills.test; dkim=none").is_some());
+        assert!(forged("spf=fail smtp.mailfrom=pills.test; dkim=pass header.d=pills.test").is_none());
+        assert!(forged("spf=pass smtp.mailfrom=pills.test").is_none());
+        // The sender's own claim of a failure (below our header) is not the MTA's verdict.
+        let raw = format!(
+            "{LMTP}\r\n{SMTP_IN}\r\nAuthentication-Results: mail.example.test; dmarc=fail\r\nFrom: x@pills.test\r\n\r\nb\r\n"
+        );
+        assert!(forged_sender(&parse(raw.as_bytes()), &staff).is_none());
+    }
+
+    #[test]
+    fn received_headers_are_read_clause_by_clause() {
+        let h =
+            hop("from a.test (b.test [1.2.3.4]) (Authenticated sender: u) by mx.test (Postfix) with ESMTPSA id 1; d");
+        assert_eq!(
+            h,
+            Hop {
+                from: Some("a.test"),
+                verified: Some("b.test"),
+                authenticated: Some("u"),
+                by: Some("mx.test"),
+                with: Some("ESMTPSA")
+            }
+        );
+        let h = hop("by mx.test (Postfix, from userid 0) id 2; d");
+        assert_eq!((h.from, h.by, h.with), (None, Some("mx.test"), None));
     }
 }

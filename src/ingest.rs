@@ -108,21 +108,32 @@ pub fn after_action_for(outcome: &Outcome, mailbox: &MailboxConfig, from_sent_fo
     }
 }
 
-/// Threading lookups over a store connection.
-pub struct ThreadLookup<'c>(pub &'c Connection);
+/// Threading lookups over a store connection, with the configuration that says who is known to
+/// a ticket.
+pub struct ThreadLookup<'c> {
+    pub conn: &'c Connection,
+    pub tickets: &'c crate::config::TicketsConfig,
+}
 
 impl ThreadIndex for ThreadLookup<'_> {
     fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
-        Ok(store::get_ticket(self.0, id)?.map(|t| (t.status, t.closed_at)))
+        Ok(store::get_ticket(self.conn, id)?.map(|t| (t.status, t.closed_at)))
     }
     fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
-        store::ticket_by_thread_ids(self.0, ids)
+        store::ticket_by_thread_ids(self.conn, ids)
     }
     fn referencing(&self, mid: &str) -> Result<Option<i64>, StoreError> {
-        store::ticket_referencing(self.0, mid)
+        store::ticket_referencing(self.conn, mid)
     }
     fn sender_known(&self, ticket: i64, address: &str) -> Result<bool, StoreError> {
-        store::address_known_to_ticket(self.0, ticket, address)
+        // A shared domain proves something only at a company's own domain, never at a public
+        // mail provider where anyone can have an address.
+        let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        let same_domain = self.tickets.join_same_domain && !domain.is_empty() && !self.tickets.is_public_domain(domain);
+        store::address_known_to_ticket(self.conn, ticket, address, same_domain)
+    }
+    fn by_sent_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
+        store::ticket_by_sent_ids(self.conn, ids)
     }
 }
 
@@ -168,12 +179,21 @@ pub struct Decision<'a> {
     pub owner: &'a MailboxConfig,
 }
 
+/// Whether a message's Message-ID is one ticketd sent: the only proof that mail is its own.
+pub fn sent_by_ticketd(conn: &Connection, message: &ParsedMessage) -> Result<bool, StoreError> {
+    match message.message_id.as_deref() {
+        Some(id) if id.starts_with(filter::OWN_MESSAGE_ID_PREFIX) => store::is_sent_message_id(conn, id),
+        _ => Ok(false),
+    }
+}
+
 pub fn decide<'a>(
     p: &Pipeline<'a>,
     message: &ParsedMessage,
     mailbox: &'a MailboxConfig,
     from_sent_folder: bool,
     scan: Option<&ScanResult>,
+    sent_by_ticketd: bool,
 ) -> Decision<'a> {
     let verdict = filter::classify(
         message,
@@ -183,6 +203,7 @@ pub fn decide<'a>(
             own_addresses: p.own_addresses,
             from_sent_folder,
             scan,
+            sent_by_ticketd,
         },
     );
     let language = content_language(message).or_else(|| {
@@ -222,7 +243,20 @@ pub fn ingest_in(
     scan: Option<&ScanResult>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, IngestError> {
-    let mut message = parse::parse(raw);
+    ingest_parsed_in(tx, p, origin, raw, parse::parse(raw), scan, now)
+}
+
+/// [`ingest_in`] for a message parsed already (off the async threads, under a time limit).
+pub fn ingest_parsed_in(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    origin: &Origin<'_>,
+    raw: &[u8],
+    parsed: ParsedMessage,
+    scan: Option<&ScanResult>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
+    let mut message = parsed;
     if origin.truncated {
         message.flags.push("too_large".into());
     }
@@ -233,8 +267,9 @@ pub fn ingest_in(
             origin.mailbox.max_message_size.0, origin.mailbox.name, origin.folder
         );
     }
+    let own = sent_by_ticketd(tx, &message)?;
     let Decision { verdict, class, routed, language, owner } =
-        decide(p, &message, origin.mailbox, origin.from_sent_folder, scan);
+        decide(p, &message, origin.mailbox, origin.from_sent_folder, scan, own);
     // A bounce or other report about ticketd's own mail carries that mail's Message-ID in its
     // returned headers: thread it there, so the bounce lands on the ticket (RFC 3464).
     let bounced = if class == Class::Automatic { returned_own_ids(raw) } else { Vec::new() };
@@ -353,11 +388,11 @@ fn file_message(
         &ThreadInput {
             message: m,
             tags: p.tags,
-            is_customer: class == Class::Customer,
+            sender: thread_sender(class, s.verdict),
             now: now.timestamp(),
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         },
-        &ThreadLookup(tx),
+        &ThreadLookup { conn: tx, tickets: &p.config.tickets },
     )?;
     let kind = match class {
         Class::Own => "ack",
@@ -370,10 +405,23 @@ fn file_message(
     if let Threading::Join { ticket, how } = threading {
         let kind = if class == Class::Own { own_kind(tx, m)? } else { kind.to_string() };
         s.insert(tx, Some(ticket), &kind, now)?;
-        store::touch_ticket(tx, ticket, received)?;
+        if !s.verdict.forged_staff {
+            store::touch_ticket(tx, ticket, received)?;
+        }
         let t = store::get_ticket(tx, ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
         let at = now.timestamp();
+        let sender = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+        if class == Class::Customer && sender != t.requester {
+            let who = if sender.is_empty() { "a sender without an address" } else { sender };
+            store::add_event(tx, ticket, at, "joined", None, &format!("{who} joined by {how}"))?;
+        }
         match class {
+            Class::Customer if s.verdict.forged_staff => {
+                // Stored as evidence, flagged; it changes nothing on the ticket.
+                let detail = format!("mail claiming to be from staff member {sender} without proof; no effect");
+                store::add_event(tx, ticket, at, "forged_staff", None, &detail)?;
+                tracing::warn!(ticket, sender, "forged staff mail stored; nothing done");
+            }
             Class::Customer => {
                 let next = if t.first_response_at.is_some() { "open" } else { "new" };
                 if t.status == "waiting" || t.status == "closed" {
@@ -393,9 +441,8 @@ fn file_message(
                     store::add_event(tx, ticket, at, "status", Some(by), "new -> open: staff responded")?;
                 }
             }
-            Class::Automatic
-                if is_delivery_failure(m) && store::ticket_sent_to_requester(tx, ticket, &t.requester)? =>
-            {
+            // A bounce marks the requester only when it names mail ticketd sent to them.
+            Class::Automatic if is_delivery_failure(m) && store::sent_to(tx, &m.references, &t.requester)? => {
                 let detail = format!("{} bounced ({})", t.requester, m.subject);
                 store::add_event(tx, ticket, now.timestamp(), "bounce", None, &detail)?;
                 store::addresses::mark_bounced(tx, &t.requester, received, &m.subject)?;
@@ -483,6 +530,24 @@ fn file_message(
             "already {} acknowledgements to {requester} in the last hour",
             p.config.acks.per_sender_per_hour
         )),
+        None if p.config.acks.per_hour > 0 && all_recent_acks(tx, at)? >= i64::from(p.config.acks.per_hour) => {
+            let cap = p.config.acks.per_hour;
+            crate::metrics::global().acks_capped.inc();
+            crate::alerts::raise_in(
+                tx,
+                p.config,
+                "acks-per-hour",
+                &format!("acknowledgements suppressed: more than {cap} in an hour"),
+                &format!(
+                    "ticketd has sent {cap} acknowledgements within the last hour ([acks] per_hour = {cap}); \
+                     new tickets are stored, but not acknowledged until the rate falls. A flood of new \
+                     senders is often a spam run or a mail loop: look at `ticketd tickets list`."
+                ),
+                now,
+                3600,
+            )?;
+            Some(format!("more than {cap} acknowledgements in the last hour ([acks] per_hour)"))
+        }
         None => match store::addresses::last_bounce(tx, &requester)? {
             Some((bounced, detail)) if received - bounced < BOUNCE_MEMORY_SECS => {
                 Some(format!("mail to {requester} bounced within the last day ({detail})"))
@@ -518,7 +583,7 @@ fn file_message(
                     ticket_id: ticket,
                     tag: &tag,
                     subject: &subject,
-                    customer_name: requester_name.as_deref(),
+                    customer_name: requester_name.as_deref().filter(|n| harmless_display_name(n)),
                     customer_address: &requester,
                     department: &routed.department,
                     languages: &languages,
@@ -552,6 +617,28 @@ fn file_message(
         }
     }
     Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected, automatic: class == Class::Automatic })
+}
+
+/// How threading should treat the sender of a message of this class.
+pub fn thread_sender(class: Class, verdict: &Verdict) -> thread::Sender {
+    match class {
+        Class::Own | Class::StaffResponse | Class::StaffNote => thread::Sender::Trusted,
+        Class::Automatic => thread::Sender::Automatic,
+        _ if verdict.forged_staff => thread::Sender::ForgedStaff,
+        _ => thread::Sender::Customer,
+    }
+}
+
+/// A display name ticketd may repeat in its own mail (SPEC §4): short, and without anything
+/// that reads as a link or a domain ("Dear CHEAP PILLS at pills.example" is an advert).
+pub fn harmless_display_name(name: &str) -> bool {
+    use std::sync::OnceLock;
+    static LINKISH: OnceLock<regex::Regex> = OnceLock::new();
+    let linkish = LINKISH.get_or_init(|| {
+        regex::Regex::new(r"(?i)(://|www\.|@|\b[\p{L}\p{N}-]+\.[\p{L}]{2,}\b)").expect("a valid pattern")
+    });
+    let name = name.trim();
+    !name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control) && !linkish.is_match(name)
 }
 
 /// Carries out the email commands at the start of a trusted staff mail (`#close`, `#assign bob`,
@@ -622,6 +709,54 @@ fn returned_own_ids(raw: &[u8]) -> Vec<String> {
     ids
 }
 
+/// A message whose processing failed [`crate::mailbox`]'s last try (panic, abort or time-out):
+/// what can be read of its header by a simple, bounded scan that cannot fail, flagged, with an
+/// explanation as its text. The caller stores the raw bytes beside it.
+pub fn placeholder(raw: &[u8], reason: &str) -> ParsedMessage {
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| raw.windows(2).position(|w| w == b"\n\n"));
+    let head = &raw[..head_end.unwrap_or(raw.len()).min(64 * 1024)];
+    let head = String::from_utf8_lossy(head);
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines().take(500) {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                if last.1.len() < 4096 {
+                    last.1.push(' ');
+                    last.1.push_str(line.trim());
+                }
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().chars().take(4096).collect()));
+        }
+    }
+    let value = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let from = value("from").and_then(|v| {
+        let inner = v.rsplit_once('<').map(|(_, r)| r.split('>').next().unwrap_or("")).unwrap_or(&v);
+        let address = inner.trim().to_ascii_lowercase();
+        (address.contains('@') && !address.contains(char::is_whitespace))
+            .then_some(parse::Sender { name: None, address })
+    });
+    let subject = value("subject").map(|s| crate::outbox::compose::header_safe(&s)).unwrap_or_default();
+    let message_id = value("message-id")
+        .map(|v| v.trim().trim_matches(['<', '>']).to_string())
+        .filter(|v| !v.is_empty() && v.len() < 500);
+    let content_hash = parse::sha256_hex(raw);
+    ParsedMessage {
+        message_id,
+        subject: format!("(could not be processed) {subject}").trim().to_string(),
+        from,
+        text: format!(
+            "ticketd could not process this message ({reason}). It is stored whole, undecoded; \
+             the original stays on the mail server too. Open it with a mail client to read it."
+        ),
+        headers,
+        copy_hash: content_hash.clone(),
+        content_hash,
+        flags: vec!["unparsable".into(), format!("poison: {reason}")],
+        ..Default::default()
+    }
+}
+
 /// Why a new ticket's message must not be acknowledged, as far as the message itself tells
 /// (age and rate limits are checked against the store by the caller).
 pub fn ack_blocker(
@@ -640,6 +775,8 @@ pub fn ack_blocker(
         Some(format!("{requester} is ticketd's own address"))
     } else if filter::is_automatic_sender(requester) {
         Some(format!("{requester} is an automatic sender"))
+    } else if let Some(why) = filter::forged_sender(m, &p.config.staff) {
+        Some(format!("the sender is forged: {why}"))
     } else if let Some(asked) = filter::suppresses_auto_responses(m) {
         Some(format!("the sender asked for no automatic replies (X-Auto-Response-Suppress: {asked})"))
     } else if !routed.ack {
@@ -685,7 +822,8 @@ pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc
         .ok_or(IngestError::NotHeld(held))?;
     let folder = folder.unwrap_or_else(|| "INBOX".into());
     let message = parse::parse(&raw);
-    let d = decide(p, &message, mb, false, None);
+    let own = sent_by_ticketd(&tx, &message)?;
+    let d = decide(p, &message, mb, false, None, own);
     let class = if d.class == Class::Spam { Class::Customer } else { d.class };
     let verdict = Verdict { class, reasons: Vec::new(), unscanned: None, ..d.verdict };
     let origin = Origin {
@@ -765,7 +903,7 @@ pub fn file_by_hand(
         manual.body.replace("\r\n", "\n").replace('\n', "\r\n"),
     );
     let message = parse::parse(raw.as_bytes());
-    let d = decide(p, &message, mailbox, false, None);
+    let d = decide(p, &message, mailbox, false, None, false);
     let mut routed = d.routed;
     if let Some(department) = manual.department {
         if p.rules.department(department).is_none() {
@@ -881,6 +1019,12 @@ pub fn sender_for(
     crate::config::NamedAddress { name: p.config.smtp.from.name.clone(), address: mailbox.address.clone() }
 }
 
+fn all_recent_acks(tx: &Connection, now: i64) -> Result<i64, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND created_at > ?1")?
+        .query_row([now - 3600], |r| r.get(0))?)
+}
+
 fn recent_acks(tx: &Connection, address: &str, now: i64) -> Result<i64, StoreError> {
     Ok(tx
         .prepare_cached("SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND recipients = ?1 AND created_at > ?2")?
@@ -898,11 +1042,12 @@ fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Vec<store::At
         let dir = data_dir.join("attachments").join(&sha[..2]);
         let path = dir.join(&sha);
         if !path.exists() {
+            // Private (0640 files, 0750 folders) whatever the umask, owned like data_dir when a
+            // shell command runs as root, fsync'd with its folder before the commit; a failed
+            // write (a full disk) leaves no temporary file (SPEC §4 "Durability").
             let err = |source| IngestError::Attachment { path: path.display().to_string(), source };
-            std::fs::create_dir_all(&dir).map_err(err)?;
-            let tmp = dir.join(format!(".{sha}.tmp{}", std::process::id()));
-            std::fs::write(&tmp, &a.content).map_err(err)?;
-            std::fs::rename(&tmp, &path).map_err(err)?;
+            crate::files::create_private_dir_all(&dir).map_err(err)?;
+            crate::files::write_private_file_synced(&path, &a.content).map_err(err)?;
         }
         out.push(store::Attachment {
             filename: a.filename.clone(),
@@ -916,6 +1061,18 @@ fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Vec<store::At
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn display_names_are_repeated_only_when_harmless() {
+        for ok in ["Anna Kovács", "Müller, Jörg", "אבי כהן", "Dr. J. Smith", "O'Brien"] {
+            assert!(super::harmless_display_name(ok), "{ok}");
+        }
+        for bad in
+            ["CHEAP PILLS at pills.example", "visit http://x", "www.win", "x@y.test", &"a".repeat(65), "bell\u{7}", ""]
+        {
+            assert!(!super::harmless_display_name(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn detects_the_six_languages_on_short_texts() {
         let cases = [

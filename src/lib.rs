@@ -22,6 +22,7 @@ pub mod contracts;
 pub mod daemon;
 pub mod digest;
 pub mod explain;
+pub mod files;
 pub mod filter;
 pub mod ingest;
 pub mod loops;

@@ -151,25 +151,13 @@ fn post(url: &str, form: &[(&str, String)]) -> Result<TokenResponse, OauthError>
     response.body_mut().read_json::<TokenResponse>().map_err(|e| endpoint(format!("bad token response: {e}")))
 }
 
-/// Writes a secret file so that a crash leaves either the old or the new one, never a torn one.
+/// Writes a secret file so that a crash leaves either the old or the new one, never a torn one:
+/// mode 0600 in a 0750 folder whatever the umask, owned like data_dir when run as root.
 fn save_atomically(path: &Path, value: &str) -> Result<(), OauthError> {
-    use std::io::Write;
     let err = |source| OauthError::Save { path: path.display().to_string(), source };
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = path.with_extension("tmp");
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f =
-            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
-        f.write_all(value.as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::files::create_private_dir_all(dir).map_err(err)?;
+    crate::files::write_file_synced(path, value.as_bytes(), crate::files::SECRET_MODE).map_err(err)
 }
 
 #[cfg(test)]

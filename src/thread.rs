@@ -16,7 +16,24 @@ pub trait ThreadIndex {
     fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError>;
     fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError>;
     fn referencing(&self, message_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Whether an address is known to the ticket (SPEC §4): its requester, an address of its
+    /// messages, or (where the configuration allows) a colleague at the requester's domain.
     fn sender_known(&self, ticket: i64, address: &str) -> Result<bool, StoreError>;
+    /// The ticket of a Message-ID ticketd itself sent (the outbox), newest reference first.
+    fn by_sent_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError>;
+}
+
+/// Who a message is from, as far as threading cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// A customer: may reopen, or open a linked ticket.
+    Customer,
+    /// Mail that claims a staff From without proof: a customer, who never counts as staff.
+    ForgedStaff,
+    /// Trusted staff mail and ticketd's own (proven) mail: may use any tag.
+    Trusted,
+    /// Automatic mail: joins only by References to mail ticketd sent, never by tag.
+    Automatic,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +71,7 @@ pub struct ThreadInput<'a> {
     pub message: &'a ParsedMessage,
     pub tags: &'a TagMatcher,
     /// Customer mail may reopen or open a linked ticket; staff and automatic mail never reopen.
-    pub is_customer: bool,
+    pub sender: Sender,
     pub now: i64,
     pub reopen_window_secs: i64,
 }
@@ -62,12 +79,21 @@ pub struct ThreadInput<'a> {
 pub fn thread(input: &ThreadInput<'_>, index: &dyn ThreadIndex) -> Result<Threading, StoreError> {
     let m = input.message;
     let refs = m.referenced_ids();
+    if input.sender == Sender::Automatic {
+        // An auto-reply or a bounce proves it belongs to a ticket only by naming mail ticketd
+        // sent: anyone can write a tag, or a Message-ID they saw in a customer's mail.
+        return Ok(match index.by_sent_ids(&refs)? {
+            Some(ticket) => Threading::Join { ticket, how: "references to ticketd's mail" },
+            None => Threading::New,
+        });
+    }
     let by_refs = index.by_message_ids(&refs)?;
     let sender = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+    let customer = matches!(input.sender, Sender::Customer | Sender::ForgedStaff);
 
     let found = if let Some(tagged) = input.tags.find(&m.subject) {
         match index.ticket_state(tagged)? {
-            Some(_) if by_refs == Some(tagged) || index.sender_known(tagged, sender)? || !input.is_customer => {
+            Some(_) if by_refs == Some(tagged) || !customer || index.sender_known(tagged, sender)? => {
                 Some((tagged, "subject tag"))
             }
             // A tag from a stranger whose mail references none of the ticket's messages.
@@ -85,7 +111,7 @@ pub fn thread(input: &ThreadInput<'_>, index: &dyn ThreadIndex) -> Result<Thread
     let Some((ticket, how)) = found else {
         return Ok(Threading::New);
     };
-    if input.is_customer {
+    if customer {
         if let Some((status, Some(closed_at))) = index.ticket_state(ticket)? {
             if status == "closed" && input.now - closed_at > input.reopen_window_secs {
                 return Ok(Threading::NewLinked { ticket, why: "reply to a ticket closed beyond the reopen window" });
@@ -106,6 +132,7 @@ mod tests {
         ids: HashMap<String, i64>,
         refs: HashMap<String, i64>,
         senders: Vec<(i64, String)>,
+        sent: HashMap<String, i64>,
     }
 
     impl ThreadIndex for Index {
@@ -121,6 +148,9 @@ mod tests {
         fn sender_known(&self, t: i64, a: &str) -> Result<bool, StoreError> {
             Ok(self.senders.iter().any(|(x, s)| *x == t && s == a))
         }
+        fn by_sent_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
+            Ok(ids.iter().rev().find_map(|i| self.sent.get(i).copied()))
+        }
     }
 
     fn msg(subject: &str, from: &str, mid: &str, refs: &[&str]) -> ParsedMessage {
@@ -134,14 +164,12 @@ mod tests {
     }
 
     fn run(index: &Index, m: &ParsedMessage, customer: bool) -> Threading {
+        run_as(index, m, if customer { Sender::Customer } else { Sender::Trusted })
+    }
+
+    fn run_as(index: &Index, m: &ParsedMessage, sender: Sender) -> Threading {
         let tags = TagMatcher::new("Ticket");
-        let input = ThreadInput {
-            message: m,
-            tags: &tags,
-            is_customer: customer,
-            now: 100 * 86_400,
-            reopen_window_secs: 30 * 86_400,
-        };
+        let input = ThreadInput { message: m, tags: &tags, sender, now: 100 * 86_400, reopen_window_secs: 30 * 86_400 };
         thread(&input, index).unwrap()
     }
 
@@ -153,7 +181,27 @@ mod tests {
         i.ids.insert("ack8@example.test".into(), 8);
         i.refs.insert("early@customer.test".into(), 7);
         i.senders.push((7, "anna@customer.test".into()));
+        i.sent.insert("ack7@example.test".into(), 7);
         i
+    }
+
+    #[test]
+    fn automatic_mail_joins_only_by_references_to_ticketds_mail() {
+        let i = index();
+        let auto = |s, f, r: &[&str]| run_as(&i, &msg(s, f, "z", r), Sender::Automatic);
+        // A fake bounce or auto-reply naming the ticket by its tag alone joins nothing.
+        assert_eq!(auto("[Ticket#7] Undeliverable", "mailer-daemon@customer.test", &[]), Threading::New);
+        // Nor by the customer's own Message-ID, which anyone in Cc has seen.
+        assert_eq!(auto("Re: help", "noreply@customer.test", &["early@customer.test"]), Threading::New);
+        assert_eq!(
+            auto("Undeliverable", "mailer-daemon@customer.test", &["ack7@example.test"]),
+            Threading::Join { ticket: 7, how: "references to ticketd's mail" }
+        );
+        // A forged staff sender is a customer: a tag alone does not let it in.
+        assert_eq!(
+            run_as(&i, &msg("[Ticket#7] #close", "alice@example.test", "y", &[]), Sender::ForgedStaff),
+            Threading::NewLinked { ticket: 7, why: "tag from an unknown sender" }
+        );
     }
 
     #[test]

@@ -161,7 +161,7 @@ async fn a_staff_reply_to_the_notification_reaches_the_ticket() {
     let reply = Mail::new("Alice <alice@example.test>", &format!("Re: {}", note.subject), "I'll take it; calling them now.")
         .header(&format!("In-Reply-To: <{}>", note.message_id.clone().unwrap()))
         .header(&format!("References: <{}>", note.message_id.clone().unwrap()))
-        .header("Received: from [10.0.0.5] by mail.example.test (Postfix) with ESMTPSA (Authenticated sender: alice@example.test)");
+        .header("Received: from client.example.test (unknown [10.0.0.5]) (Authenticated sender: alice@example.test) by mail.example.test (Postfix) with ESMTPSA id 4F2A1C0");
     server.append("support@example.test", "INBOX", &reply.bytes(), Some(at + chrono::Duration::minutes(5))).await;
     run_at(&t, at + chrono::Duration::minutes(6));
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 1, "no new ticket");

@@ -178,7 +178,7 @@ async fn a_response_before_the_moment_sends_nothing_and_a_late_one_is_a_breach()
             .to(to)
             .header("Cc: support@example.test")
             .header(
-                "Received: from [10.0.0.5] by mail.example.test (Postfix) with ESMTPSA (Authenticated sender: alice@example.test)",
+                "Received: from client.example.test (unknown [10.0.0.5]) (Authenticated sender: alice@example.test) by mail.example.test (Postfix) with ESMTPSA id 4F2A1C0",
             );
         server.append("support@example.test", "INBOX", &reply.bytes(), Some(budapest(at))).await;
     }

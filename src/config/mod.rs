@@ -96,6 +96,8 @@ struct RawTickets {
     rules_dir: String,
     reopen_window: HumanDuration,
     max_age: HumanDuration,
+    join_same_domain: bool,
+    public_domains: Vec<String>,
 }
 
 impl Default for RawTickets {
@@ -105,6 +107,8 @@ impl Default for RawTickets {
             rules_dir: "rules".into(),
             reopen_window: HumanDuration(std::time::Duration::from_secs(30 * 86_400)),
             max_age: HumanDuration(std::time::Duration::from_secs(86_400)),
+            join_same_domain: true,
+            public_domains: Vec::new(),
         }
     }
 }
@@ -147,8 +151,8 @@ struct RawSmtp {
     security: Security,
     #[serde(default)]
     ca_file: String,
-    #[serde(default)]
-    auth: SmtpAuth,
+    #[serde(default = "smtp_auth_none")]
+    auth: Spanned<SmtpAuth>,
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -170,6 +174,9 @@ fn default_smtp_connections() -> u32 {
 fn default_smtp_port() -> u16 {
     25
 }
+fn smtp_auth_none() -> Spanned<SmtpAuth> {
+    Spanned::new(0..0, SmtpAuth::None)
+}
 fn security_none() -> Security {
     Security::None
 }
@@ -177,27 +184,100 @@ fn default_smtp_timeout() -> HumanDuration {
     HumanDuration(std::time::Duration::from_secs(30))
 }
 
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// A source that proves a staff From is genuine (SPEC §4 "Staff mail"). Each proves something
+/// different; the admin lists the ones that hold on their mail system.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "kebab-case")]
-pub enum StaffTrust {
-    /// Staff mail counts only through a trust source (SPEC §4).
-    #[default]
-    Authenticated,
-    /// Any mail with a staff From counts (closed mail systems only).
+pub enum TrustSource {
+    /// Read from a mailbox's `sent_folder`: only someone with the mailbox's password put it there.
+    SentFolder,
+    /// A passing DKIM or DMARC result aligned with From, written by the company's own MTA.
+    Dkim,
+    /// `X-MS-Exchange-Organization-AuthAs: Internal` (Exchange strips it from outside mail).
+    Exchange,
+    /// Postfix's `(Authenticated sender: USER)` in the Received header of the company's MTA.
+    Submission,
+    /// The From header alone: closed mail systems only.
     FromHeader,
 }
 
-#[derive(Deserialize, Default)]
+impl TrustSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustSource::SentFolder => "sent-folder",
+            TrustSource::Dkim => "dkim",
+            TrustSource::Exchange => "exchange",
+            TrustSource::Submission => "submission",
+            TrustSource::FromHeader => "from-header",
+        }
+    }
+}
+
+fn default_trust() -> Spanned<toml::Value> {
+    Spanned::new(
+        0..0,
+        toml::Value::Array(vec![toml::Value::String("sent-folder".into()), toml::Value::String("dkim".into())]),
+    )
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStaff {
     #[serde(default)]
     addresses: Vec<Address>,
     #[serde(default)]
     domains: Vec<String>,
-    #[serde(default)]
-    trust: StaffTrust,
+    /// A list of [`TrustSource`] names; the old single word is refused with advice.
+    #[serde(default = "default_trust")]
+    trust: Spanned<toml::Value>,
     #[serde(default)]
     authserv_id: String,
+    #[serde(default)]
+    mta_hosts: Vec<String>,
+}
+
+impl Default for RawStaff {
+    fn default() -> Self {
+        RawStaff {
+            addresses: Vec::new(),
+            domains: Vec::new(),
+            trust: default_trust(),
+            authserv_id: String::new(),
+            mta_hosts: Vec::new(),
+        }
+    }
+}
+
+/// The `[staff] trust` list, with the old single-word form refused by a message that says what
+/// to write instead.
+fn trust_sources(value: &toml::Value) -> Result<Vec<TrustSource>, String> {
+    const LIST: &str = "\"sent-folder\", \"dkim\", \"exchange\", \"submission\", \"from-header\"";
+    let items = match value {
+        toml::Value::Array(items) => items,
+        toml::Value::String(word) => {
+            let instead = match word.as_str() {
+                "from-header" => "trust = [\"from-header\"]".to_string(),
+                _ => "trust = [\"sent-folder\", \"dkim\"] (add \"submission\" for Postfix with \
+                      smtpd_sasl_authenticated_header, \"exchange\" for Exchange / Microsoft 365)"
+                    .to_string(),
+            };
+            return Err(format!(
+                "[staff] trust = {word:?} is the old single-word form; trust is now a list of the sources \
+                 in force: write {instead}"
+            ));
+        }
+        other => return Err(format!("[staff] trust must be a list of {LIST}, not {other}")),
+    };
+    let mut sources = Vec::new();
+    for item in items {
+        let name = item.as_str().ok_or_else(|| format!("[staff] trust: {item} is not one of {LIST}"))?;
+        let source = TrustSource::deserialize(toml::Value::String(name.into()))
+            .map_err(|_| format!("[staff] trust: unknown source {name:?}; the sources are {LIST}"))?;
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    Ok(sources)
 }
 
 #[derive(Deserialize)]
@@ -205,6 +285,8 @@ struct RawStaff {
 struct RawAcks {
     #[serde(default = "default_per_sender")]
     per_sender_per_hour: u32,
+    #[serde(default = "default_per_hour")]
+    per_hour: u32,
     #[serde(default = "default_true")]
     loop_breaker: bool,
 }
@@ -213,11 +295,14 @@ fn default_true() -> bool {
 }
 impl Default for RawAcks {
     fn default() -> Self {
-        RawAcks { per_sender_per_hour: default_per_sender(), loop_breaker: true }
+        RawAcks { per_sender_per_hour: default_per_sender(), per_hour: default_per_hour(), loop_breaker: true }
     }
 }
 fn default_per_sender() -> u32 {
     3
+}
+fn default_per_hour() -> u32 {
+    1000
 }
 
 #[derive(Deserialize)]
@@ -243,11 +328,23 @@ impl Default for RawSpam {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     #[serde(default)]
     listen: String,
+    #[serde(default = "default_http_connections")]
+    max_connections: Spanned<u32>,
+}
+
+fn default_http_connections() -> Spanned<u32> {
+    Spanned::new(0..0, 64)
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp { listen: String::new(), max_connections: default_http_connections() }
+    }
 }
 
 #[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -381,6 +478,8 @@ pub struct Config {
     pub acks: AcksConfig,
     pub spam: SpamConfig,
     pub http_listen: Option<String>,
+    /// Connections the HTTP listener serves at once (`[http] max_connections`).
+    pub http_max_connections: usize,
     pub log: LogConfig,
     pub digest: DigestConfig,
     /// Admins told by mail about problems ticketd cannot fix itself (a failing OAuth refresh).
@@ -400,6 +499,85 @@ pub struct TicketsConfig {
     pub rules_dir: PathBuf,
     pub reopen_window: HumanDuration,
     pub max_age: HumanDuration,
+    /// A colleague at the requester's domain may join a ticket by its tag (never at a public
+    /// mail provider).
+    pub join_same_domain: bool,
+    /// Added to [`PUBLIC_MAIL_DOMAINS`].
+    pub public_domains: Vec<String>,
+}
+
+/// Public mail providers: a shared domain there proves nothing about who someone is.
+pub const PUBLIC_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "hotmail.de",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.de",
+    "ymail.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "proton.me",
+    "protonmail.com",
+    "pm.me",
+    "gmx.de",
+    "gmx.net",
+    "gmx.at",
+    "gmx.com",
+    "web.de",
+    "t-online.de",
+    "freenet.de",
+    "mail.com",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "zoho.com",
+    "fastmail.com",
+    "tutanota.com",
+    "seznam.cz",
+    "email.cz",
+    "centrum.cz",
+    "atlas.cz",
+    "volny.cz",
+    "post.cz",
+    "wp.pl",
+    "o2.pl",
+    "onet.pl",
+    "interia.pl",
+    "op.pl",
+    "gazeta.pl",
+    "freemail.hu",
+    "citromail.hu",
+    "t-online.hu",
+    "indamail.hu",
+    "walla.co.il",
+    "walla.com",
+    "bezeqint.net",
+    "012.net.il",
+    "netvision.net.il",
+    "orange.fr",
+    "free.fr",
+    "laposte.net",
+    "libero.it",
+    "virgilio.it",
+    "qq.com",
+    "163.com",
+    "126.com",
+];
+
+impl TicketsConfig {
+    /// Whether a domain is a public mail provider's, shipped or configured.
+    pub fn is_public_domain(&self, domain: &str) -> bool {
+        let domain = domain.trim().to_ascii_lowercase();
+        PUBLIC_MAIL_DOMAINS.contains(&domain.as_str()) || self.public_domains.iter().any(|d| *d == domain)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -443,11 +621,45 @@ pub struct SmtpConfig {
 pub struct StaffConfig {
     pub addresses: Vec<Address>,
     pub domains: Vec<String>,
-    pub trust: StaffTrust,
+    /// The trust sources in force (SPEC §4).
+    pub trust: Vec<TrustSource>,
+    /// Whose Authentication-Results count (`dkim`); empty = none do.
     pub authserv_id: String,
+    /// Host names of the company's own receiving MTAs (Received "by"), lower case; defaults to
+    /// the authserv_id host.
+    pub mta_hosts: Vec<String>,
 }
 
 impl StaffConfig {
+    pub fn trusts(&self, source: TrustSource) -> bool {
+        self.trust.contains(&source)
+    }
+
+    /// What check-config should tell the admin about the trust sources.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.trusts(TrustSource::FromHeader) {
+            out.push(
+                "[staff] trust lists \"from-header\": anyone on the internet can write a staff From; \
+                 use it only on a closed mail system"
+                    .to_string(),
+            );
+        }
+        if self.trusts(TrustSource::Dkim) && self.authserv_id.is_empty() {
+            out.push(
+                "[staff] trust lists \"dkim\" but authserv_id is empty: no Authentication-Results count \
+                 until it names your MTA's authserv-id"
+                    .to_string(),
+            );
+        }
+        if self.trusts(TrustSource::Submission) && self.mta_hosts.is_empty() {
+            out.push(
+                "[staff] trust lists \"submission\" but neither mta_hosts nor authserv_id names your MTA".to_string(),
+            );
+        }
+        out
+    }
+
     pub fn is_staff(&self, address: &str) -> bool {
         let address = address.to_ascii_lowercase();
         if self.addresses.iter().any(|a| a.as_str() == address) {
@@ -461,6 +673,8 @@ impl StaffConfig {
 #[derive(Debug, Clone)]
 pub struct AcksConfig {
     pub per_sender_per_hour: u32,
+    /// Acknowledgements in all per hour; 0 = no cap.
+    pub per_hour: u32,
     /// Withhold acknowledgements from senders that look like a mail loop (`crate::loops`).
     pub loop_breaker: bool,
 }
@@ -564,7 +778,7 @@ impl Config {
         }
 
         let smtp_credentials = credentials(
-            raw.smtp.auth,
+            *raw.smtp.auth.get_ref(),
             &raw.smtp.username,
             &raw.smtp.password_file,
             &raw.smtp.password_env,
@@ -572,6 +786,26 @@ impl Config {
             &resolve,
         )
         .map_err(|m| at(0..0, format!("[smtp]: {m}")))?;
+
+        let staff_trust = trust_sources(raw.staff.trust.get_ref()).map_err(|m| at(raw.staff.trust.span(), m))?;
+
+        if *raw.http.max_connections.get_ref() == 0 {
+            return Err(at(raw.http.max_connections.span(), "[http] max_connections must be at least 1".into()));
+        }
+        if raw.smtp.auth.get_ref() != &SmtpAuth::None
+            && raw.smtp.security == Security::None
+            && !is_loopback(&raw.smtp.host)
+        {
+            return Err(at(
+                raw.smtp.auth.span(),
+                format!(
+                    "[smtp] security = \"none\" would send the {} in clear text to {:?}; use security = \"starttls\" \
+                     or \"tls\" (\"none\" with auth is only allowed for a loopback host)",
+                    if *raw.smtp.auth.get_ref() == SmtpAuth::Password { "password" } else { "OAuth2 token" },
+                    raw.smtp.host
+                ),
+            ));
+        }
 
         let level = raw.log.level.get_ref().to_ascii_lowercase();
         if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
@@ -633,6 +867,12 @@ impl Config {
                     )));
                 }
             }
+            if !m.sent_folder.is_empty() && !staff_trust.contains(&TrustSource::SentFolder) {
+                return Err(err(format!(
+                    "sent_folder = {:?} is read only when [staff] trust lists \"sent-folder\"",
+                    m.sent_folder
+                )));
+            }
             if m.poll_interval.as_secs() == 0 {
                 return Err(err("poll_interval must be at least 1s".into()));
             }
@@ -668,6 +908,8 @@ impl Config {
                 rules_dir: resolve(&raw.tickets.rules_dir),
                 reopen_window: raw.tickets.reopen_window,
                 max_age: raw.tickets.max_age,
+                join_same_domain: raw.tickets.join_same_domain,
+                public_domains: raw.tickets.public_domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
             },
             smtp: SmtpConfig {
                 host: raw.smtp.host,
@@ -682,10 +924,24 @@ impl Config {
             staff: StaffConfig {
                 addresses: raw.staff.addresses,
                 domains: raw.staff.domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
-                trust: raw.staff.trust,
-                authserv_id: raw.staff.authserv_id,
+                trust: staff_trust,
+                mta_hosts: if raw.staff.mta_hosts.is_empty() {
+                    let host = raw.staff.authserv_id.trim().to_ascii_lowercase();
+                    if host.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![host]
+                    }
+                } else {
+                    raw.staff.mta_hosts.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).collect()
+                },
+                authserv_id: raw.staff.authserv_id.trim().to_string(),
             },
-            acks: AcksConfig { per_sender_per_hour: raw.acks.per_sender_per_hour, loop_breaker: raw.acks.loop_breaker },
+            acks: AcksConfig {
+                per_sender_per_hour: raw.acks.per_sender_per_hour,
+                per_hour: raw.acks.per_hour,
+                loop_breaker: raw.acks.loop_breaker,
+            },
             spam: SpamConfig {
                 score_threshold: raw.spam.score_threshold,
                 spamd: (!raw.spam.spamd.is_empty()).then_some(raw.spam.spamd),
@@ -695,6 +951,7 @@ impl Config {
                 block: raw.spam.block,
             },
             http_listen: (!raw.http.listen.is_empty()).then_some(raw.http.listen),
+            http_max_connections: *raw.http.max_connections.get_ref() as usize,
             log: LogConfig { format: raw.log.format, level },
             digest: DigestConfig { to: raw.digest.to, every: raw.digest.every.into_inner(), timezone },
             alerts_to: raw.alerts.to,
@@ -864,5 +1121,42 @@ department = "support"
         assert_eq!(e.line, Some(18), "{e}");
         let text = GOOD.replace("department = \"support\"", "department = \"support\"\nafter = \"flag\"");
         assert_eq!(parse(&text).unwrap().mailboxes[0].after, AfterAction::Flag);
+    }
+
+    #[test]
+    fn smtp_credentials_in_clear_text_go_only_to_a_loopback_host() {
+        let remote = |auth: &str, security: &str| {
+            GOOD.replace(
+                "[smtp]\nhost = \"127.0.0.1\"\n",
+                &format!(
+                    "[smtp]\nhost = \"relay.example.test\"\nsecurity = \"{security}\"\n{auth}\
+                     username = \"u\"\npassword_env = \"SMTP_PW\"\n"
+                ),
+            )
+        };
+        let e = parse(&remote("auth = \"password\"\n", "none")).unwrap_err();
+        assert!(e.message.contains("clear text") && e.message.contains("relay.example.test"), "{e}");
+        assert!(e.message.contains("starttls"), "{e}");
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(parse(&remote("auth = \"password\"\n", "starttls")).is_ok());
+        assert!(parse(&remote("auth = \"password\"\n", "tls")).is_ok());
+        // No credentials: nothing secret is sent.
+        assert!(parse(&remote("", "none")).is_ok());
+        // A relay on this machine may take a password over plain SMTP.
+        let local = GOOD.replace(
+            "[smtp]\nhost = \"127.0.0.1\"\n",
+            "[smtp]\nhost = \"127.0.0.1\"\nauth = \"password\"\nusername = \"u\"\npassword_env = \"P\"\n",
+        );
+        assert!(parse(&local).is_ok());
+    }
+
+    #[test]
+    fn http_max_connections() {
+        assert_eq!(parse(GOOD).unwrap().http_max_connections, 64);
+        let text = format!("{GOOD}\n[http]\nlisten = \"127.0.0.1:9187\"\nmax_connections = 8\n");
+        assert_eq!(parse(&text).unwrap().http_max_connections, 8);
+        let e = parse(&text.replace("= 8", "= 0")).unwrap_err();
+        assert!(e.message.contains("max_connections"), "{e}");
+        assert!(e.line.is_some(), "{e}");
     }
 }

@@ -230,6 +230,18 @@ struct Place<'a> {
     uidvalidity: u32,
 }
 
+/// A fetched message's bytes, shared with the thread that decodes it.
+type Body = std::sync::Arc<[u8]>;
+
+/// Tries per message before it is stored as a placeholder (SPEC §4): a panic, an abort or a
+/// time-out, each counted durably before the try.
+const MAX_TRIES: i64 = 3;
+/// How long decoding one message may take before it counts as a failed try. Decoding is bounded
+/// by design (nesting, text and HTML caps); this is the backstop.
+const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// Messages decoded at once, on the blocking pool: both cores of a small machine.
+const PARSE_PARALLEL: usize = 2;
+
 /// Stores a fetched batch in one transaction: each message is still all-or-nothing with its
 /// checkpoint and owed action, and a crash before the commit fetches the batch again. One
 /// commit per message would rewrite the same index pages fifty times over.
@@ -240,7 +252,8 @@ fn store_batch(
     clock: &dyn Clock,
     place: &Place<'_>,
     batch: &[(Meta, bool)],
-    bodies: &HashMap<u32, (Vec<u8>, bool)>,
+    bodies: &HashMap<u32, (Body, bool)>,
+    parsed: &mut HashMap<u32, crate::parse::ParsedMessage>,
     scans: &HashMap<u32, crate::scan::ScanResult>,
     report: &mut FolderReport,
 ) -> Result<(), MailboxError> {
@@ -250,12 +263,13 @@ fn store_batch(
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(store::StoreError::from)?;
     for (meta, silent) in batch {
-        let Some((raw, truncated)) = bodies.get(&meta.uid) else {
+        store::sync::clear_attempt(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
+        let (Some((raw, truncated)), Some(message)) = (bodies.get(&meta.uid), parsed.remove(&meta.uid)) else {
             // Expunged by someone else between the two fetches: nothing to store.
             store::sync::advance(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
             continue;
         };
-        let (raw, truncated) = (raw.as_slice(), *truncated);
+        let (raw, truncated) = (&raw[..], *truncated);
         let origin = Origin {
             mailbox: cfg,
             owner: cfg,
@@ -267,8 +281,30 @@ fn store_batch(
             import_silently: *silent,
             truncated,
         };
-        let outcome = ingest::ingest_in(&tx, pipeline, &origin, raw, scans.get(&meta.uid), clock.now())?;
+        let poison = message.flags.iter().any(|f| f.starts_with("poison: "));
+        let outcome =
+            ingest::ingest_parsed_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now())?;
         report.fetched += 1;
+        if poison {
+            let label = crate::metrics::OutcomeLabel { mailbox: cfg.name.clone(), outcome: "placeholder".into() };
+            crate::metrics::global().poison.get_or_create(&label).inc();
+            let subject = format!("a message in {}/{} could not be processed", cfg.name, folder);
+            let body = format!(
+                "Processing message UID {} (UIDVALIDITY {uidvalidity}) of {}/{} failed {MAX_TRIES} times. It is \
+                 stored whole as a flagged placeholder ({:?}) and the folder moved on; the original stays on \
+                 the server.",
+                meta.uid, cfg.name, folder, outcome
+            );
+            crate::alerts::raise_in(
+                &tx,
+                pipeline.config,
+                &format!("poison-{}", cfg.name),
+                &subject,
+                &body,
+                clock.now(),
+                3600,
+            )?;
+        }
         match outcome {
             Outcome::Duplicate => report.duplicates += 1,
             Outcome::Spam => report.spam += 1,
@@ -289,6 +325,137 @@ fn store_batch(
     }
     tx.commit().map_err(store::StoreError::from)?;
     Ok(())
+}
+
+/// Runs blocking work (SQLite, fsync) without holding up the async threads that serve IMAP,
+/// `/healthz` and the watchdog.
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// What one try of a group of messages came to.
+enum Tried {
+    Stored,
+    /// A panic or a time-out; the process lives on (a crash is counted on restart instead).
+    Failed,
+}
+
+/// One try of a group: counted durably first, then decoded on the blocking pool under
+/// [`PARSE_TIMEOUT`], then stored in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn try_group(
+    place: &Place<'_>,
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+    group: &[(Meta, bool)],
+    bodies: &HashMap<u32, (Body, bool)>,
+    scans: &HashMap<u32, crate::scan::ScanResult>,
+    report: &mut FolderReport,
+) -> Result<Tried, MailboxError> {
+    let (mailbox, folder, uidvalidity) = (&place.cfg.name, place.folder, place.uidvalidity);
+    let uids: Vec<u32> = group.iter().map(|(m, _)| m.uid).collect();
+    off_the_runtime(|| -> Result<(), store::StoreError> {
+        let tx = store.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        store::sync::count_attempt(&tx, mailbox, folder, uidvalidity, &uids)?;
+        tx.commit()?;
+        Ok(())
+    })?;
+
+    let jobs: Vec<(u32, Body)> =
+        group.iter().filter_map(|(meta, _)| bodies.get(&meta.uid).map(|(raw, _)| (meta.uid, raw.clone()))).collect();
+    let mut parsed = HashMap::with_capacity(jobs.len());
+    for chunk in jobs.chunks(PARSE_PARALLEL) {
+        let started: Vec<(u32, tokio::task::JoinHandle<crate::parse::ParsedMessage>)> = chunk
+            .iter()
+            .map(|(uid, raw)| {
+                let raw = raw.clone();
+                (
+                    *uid,
+                    tokio::task::spawn_blocking(move || {
+                        failpoint(&raw);
+                        crate::parse::parse(&raw)
+                    }),
+                )
+            })
+            .collect();
+        for (uid, work) in started {
+            match tokio::time::timeout(PARSE_TIMEOUT, work).await {
+                Ok(Ok(message)) => {
+                    parsed.insert(uid, message);
+                }
+                Ok(Err(e)) => {
+                    let why = if e.is_panic() {
+                        format!("decoding panicked: {}", panic_text(e.into_panic()))
+                    } else {
+                        format!("decoding failed: {e}")
+                    };
+                    return record_failure(place, store, &[uid], why);
+                }
+                // The thread runs on, abandoned; its result is dropped when it ends.
+                Err(_) => {
+                    let why = format!("decoding took longer than {} s", PARSE_TIMEOUT.as_secs());
+                    return record_failure(place, store, &[uid], why);
+                }
+            }
+        }
+    }
+
+    let stored = off_the_runtime(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store_batch(store, pipeline, clock, place, group, bodies, &mut parsed, scans, report)
+        }))
+    });
+    match stored {
+        Ok(Ok(())) => Ok(Tried::Stored),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => record_failure(place, store, &uids, format!("storing panicked: {}", panic_text(panic))),
+    }
+}
+
+/// Notes a failed try (the try itself was counted before it began) and says so.
+fn record_failure(place: &Place<'_>, store: &mut Store, uids: &[u32], why: String) -> Result<Tried, MailboxError> {
+    tracing::error!(mailbox = %place.cfg.name, folder = place.folder, ?uids, error = %why, "processing failed");
+    let label = crate::metrics::OutcomeLabel { mailbox: place.cfg.name.clone(), outcome: "failed".into() };
+    crate::metrics::global().poison.get_or_create(&label).inc();
+    if let [uid] = uids {
+        off_the_runtime(|| {
+            store::sync::attempt_failed(store.conn(), &place.cfg.name, place.folder, place.uidvalidity, *uid, &why)
+        })?;
+    }
+    Ok(Tried::Failed)
+}
+
+/// Test builds only: `TICKETD_FAILPOINT=abort:MARKER` (or `panic:MARKER`) makes decoding a
+/// message that contains MARKER abort the process (or panic), as a parser bug would, so the
+/// tests can prove that such a message is tried three times and then stored as a placeholder.
+#[cfg(debug_assertions)]
+fn failpoint(raw: &[u8]) {
+    let Ok(spec) = std::env::var("TICKETD_FAILPOINT") else { return };
+    let Some((action, marker)) = spec.split_once(':') else { return };
+    if marker.is_empty() || !raw.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+        return;
+    }
+    match action {
+        "abort" => std::process::abort(),
+        "panic" => panic!("failpoint {marker}"),
+        _ => {}
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn failpoint(_raw: &[u8]) {}
+
+fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// A Sent folder that stays empty means staff replies are not being seen — with Microsoft 365,
@@ -427,7 +594,7 @@ async fn read_round(
     report: &mut FolderReport,
 ) -> Result<(), MailboxError> {
     let max_size = place.cfg.max_message_size.0;
-    let mut bodies: HashMap<u32, (Vec<u8>, bool)> = HashMap::new();
+    let mut bodies: HashMap<u32, (Body, bool)> = HashMap::new();
     let large: Vec<u32> = round.iter().filter(|(m, _)| m.size > max_size).map(|(m, _)| m.uid).collect();
     if !large.is_empty() {
         let fetches: Vec<async_imap::types::Fetch> = timed("UID FETCH (headers)", async {
@@ -436,7 +603,7 @@ async fn read_round(
         .await??;
         for f in fetches {
             if let (Some(uid), Some(header)) = (f.uid, f.header()) {
-                bodies.insert(uid, (header.to_vec(), true));
+                bodies.insert(uid, (Body::from(header), true));
             }
         }
     }
@@ -447,7 +614,7 @@ async fn read_round(
         let mut stream = std::pin::pin!(stream);
         while let Some(f) = timed("UID FETCH (bodies)", stream.try_next()).await?? {
             if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                bodies.insert(uid, (body.to_vec(), false));
+                bodies.insert(uid, (Body::from(body), false));
             }
             let ready = round[next..].iter().take_while(|(m, _)| bodies.contains_key(&m.uid)).count();
             if ready >= BATCH_MESSAGES {
@@ -468,7 +635,7 @@ async fn read_round(
             "X-Ticketd-Fetch-Failed: {}/{} UIDVALIDITY {} UID {}\r\n\r\n",
             place.cfg.name, place.folder, place.uidvalidity, meta.uid
         );
-        bodies.insert(meta.uid, (placeholder.into_bytes(), false));
+        bodies.insert(meta.uid, (Body::from(placeholder.into_bytes()), false));
     }
     for group in round[next..].chunks(BATCH_MESSAGES) {
         store_group(place, store, pipeline, clock, group, &mut bodies, report).await?;
@@ -477,14 +644,17 @@ async fn read_round(
 }
 
 /// Scans (when a live scanner is configured) and stores a group of fetched messages, then
-/// lets go of their bodies.
+/// lets go of their bodies. A group that fails (or that held a message which failed before, in
+/// this process or one that crashed on it) is tried again one message at a time, so that only
+/// the message at fault is tried [`MAX_TRIES`] times and then stored as a placeholder; the
+/// folder always moves on.
 async fn store_group(
     place: &Place<'_>,
     store: &mut Store,
     pipeline: &Pipeline<'_>,
     clock: &dyn Clock,
     group: &[(Meta, bool)],
-    bodies: &mut HashMap<u32, (Vec<u8>, bool)>,
+    bodies: &mut HashMap<u32, (Body, bool)>,
     report: &mut FolderReport,
 ) -> Result<(), MailboxError> {
     // The live scanner is asked before the transaction opens, so a slow scorer never holds
@@ -498,11 +668,58 @@ async fn store_group(
             }
         }
     }
-    store_batch(store, pipeline, clock, place, group, bodies, &scans, report)?;
+    let (mailbox, folder, uidvalidity) = (&place.cfg.name, place.folder, place.uidvalidity);
+    let uids: Vec<u32> = group.iter().map(|(m, _)| m.uid).collect();
+    let tried_before = store::sync::attempts(store.conn(), mailbox, folder, uidvalidity, &uids)?;
+    let clean = tried_before.iter().all(|(_, tries, _)| *tries == 0);
+    let whole = clean
+        && matches!(try_group(place, store, pipeline, clock, group, bodies, &scans, report).await?, Tried::Stored);
+    if !whole {
+        for item in group {
+            loop {
+                let (_, tries, last_error) =
+                    store::sync::attempts(store.conn(), mailbox, folder, uidvalidity, &[item.0.uid])?.remove(0);
+                if tries >= MAX_TRIES {
+                    let why = last_error.unwrap_or_else(|| "the process ended while processing it".into());
+                    store_placeholder(place, store, pipeline, clock, item, bodies, &why, report)?;
+                    break;
+                }
+                let one = std::slice::from_ref(item);
+                if let Tried::Stored = try_group(place, store, pipeline, clock, one, bodies, &scans, report).await? {
+                    break;
+                }
+            }
+        }
+    }
     for (meta, _) in group {
         bodies.remove(&meta.uid);
     }
     Ok(())
+}
+
+/// Stores a message that failed every try: its raw bytes, what a bounded scan of its header
+/// says, flagged; an alert tells the admins.
+#[allow(clippy::too_many_arguments)]
+fn store_placeholder(
+    place: &Place<'_>,
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+    item: &(Meta, bool),
+    bodies: &HashMap<u32, (Body, bool)>,
+    why: &str,
+    report: &mut FolderReport,
+) -> Result<(), MailboxError> {
+    tracing::error!(
+        mailbox = %place.cfg.name, folder = place.folder, uid = item.0.uid, error = why,
+        "message failed {MAX_TRIES} times; storing it as a flagged placeholder and moving on"
+    );
+    let mut parsed = HashMap::new();
+    if let Some((raw, _)) = bodies.get(&item.0.uid) {
+        parsed.insert(item.0.uid, ingest::placeholder(raw, why));
+    }
+    let one = std::slice::from_ref(item);
+    off_the_runtime(|| store_batch(store, pipeline, clock, place, one, bodies, &mut parsed, &HashMap::new(), report))
 }
 
 async fn capabilities(session: &mut ImapSession, state: &mut SessionState) -> Result<(bool, bool), MailboxError> {

@@ -32,6 +32,13 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("cannot create {path}: {source}")]
     Create { path: String, source: std::io::Error },
+    #[error("database {0} does not exist (run `ticketd run` first)")]
+    Missing(String),
+    #[error(
+        "database {path} has schema version {found}, older than this ticketd's ({supported}); \
+         start `ticketd run` once to migrate it (commands that only read never do)"
+    )]
+    TooOld { path: String, found: i64, supported: i64 },
     #[error("ticket {0} does not exist")]
     NoSuchTicket(i64),
 }
@@ -43,10 +50,27 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
+    ///
+    /// The files are private to the service user and its group whatever the umask (SPEC §4): a
+    /// new database is created empty with mode 0640 before SQLite opens it (its -wal and -shm
+    /// files take the database's mode and owner), owned like its folder when created by root;
+    /// an existing one readable by others loses that.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            crate::files::create_private_dir_all(dir)
                 .map_err(|source| StoreError::Create { path: dir.display().to_string(), source })?;
+        }
+        match crate::files::create_private_file(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                    if let Err(e) = crate::files::restrict(&file) {
+                        tracing::warn!(file = %file.display(), error = %e, "cannot make the database private");
+                    }
+                }
+            }
+            Err(source) => return Err(StoreError::Create { path: path.display().to_string(), source }),
         }
         let mut conn = Connection::open(path)?;
         // Several processes share the file (the daemon and shell commands): wait for locks
@@ -56,9 +80,10 @@ impl Store {
         // they are written in. Only a new, empty database takes the setting (before WAL mode).
         conn.pragma_update(None, "page_size", 8192)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // NORMAL is durable across process crashes in WAL mode; only an OS crash may lose the
-        // last commits, and then the IMAP checkpoint is lost with them, so mail is fetched again.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: a commit is on disk (the log fsync'd) before it returns. Messages are moved out
+        // of the INBOX right after their commit, so with NORMAL a power cut could lose the last
+        // commits of mail that had already left the server's INBOX (SPEC §4 "Durability").
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Every statement of the pipeline stays prepared: parsing SQL would cost more than
         // running it.
@@ -68,6 +93,36 @@ impl Store {
         // binding and cost a third of a scheduler pass).
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// Opens an existing database for commands that only read (SPEC §1): never creates one, never
+    /// migrates one. A missing file, or a schema older or newer than this binary's, is an error
+    /// that says so. The connection is read-only.
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        let store = Store::open_to_copy(path)?;
+        let conn = store.conn;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { found, supported: SCHEMA_VERSION });
+        }
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::TooOld { path: path.display().to_string(), found, supported: SCHEMA_VERSION });
+        }
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(Store { conn })
+    }
+
+    /// Opens an existing database read-only whatever its schema version, for `db backup` (a copy
+    /// before an upgrade is what a backup is for). A missing file is an error that says so.
+    pub fn open_to_copy(path: &Path) -> Result<Store, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        use rusqlite::OpenFlags;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(Duration::from_secs(30))?;
         Ok(Store { conn })
     }
 
@@ -92,9 +147,30 @@ impl Store {
     }
 
     /// A consistent copy of the database, safe while the daemon writes (SQLite `VACUUM INTO`).
+    /// The target must not exist: it is created empty first, private (0640, owned like its
+    /// folder when run as root), which SQLite accepts and keeps; it is fsync'd when written. On
+    /// failure nothing is left at `target`.
     pub fn backup(&self, target: &Path) -> Result<(), StoreError> {
-        self.conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
-        Ok(())
+        let create = |source| StoreError::Create { path: target.display().to_string(), source };
+        crate::files::create_private_file(target).map_err(create)?;
+        let written = self
+            .conn
+            .execute("VACUUM INTO ?1", [target.to_string_lossy()])
+            .map_err(StoreError::from)
+            .and_then(|_| std::fs::File::open(target).and_then(|f| f.sync_all()).map_err(create))
+            .and_then(|_| crate::files::sync_dir(folder_of(target)).map_err(create));
+        if written.is_err() {
+            let _ = std::fs::remove_file(target);
+        }
+        written
+    }
+}
+
+/// The folder a file is in ("." for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 
@@ -123,5 +199,53 @@ mod tests {
             Store::open(&path).unwrap()
         };
         drop(store2);
+    }
+
+    #[test]
+    fn readers_never_create_or_migrate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let err = Store::open_existing(&path).err().unwrap();
+        assert_eq!(err.to_string(), format!("database {} does not exist (run `ticketd run` first)", path.display()));
+        assert!(!path.exists());
+        // An older schema is refused, not migrated.
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION - 1).unwrap();
+        let err = Store::open_existing(&path).err().unwrap();
+        assert!(err.to_string().contains("older than this ticketd"), "{err}");
+        let v: i64 = Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION - 1);
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION).unwrap();
+        let store = Store::open_existing(&path).unwrap();
+        let n: i64 = store.conn().query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0);
+        // Read-only: nothing can be written through it.
+        assert!(store.conn().execute("DELETE FROM tickets", []).is_err());
+    }
+
+    #[test]
+    fn the_database_and_its_backup_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db/t.db");
+        let store = Store::open(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path) & 0o007, 0);
+        assert_eq!(mode(&dir.path().join("db")), 0o750);
+        let backup = dir.path().join("backup.db");
+        // As `db backup` does it: read-only, beside the daemon's connection.
+        Store::open_to_copy(&path).unwrap().backup(&backup).unwrap();
+        assert_eq!(mode(&backup), 0o640);
+        let copy = Connection::open(&backup).unwrap();
+        let v: i64 = copy.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        // An existing target is refused and left alone.
+        assert!(store.backup(&backup).is_err());
+        assert!(backup.exists());
+        // A database left world-readable by an older ticketd is made private when opened.
+        drop(store);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(mode(&path), 0o640);
     }
 }

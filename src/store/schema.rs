@@ -226,6 +226,20 @@ CREATE TABLE breaches (
     PRIMARY KEY (ticket_id, kind)
 );
 "#,
+    // 4: processing attempts, counted durably before each try, so that a message that crashes
+    // the process (a stack overflow, an abort) is recognised on restart instead of crashing it
+    // again forever. A row lives only while its message is being tried.
+    r#"
+CREATE TABLE attempts (
+    mailbox     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    tries       INTEGER NOT NULL,
+    last_error  TEXT,
+    PRIMARY KEY (mailbox, folder, uidvalidity, uid)
+);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -32,6 +32,74 @@ pub fn oldest_stored(conn: &Connection, mailbox: &str, folder: &str) -> Result<O
         .flatten())
 }
 
+/// How often each of `uids` has been tried already (0 for none).
+pub fn attempts(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<Vec<(u32, i64, Option<String>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT tries, last_error FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+    )?;
+    let mut out = Vec::with_capacity(uids.len());
+    for &uid in uids {
+        let row: Option<(i64, Option<String>)> =
+            stmt.query_row(params![mailbox, folder, uidvalidity, uid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let (tries, error) = row.unwrap_or((0, None));
+        out.push((uid, tries, error));
+    }
+    Ok(out)
+}
+
+/// Counts one more try of each of `uids`; the caller commits this before the try begins.
+pub fn count_attempt(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO attempts (mailbox, folder, uidvalidity, uid, tries) VALUES (?1, ?2, ?3, ?4, 1) \
+         ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET tries = tries + 1",
+    )?;
+    for &uid in uids {
+        stmt.execute(params![mailbox, folder, uidvalidity, uid])?;
+    }
+    Ok(())
+}
+
+/// Notes why a try failed (a panic or a time-out the process survived).
+pub fn attempt_failed(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+    error: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE attempts SET last_error = ?5 WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+    )?
+    .execute(params![mailbox, folder, uidvalidity, uid, error])?;
+    Ok(())
+}
+
+/// Forgets the tries of a stored message (in the transaction that stores it).
+pub fn clear_attempt(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4")?
+        .execute(params![mailbox, folder, uidvalidity, uid])?;
+    Ok(())
+}
+
 /// Starts a folder generation: first sync, or UIDVALIDITY changed (RFC 3501 §2.3.1.1).
 pub fn start_generation(
     conn: &Connection,

@@ -136,14 +136,6 @@ pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&st
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Whether ticketd queued mail for this address on this ticket (so a bounce is about it).
-pub fn ticket_sent_to_requester(conn: &Connection, ticket: i64, requester: &str) -> Result<bool, StoreError> {
-    let n: i64 = conn.prepare_cached("SELECT COUNT(*) FROM outbox WHERE ticket_id = ?1 AND EXISTS (SELECT 1 FROM json_each(recipients) WHERE value = ?2)")?.query_row(params![ticket, requester],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
-}
-
 /// The latest incoming message of a ticket: (sender, its new text, else its whole text).
 pub fn last_incoming(conn: &Connection, ticket: i64) -> Result<Option<(String, String)>, StoreError> {
     Ok(conn
@@ -431,9 +423,17 @@ pub fn message_seen(conn: &Connection, identity: &str) -> Result<Option<i64>, St
 
 /// Whether `address` belongs on this ticket: the requester, anyone who wrote on it or was in
 /// its To/Cc history, or someone at the requester's domain.
-pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) -> Result<bool, StoreError> {
+/// Whether `address` is known to a ticket (SPEC §4): its requester, or an address in From, To
+/// or Cc of one of its messages; with `same_domain`, also any address at the requester's domain
+/// (the caller decides whether that domain proves anything).
+pub fn address_known_to_ticket(
+    conn: &Connection,
+    ticket: i64,
+    address: &str,
+    same_domain: bool,
+) -> Result<bool, StoreError> {
     // Exact comparisons only: an address is untrusted input and must not become a pattern.
-    let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    let domain = if same_domain { address.rsplit_once('@').map(|(_, d)| d).unwrap_or("") } else { "" };
     let n: i64 = conn
         .prepare_cached(
             "SELECT (SELECT COUNT(*) FROM tickets WHERE id = ?1 AND (requester = ?2 \
@@ -444,6 +444,36 @@ pub fn address_known_to_ticket(conn: &Connection, ticket: i64, address: &str) ->
         )?
         .query_row(params![ticket, address, domain], |r| r.get(0))?;
     Ok(n > 0)
+}
+
+/// The ticket of the newest of `ids` that is a Message-ID of mail ticketd sent (the outbox).
+pub fn ticket_by_sent_ids(conn: &Connection, ids: &[String]) -> Result<Option<i64>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL")?;
+    for id in ids.iter().rev() {
+        if let Some(t) = stmt.query_row([id], |r| r.get(0)).optional()? {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `message_id` is one ticketd made and sent (so a message carrying it is its own).
+pub fn is_sent_message_id(conn: &Connection, message_id: &str) -> Result<bool, StoreError> {
+    Ok(conn.prepare_cached("SELECT 1 FROM outbox WHERE message_id = ?1")?.exists([message_id])?)
+}
+
+/// Whether one of `ids` is a Message-ID of mail ticketd sent to `address` (a bounce's proof).
+pub fn sent_to(conn: &Connection, ids: &[String], address: &str) -> Result<bool, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM outbox WHERE message_id = ?1 AND EXISTS (SELECT 1 FROM json_each(recipients) WHERE value = ?2)",
+    )?;
+    for id in ids {
+        if stmt.exists(params![id, address])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub fn messages_of(conn: &Connection, ticket: i64) -> Result<Vec<StoredMessage>, StoreError> {
@@ -572,7 +602,10 @@ mod tests {
             ("x@%", false),
             ("%", false),
         ] {
-            assert_eq!(address_known_to_ticket(conn, ticket, address).unwrap(), known, "{address}");
+            assert_eq!(address_known_to_ticket(conn, ticket, address, true).unwrap(), known, "{address}");
         }
+        // Without the shared-domain rule a colleague is a stranger until they are on a message.
+        assert!(!address_known_to_ticket(conn, ticket, "bob@customer.test", false).unwrap());
+        assert!(address_known_to_ticket(conn, ticket, "zed@partner.test", false).unwrap());
     }
 }

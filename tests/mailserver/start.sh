@@ -290,6 +290,9 @@ verbose_proctitle = yes
 
 protocols = imap lmtp
 listen = 127.0.0.1
+# The name in the Received header of LMTP deliveries: the same host as Postfix, as on a
+# one-machine mail server ([staff] mta_hosts).
+hostname = mail.example.test
 
 $SSL_SETTINGS
 # Tests log in with plain passwords over the unencrypted port.
@@ -437,11 +440,24 @@ in_flow_delay = 0
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = $DC/run/auth-postfix
 smtpd_sasl_auth_enable = yes
+# Postfix writes "(Authenticated sender: USER)" into its Received header: ticketd's
+# "submission" trust source.
+smtpd_sasl_authenticated_header = yes
+# Stand-ins for a DKIM/DMARC verifier milter (OpenDKIM, rspamd): the company's MTA writes its
+# own Authentication-Results above its Received header. Staff who authenticated get a DKIM
+# pass; envelope senders at forged.test fail SPF and DMARC.
+smtpd_sender_restrictions = check_sasl_access regexp:$PF/etc/verifier_staff.regexp, check_sender_access regexp:$PF/etc/verifier_forged.regexp
 $SMTPD_TLS
 EOF
 
 cat >"$PF/etc/virtual_domains.regexp" <<'EOF'
 /\.test$/	OK
+EOF
+cat >"$PF/etc/verifier_staff.regexp" <<'EOF'
+/^[^@]+@example\.test$/	PREPEND Authentication-Results: mail.example.test; dkim=pass header.d=example.test header.i=@example.test
+EOF
+cat >"$PF/etc/verifier_forged.regexp" <<'EOF'
+/@forged\.test$/	PREPEND Authentication-Results: mail.example.test; spf=fail smtp.mailfrom=forged.test; dkim=none; dmarc=fail header.from=forged.test
 EOF
 
 # chroot = n everywhere: the daemons need the absolute sandbox paths.
@@ -476,7 +492,8 @@ EOF
 # second it sleeps in 300 ms steps (dict_load_file: "pausing to let main.cf
 # cool down") until it is older -- ~1.5 s per fresh sandbox. Backdating the
 # freshly written files removes that delay.
-touch -d '1 minute ago' "$PF/etc/main.cf" "$PF/etc/master.cf" "$PF/etc/virtual_domains.regexp"
+touch -d '1 minute ago' "$PF/etc/main.cf" "$PF/etc/master.cf" "$PF/etc/virtual_domains.regexp" \
+    "$PF/etc/verifier_staff.regexp" "$PF/etc/verifier_forged.regexp"
 
 # ---------------------------------------------------------------------------
 # Start

@@ -16,7 +16,7 @@ pub const PASSWORD: &str = "secret";
 
 pub mod oauth_server;
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -424,6 +424,8 @@ timeout = "10s"
 
 [staff]
 addresses = ["alice@example.test", "bob@example.test"]
+trust = ["sent-folder", "dkim", "submission"]
+authserv_id = "mail.example.test"
 
 [[mailbox]]
 name = "support"
@@ -593,4 +595,73 @@ pub fn envelope_sender(raw: &[u8]) -> String {
         .map(|f| f.address)
         .filter(|a| a.contains('@'))
         .unwrap_or_else(|| "unknown@sender.test".into())
+}
+
+impl MailServer {
+    /// Sends a message through Postfix as a logged-in user (SMTP AUTH PLAIN over the loopback
+    /// port, as a staff member's mail client submits): Postfix then writes its
+    /// "(Authenticated sender: USER)" comment, and the sandbox's verifier stand-in its DKIM pass.
+    pub async fn send_authenticated(&self, user: &str, to: &[&str], raw: &[u8]) {
+        self.smtp_session(Some(user), user, to, raw).await
+    }
+
+    /// One SMTP transaction spoken by hand, so that a test can use envelope senders no client
+    /// library would (`<"(Authenticated sender: x)"@evil.test>`), with AUTH PLAIN as `auth`.
+    pub async fn smtp_session(&self, auth: Option<&str>, mail_from: &str, to: &[&str], raw: &[u8]) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let stream = TcpStream::connect(("127.0.0.1", self.smtp_port)).await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        // Reads one (possibly multi-line) reply and checks its code.
+        async fn reply(lines: &mut tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>, want: &str) {
+            loop {
+                let line = lines.next_line().await.unwrap().expect("an SMTP reply");
+                assert!(line.starts_with(want), "SMTP: wanted {want}, got {line}");
+                if line.as_bytes().get(3) != Some(&b'-') {
+                    return;
+                }
+            }
+        }
+        reply(&mut lines, "220").await;
+        let mut steps = vec![("EHLO client.example.test".to_string(), "250")];
+        if let Some(user) = auth {
+            let plain = base64(format!("\0{user}\0{PASSWORD}").as_bytes());
+            steps.push((format!("AUTH PLAIN {plain}"), "235"));
+        }
+        steps.push((format!("MAIL FROM:<{mail_from}>"), "250"));
+        for t in to {
+            steps.push((format!("RCPT TO:<{t}>"), "250"));
+        }
+        steps.push(("DATA".into(), "354"));
+        for (command, want) in steps {
+            write.write_all(format!("{command}\r\n").as_bytes()).await.unwrap();
+            reply(&mut lines, want).await;
+        }
+        let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+        for line in text.split('\n') {
+            let stuffed = if line.starts_with('.') { format!(".{line}") } else { line.to_string() };
+            write.write_all(format!("{stuffed}\r\n").as_bytes()).await.unwrap();
+        }
+        write.write_all(b".\r\n").await.unwrap();
+        reply(&mut lines, "250").await;
+        write.write_all(b"QUIT\r\n").await.unwrap();
+    }
+
+    /// Waits until `user`'s `folder` holds at least `count` messages whose raw text contains
+    /// `needle`, and returns them.
+    pub async fn wait_for_text(&self, user: &str, folder: &str, needle: &str, count: usize) -> Vec<ServerMessage> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found: Vec<ServerMessage> = self
+                .messages(user, folder)
+                .await
+                .into_iter()
+                .filter(|m| String::from_utf8_lossy(&m.raw).contains(needle))
+                .collect();
+            if found.len() >= count || Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
