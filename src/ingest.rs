@@ -38,6 +38,21 @@ pub enum IngestError {
     Action(#[from] crate::actions::ActionError),
 }
 
+impl IngestError {
+    /// The disk (or the database) is full: the message stays on the server and is tried again
+    /// later, while the messages beside it are stored.
+    pub fn is_disk_full(&self) -> bool {
+        let io_full = |e: &std::io::Error| e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28);
+        match self {
+            IngestError::Attachment { source, .. } => io_full(source),
+            IngestError::Store(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for IngestError {
     fn from(e: rusqlite::Error) -> Self {
         IngestError::Store(StoreError::Sqlite(e))

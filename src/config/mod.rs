@@ -1082,6 +1082,43 @@ department = "support"
     }
 
     #[test]
+    fn staff_trust_is_a_list_and_the_old_word_is_refused_with_advice() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.staff.trust, vec![TrustSource::SentFolder, TrustSource::Dkim]);
+        let text = GOOD.replace("[smtp]\n", "[staff]\ntrust = \"authenticated\"\n\n[smtp]\n");
+        let e = parse(&text).unwrap_err();
+        assert!(e.line.is_some(), "{e}");
+        assert!(
+            e.message.contains("old single-word form") && e.message.contains("trust = [\"sent-folder\", \"dkim\"]"),
+            "{e}"
+        );
+        let text = GOOD.replace("[smtp]\n", "[staff]\ntrust = [\"dkim\", \"carrier-pigeon\"]\n\n[smtp]\n");
+        assert!(parse(&text).unwrap_err().message.contains("carrier-pigeon"));
+        let text = GOOD.replace(
+            "[smtp]\n",
+            "[staff]\ntrust = [\"submission\", \"from-header\"]\nauthserv_id = \"MX.Example.test\"\n\n[smtp]\n",
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.staff.mta_hosts, vec!["mx.example.test".to_string()], "defaults to the authserv_id host");
+        assert!(c.staff.warnings().iter().any(|w| w.contains("from-header")));
+        // A sent folder is read only when its trust source is listed.
+        let text = GOOD
+            .replace("[smtp]\n", "[staff]\ntrust = [\"dkim\"]\n\n[smtp]\n")
+            .replace("department = \"support\"", "department = \"support\"\nsent_folder = \"Sent\"");
+        assert!(parse(&text).unwrap_err().message.contains("sent-folder"));
+    }
+
+    #[test]
+    fn public_domains_prove_nothing() {
+        let text = GOOD.replace("[smtp]\n", "[tickets]\npublic_domains = [\"Mail.Example\"]\n\n[smtp]\n");
+        let c = parse(&text).unwrap();
+        for d in ["gmail.com", "seznam.cz", "freemail.hu", "mail.example"] {
+            assert!(c.tickets.is_public_domain(d), "{d}");
+        }
+        assert!(!c.tickets.is_public_domain("customer.test"));
+    }
+
+    #[test]
     fn unknown_key_is_refused_with_line() {
         let text = GOOD.replace("[smtp]\n", "[smtp]\nhots = \"x\"\n");
         let e = parse(&text).unwrap_err();

@@ -44,6 +44,8 @@ pub struct FolderReport {
     pub automatic: usize,
     /// Messages below the checkpoint still in the folder although ticketd moves what it stores.
     pub gaps: usize,
+    /// Messages left on the server for a later pass because the disk was full.
+    pub deferred: usize,
     /// UIDNEXT when the folder was selected: a later, higher UIDNEXT means new mail.
     pub uid_next: Option<u32>,
 }
@@ -161,7 +163,19 @@ async fn read_folder(
     if matches!(cfg.after, crate::config::AfterAction::Move(_)) && !from_sent_folder {
         report.gaps = gap_check(session, cfg, folder, &checkpoint, store).await?;
     }
-    let metas = fetch_meta(session, checkpoint.last_uid).await?;
+    let mut metas = fetch_meta(session, checkpoint.last_uid).await?;
+    // Messages left for later (the disk was full) come first, in UID order with the rest.
+    let deferred = store::sync::deferred(store.conn(), &cfg.name, folder, uidvalidity)?;
+    if !deferred.is_empty() {
+        let present = fetch_meta_of(session, &deferred).await?;
+        for gone in deferred.iter().filter(|u| !present.iter().any(|m| m.uid == **u)) {
+            // Expunged by someone else meanwhile: nothing left to store.
+            store::sync::clear_deferred(store.conn(), &cfg.name, folder, uidvalidity, *gone)?;
+        }
+        metas.extend(present);
+        metas.sort_by_key(|m| m.uid);
+        metas.dedup_by_key(|m| m.uid);
+    }
     if metas.is_empty() {
         return Ok(report);
     }
@@ -177,7 +191,7 @@ async fn read_folder(
     let mut todo: Vec<(Meta, bool)> = Vec::new();
     let mut highest_skipped = 0;
     for meta in metas {
-        let old = meta.internal_date < cutoff;
+        let old = meta.internal_date < cutoff && !deferred.contains(&meta.uid);
         if meta.uid <= checkpoint.horizon_uid && old && !from_sent_folder {
             match cfg.initial_sync {
                 InitialSync::Recent => {
@@ -282,8 +296,32 @@ fn store_batch(
             truncated,
         };
         let poison = message.flags.iter().any(|f| f.starts_with("poison: "));
+        // Each message on its own savepoint: one that does not fit on the disk is left on the
+        // server for a later pass, and the others are stored.
+        tx.execute_batch("SAVEPOINT message").map_err(store::StoreError::from)?;
         let outcome =
-            ingest::ingest_parsed_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now())?;
+            match ingest::ingest_parsed_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now()) {
+                Ok(outcome) => {
+                    tx.execute_batch("RELEASE message").map_err(store::StoreError::from)?;
+                    store::sync::clear_deferred(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
+                    outcome
+                }
+                Err(e) if e.is_disk_full() => {
+                    tx.execute_batch("ROLLBACK TO message; RELEASE message").map_err(store::StoreError::from)?;
+                    tracing::error!(
+                        mailbox = %cfg.name, folder, uid = meta.uid, error = %e,
+                        "no space left to store this message; it stays on the server and is tried again"
+                    );
+                    let label = crate::metrics::OutcomeLabel { mailbox: cfg.name.clone(), outcome: "disk_full".into() };
+                    crate::metrics::global().messages.get_or_create(&label).inc();
+                    let now = clock.now().timestamp();
+                    store::sync::defer(&tx, &cfg.name, folder, uidvalidity, meta.uid, &e.to_string(), now)?;
+                    store::sync::advance(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
+                    report.deferred += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
         report.fetched += 1;
         if poison {
             let label = crate::metrics::OutcomeLabel { mailbox: cfg.name.clone(), outcome: "placeholder".into() };
@@ -506,8 +544,9 @@ async fn gap_check(
     }
     let query = format!("UID {}:{}", checkpoint.horizon_uid + 1, checkpoint.last_uid);
     let present = timed("UID SEARCH", session.uid_search(&query)).await??;
-    let pending: Vec<u32> =
+    let mut pending: Vec<u32> =
         store::sync::pending_actions(store.conn(), &cfg.name, folder)?.iter().map(|p| p.uid).collect();
+    pending.extend(store::sync::deferred(store.conn(), &cfg.name, folder, checkpoint.uidvalidity)?);
     let mut missing: Vec<u32> = present
         .into_iter()
         .filter(|u| *u > checkpoint.horizon_uid && *u <= checkpoint.last_uid && !pending.contains(u))
@@ -531,6 +570,25 @@ async fn still_there(session: &mut ImapSession, uid: u32) -> Result<bool, Mailbo
 async fn all_uids(session: &mut ImapSession) -> Result<Vec<u32>, MailboxError> {
     let uids = timed("UID SEARCH", session.uid_search("ALL")).await??;
     Ok(uids.into_iter().collect())
+}
+
+/// Metadata of particular messages, those still in the folder.
+async fn fetch_meta_of(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Meta>, MailboxError> {
+    let fetches: Vec<async_imap::types::Fetch> = timed("UID FETCH (metadata)", async {
+        session.uid_fetch(uid_set(uids.iter().copied()), "(UID INTERNALDATE RFC822.SIZE)").await?.try_collect().await
+    })
+    .await??;
+    Ok(fetches
+        .iter()
+        .filter_map(|f| {
+            let uid = f.uid.filter(|u| uids.contains(u))?;
+            Some(Meta {
+                uid,
+                internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)).unwrap_or_else(Utc::now),
+                size: u64::from(f.size.unwrap_or(0)),
+            })
+        })
+        .collect())
 }
 
 async fn fetch_meta(session: &mut ImapSession, after_uid: u32) -> Result<Vec<Meta>, MailboxError> {

@@ -239,6 +239,18 @@ CREATE TABLE attempts (
     last_error  TEXT,
     PRIMARY KEY (mailbox, folder, uidvalidity, uid)
 );
+
+-- Messages left on the server because the disk was full when they came: tried again on each
+-- pass (below the checkpoint, so the messages after them were not held up).
+CREATE TABLE deferred (
+    mailbox     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    since       INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, folder, uidvalidity, uid)
+);
 "#,
 ];
 

@@ -100,6 +100,46 @@ pub fn clear_attempt(
     Ok(())
 }
 
+/// Leaves a message for a later pass (the disk was full); the checkpoint may pass it.
+pub fn defer(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+    reason: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO deferred (mailbox, folder, uidvalidity, uid, reason, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET reason = ?5",
+    )?
+    .execute(params![mailbox, folder, uidvalidity, uid, reason, now])?;
+    Ok(())
+}
+
+/// The messages of this folder generation left for a later pass.
+pub fn deferred(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32) -> Result<Vec<u32>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid FROM deferred WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 ORDER BY uid",
+    )?;
+    let uids = stmt.query_map(params![mailbox, folder, uidvalidity], |r| r.get(0))?;
+    Ok(uids.collect::<Result<_, _>>()?)
+}
+
+/// Forgets a deferred message: stored at last, or gone from the server.
+pub fn clear_deferred(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM deferred WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4")?
+        .execute(params![mailbox, folder, uidvalidity, uid])?;
+    Ok(())
+}
+
 /// Starts a folder generation: first sync, or UIDVALIDITY changed (RFC 3501 §2.3.1.1).
 pub fn start_generation(
     conn: &Connection,
