@@ -180,6 +180,7 @@ after = "{after}"
 path = "tickets.db"
 [acks]
 per_sender_per_hour = 1000000
+per_hour = 0
 loop_breaker = false
 [smtp]
 host = "127.0.0.1"

@@ -458,7 +458,7 @@ fn hop(value: &str) -> Hop<'_> {
 fn is_mta(host: Option<&str>, mta_hosts: &[String]) -> bool {
     host.is_some_and(|h| {
         let h = h.trim_end_matches('.').to_ascii_lowercase();
-        mta_hosts.iter().any(|m| *m == h)
+        mta_hosts.contains(&h)
     })
 }
 

@@ -47,8 +47,11 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let server = MailServer::start();
     // One customer sending 2,000 mails in a minute is what the loop breaker exists for; here
     // every one of them must be acknowledged.
-    let t =
-        Ticketd::new(&server, "poll_interval = \"1s\"", "[acks]\nper_sender_per_hour = 100000\nloop_breaker = false\n");
+    let t = Ticketd::new(
+        &server,
+        "poll_interval = \"1s\"",
+        "[acks]\nper_sender_per_hour = 100000\nper_hour = 0\nloop_breaker = false\n",
+    );
 
     // Mail arrives throughout, in small bursts.
     let imap_port = server.imap_port;

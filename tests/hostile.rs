@@ -241,7 +241,7 @@ async fn poison_mail_is_stored_while_the_mail_around_it_is_acknowledged_and_heal
         if before == 1 && after == 1 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     println!("/healthz: {answered} answers, worst {worst:?}, everything acknowledged after {:?}", started.elapsed());
     assert_eq!(server.messages("after@customer.test", "INBOX").await.len(), 1, "the mail after the poison is answered");

@@ -302,9 +302,9 @@ async fn a_thousand_idle_connections_leave_health_and_mail_working() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(500));
                 for c in conns.iter_mut() {
-                    let alive = c.as_ref().is_some_and(|s| {
-                        matches!(s.peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-                    });
+                    let alive = c.as_ref().is_some_and(
+                        |s| matches!(s.peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+                    );
                     if !alive {
                         *c = connect();
                         total += 1;

@@ -576,7 +576,7 @@ impl TicketsConfig {
     /// Whether a domain is a public mail provider's, shipped or configured.
     pub fn is_public_domain(&self, domain: &str) -> bool {
         let domain = domain.trim().to_ascii_lowercase();
-        PUBLIC_MAIL_DOMAINS.contains(&domain.as_str()) || self.public_domains.iter().any(|d| *d == domain)
+        PUBLIC_MAIL_DOMAINS.contains(&domain.as_str()) || self.public_domains.contains(&domain)
     }
 }
 

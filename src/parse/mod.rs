@@ -5,6 +5,7 @@
 //! makes it panic) still yields a [`ParsedMessage`] flagged `unparsable`, and the raw bytes are
 //! kept by the caller, so no mail is ever dropped.
 
+pub mod limits;
 pub mod repair;
 pub mod reply;
 pub mod subject;
@@ -12,6 +13,7 @@ pub mod subject;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chrono::{DateTime, TimeZone, Utc};
+use limits::MimeLimit;
 use mail_parser::{Address as MpAddress, HeaderValue, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
@@ -166,6 +168,11 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
     if raw.is_empty() {
         return None;
     }
+    // Before the full parser: it nests message/rfc822 parts as nested values, and a deep enough
+    // nest overflows the stack when dropped, which nothing catches.
+    if let Err(limit) = limits::mime_depth(raw, limits::MAX_MIME_DEPTH) {
+        return Some(headers_only(raw, limit));
+    }
     let message = MessageParser::default().parse(raw)?;
     // Without a single header field a mail must have, it is not a message, whatever the
     // parser made of it (RFC 5322 §3.6: From and Date are required; we accept any of these).
@@ -173,11 +180,7 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
     if !message.headers_raw().any(|(name, _)| known.contains(&name.to_ascii_lowercase().as_str())) {
         return None;
     }
-    let mut flags = Vec::new();
-    let message_id = message.message_id().map(clean_id).filter(|s| !s.is_empty());
-    if message_id.is_none() {
-        flags.push("no_message_id".to_string());
-    }
+    let mut m = header_fields(&message);
     // multipart/alternative: mail-parser lists text/plain first when there is one; an HTML-only
     // message is made readable here, links and lists kept.
     let text = match message.text_part(0) {
@@ -187,11 +190,11 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
     let text = repaired_text(&message, &text).unwrap_or(text).replace("\r\n", "\n");
     if has_unknown_charset(&message) {
         // The parser guessed; the text may be imperfect, and staff should know why.
-        flags.push("unknown_charset".to_string());
+        m.flags.push("unknown_charset".to_string());
     }
-    let new_text = reply::new_part(&text);
-    let content_type = mime_type(message.root_part(), "text/plain");
-    let attachments = message
+    m.new_text = reply::new_part(&text);
+    m.text = text;
+    m.attachments = message
         .attachments()
         .map(|part| {
             let ct = mime_type(part, "application/octet-stream");
@@ -207,14 +210,22 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
             ParsedAttachment { filename: safe_filename(&name), content_type: ct, content }
         })
         .collect();
-    Some(ParsedMessage {
+    Some(m)
+}
+
+/// What the top-level header fields say: addresses, subject, threading headers, the header list
+/// and the top-level MIME type; flagged `no_message_id` where there is none.
+fn header_fields(message: &mail_parser::Message<'_>) -> ParsedMessage {
+    let message_id = message.message_id().map(clean_id).filter(|s| !s.is_empty());
+    let flags = if message_id.is_none() { vec!["no_message_id".to_string()] } else { Vec::new() };
+    ParsedMessage {
         message_id,
         in_reply_to: id_list(message.in_reply_to()),
         references: id_list(message.references()),
-        subject: repaired_header(&message, "subject", message.subject().unwrap_or("")).trim().to_string(),
+        subject: repaired_header(message, "subject", message.subject().unwrap_or("")).trim().to_string(),
         from: message.from().and_then(first_sender).map(|mut s| {
             if let Some(name) = s.name.as_deref().filter(|n| n.contains('\u{fffd}')) {
-                s.name = Some(repaired_display_name(&message, name));
+                s.name = Some(repaired_display_name(message, name));
             }
             s
         }),
@@ -227,15 +238,42 @@ fn parse_inner(raw: &[u8]) -> Option<ParsedMessage> {
             .map(|(_, v)| v.trim().trim_matches(['<', '>']).to_ascii_lowercase())
             .collect(),
         date: message.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single()),
-        text,
-        new_text,
         headers: message.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), unfold(v))).collect(),
-        content_type,
-        attachments,
-        content_hash: String::new(),
-        copy_hash: String::new(),
+        content_type: mime_type(message.root_part(), "text/plain"),
         flags,
-    })
+        ..Default::default()
+    }
+}
+
+/// A message that is not handed to the full parser (SPEC §4 "Hostile and broken input"): its
+/// top-level header block alone is read, the rest is left to the raw copy the caller keeps for
+/// every message flagged `unparsable`.
+fn headers_only(raw: &[u8], limit: MimeLimit) -> ParsedMessage {
+    let (flag, why) = match limit {
+        MimeLimit::TooDeep => (
+            "too_deep",
+            format!(
+                "This message nests MIME parts deeper than {} levels; it was stored raw and not decoded.",
+                limits::MAX_MIME_DEPTH
+            ),
+        ),
+        MimeLimit::TooCostly => (
+            "too_costly",
+            "This message's MIME structure is too costly to decode (multipart parts whose boundary never \
+comes); it was stored raw and not decoded."
+                .to_string(),
+        ),
+    };
+    tracing::warn!(bytes = raw.len(), flag, "a message is not handed to the MIME parser; it is kept raw and flagged");
+    let head = limits::header_block(raw);
+    let mut m = match MessageParser::default().parse_headers(head) {
+        Some(message) => header_fields(&message),
+        None => ParsedMessage { headers: scan_headers(head), ..Default::default() },
+    };
+    m.text = why.clone();
+    m.new_text = why;
+    m.flags.splice(0..0, ["unparsable".to_string(), flag.to_string()]);
+    m
 }
 
 /// A part's "type/subtype" in lower case, or `default` when it declares none.
@@ -358,7 +396,12 @@ fn has_unknown_charset(message: &mail_parser::Message<'_>) -> bool {
 }
 
 /// Readable plain text from HTML: no tags, scripts or styles; links, lists and paragraphs kept.
+///
+/// At most [`limits::MAX_HTML_INPUT`] bytes are read, and elements nested deeper than
+/// [`limits::MAX_HTML_DEPTH`] are dropped first (their text kept): html2text takes time quadratic
+/// in the nesting depth.
 pub fn html_to_text(html: &str) -> String {
+    let html = limits::flatten_html(limits::prefix(html, limits::MAX_HTML_INPUT), limits::MAX_HTML_DEPTH);
     match html2text::config::plain().no_table_borders().string_from_read(html.as_bytes(), 100_000) {
         Ok(text) => text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string(),
         Err(_) => String::new(),
@@ -487,6 +530,94 @@ Date: Mon, 23 Nov 2026 09:14:00 +0100\r\n\r\nHello\r\n";
             assert!(m.is_flagged("unparsable") || m.is_flagged("no_message_id"), "{raw:?}: {m:?}");
             assert_eq!(m.content_hash.len(), 64);
         }
+    }
+
+    fn nested_rfc822(levels: usize) -> Vec<u8> {
+        let mut raw = b"From: Anna <anna@customer.test>\r\nTo: support@example.test\r\nCc: boss@customer.test\r\n\
+Subject: =?utf-8?q?Sz=C3=A1mla?=\r\nMessage-ID: <deep@customer.test>\r\nIn-Reply-To: <ack@example.test>\r\n\
+References: <ack@example.test>\r\nDate: Mon, 23 Nov 2026 09:14:00 +0100\r\nContent-Type: message/rfc822\r\n\r\n"
+            .to_vec();
+        for i in 1..levels {
+            raw.extend_from_slice(
+                format!("From: a{i}@x.test\r\nSubject: level {i}\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"From: x@x.test\r\nSubject: bottom\r\n\r\ntext\r\n");
+        raw
+    }
+
+    fn assert_headers_only(m: &ParsedMessage) {
+        assert!(m.is_flagged("unparsable") && m.is_flagged("too_deep"), "{:?}", m.flags);
+        assert_eq!(m.message_id.as_deref(), Some("deep@customer.test"));
+        assert_eq!(m.subject, "Számla");
+        assert_eq!(m.from.as_ref().map(|f| f.address.as_str()), Some("anna@customer.test"));
+        assert_eq!(m.to, vec!["support@example.test"]);
+        assert_eq!(m.cc, vec!["boss@customer.test"]);
+        assert_eq!(m.in_reply_to, vec!["ack@example.test"]);
+        assert_eq!(m.references, vec!["ack@example.test"]);
+        assert!(m.date.is_some());
+        assert!(m.text.contains("deeper than 20 levels"), "{}", m.text);
+        assert!(m.attachments.is_empty());
+        assert_eq!(m.content_hash.len(), 64);
+    }
+
+    #[test]
+    fn deeply_nested_messages_are_not_handed_to_the_parser() {
+        // ~3 MB: mail-parser builds a value 35,000 levels deep, whose drop overflows this
+        // thread's stack.
+        let raw = nested_rfc822(35_000);
+        assert!(raw.len() > 2_500_000);
+        assert_headers_only(&parse(&raw));
+        assert_headers_only(&parse(&nested_rfc822(21)));
+        assert!(!parse(&nested_rfc822(20)).is_flagged("too_deep"));
+
+        let mut raw = b"From: Anna <anna@customer.test>\r\nTo: support@example.test\r\nCc: boss@customer.test\r\n\
+Subject: =?utf-8?q?Sz=C3=A1mla?=\r\nMessage-ID: <deep@customer.test>\r\nIn-Reply-To: <ack@example.test>\r\n\
+References: <ack@example.test>\r\nDate: Mon, 23 Nov 2026 09:14:00 +0100\r\n"
+            .to_vec();
+        for i in 0..35_000 {
+            raw.extend_from_slice(
+                format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n").as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"Content-Type: text/plain\r\n\r\ntext\r\n");
+        for i in (0..35_000).rev() {
+            raw.extend_from_slice(format!("--b{i}--\r\n").as_bytes());
+        }
+        let m = parse(&raw);
+        assert_headers_only(&m);
+        assert_eq!(m.content_type, "multipart/mixed");
+    }
+
+    #[test]
+    fn a_forwarded_message_is_parsed_as_usual() {
+        // multipart/mixed > message/rfc822 > multipart/alternative: three levels.
+        let raw = b"From: Anna <anna@customer.test>\r\nTo: support@example.test\r\nSubject: Fwd: order\r\n\
+Message-ID: <fwd@customer.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+--outer\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee below.\r\n\
+--outer\r\nContent-Type: message/rfc822\r\n\r\n\
+From: shop@shop.test\r\nSubject: order\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n\
+--alt\r\nContent-Type: text/plain\r\n\r\nYour order\r\n--alt\r\nContent-Type: text/html\r\n\r\n<p>Your order</p>\r\n\
+--alt--\r\n\r\n--outer--\r\n";
+        assert_eq!(limits::mime_depth(raw, limits::MAX_MIME_DEPTH), Ok(3));
+        let m = parse(raw);
+        assert!(m.flags.is_empty(), "{:?}", m.flags);
+        assert_eq!(m.text.trim(), "See below.");
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(m.attachments[0].content_type, "message/rfc822");
+        assert!(String::from_utf8_lossy(&m.attachments[0].content).contains("Your order"));
+    }
+
+    #[test]
+    fn deep_html_is_converted_with_its_text() {
+        let html = format!("<p>before</p>{}deep text{}<p>after</p>", "<div>".repeat(100_000), "</div>".repeat(100_000));
+        let text = html_to_text(&html);
+        assert!(text.contains("before") && text.contains("deep text"), "{text}");
+        // The input is capped: what comes after 512 KB is not read.
+        assert!(!text.contains("after"));
+        let ordinary =
+            "<html><body><p>Hello <b>Anna</b>,</p><ul><li>one<li>two</ul><a href=\"https://x.test\">link</a>";
+        assert!(matches!(limits::flatten_html(ordinary, limits::MAX_HTML_DEPTH), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

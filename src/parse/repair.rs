@@ -87,6 +87,9 @@ pub fn decode_encoded_words(raw: &str) -> String {
     let mut out = String::new();
     let mut pending: Option<(String, Vec<u8>)> = None;
     let mut rest = raw;
+    // Where the last "?=" starts: a word opened after it cannot end, and looking for its end
+    // again for each of many "=?" would take quadratic time.
+    let last_end = raw.rfind("?=");
     let flush = |out: &mut String, pending: &mut Option<(String, Vec<u8>)>| {
         if let Some((cs, bytes)) = pending.take() {
             out.push_str(&decode_charset(&bytes, Some(&cs)));
@@ -98,7 +101,8 @@ pub fn decode_encoded_words(raw: &str) -> String {
             out.push_str(rest);
             break;
         };
-        let parsed = parse_word(&rest[start..]);
+        let offset = raw.len() - rest.len() + start;
+        let parsed = last_end.filter(|end| *end > offset).and_then(|_| parse_word(&rest[start..]));
         let Some((charset, bytes, len)) = parsed else {
             flush(&mut out, &mut pending);
             out.push_str(&rest[..start + 2]);
@@ -222,6 +226,15 @@ mod tests {
         assert_eq!(decode_encoded_words("=?utf-8?q?El=C5?= =?utf-8?q?=91fizet=C3=A9s?="), "Előfizetés");
         assert_eq!(decode_encoded_words("Re: =?iso-8859-2?q?sz=E1mla?= x"), "Re: számla x");
         assert_eq!(decode_encoded_words("plain =? text"), "plain =? text");
+    }
+
+    #[test]
+    fn many_unterminated_words_take_linear_time() {
+        // Each "=?" opens a word whose "?=" never comes.
+        let raw = "=?a?q?x ".repeat(200_000);
+        assert_eq!(decode_encoded_words(&raw), raw);
+        let tail = "=?a?q?x ".repeat(1000);
+        assert_eq!(decode_encoded_words(&format!("=?utf-8?q?caf=C3=A9?= {tail}")), format!("café {tail}"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! Pure and conservative: when nothing above the cut remains, the whole text is the new part.
 //! The full text is always kept beside it by the caller; this never replaces it.
 
+use super::limits::{prefix_lines, MAX_REPLY_TEXT};
+
 /// Labels that open Outlook's header block ("From:"), per language.
 const FROM_LABELS: &[&str] = &["from", "von", "feladó", "od", "מאת", "de", "van", "fra", "från", "lähettäjä"];
 /// Labels that follow within the block ("Sent:" / "Date:").
@@ -111,8 +113,12 @@ fn is_attribution(line: &str) -> bool {
         || (body.starts_with("בתאריך") && body.ends_with('>'))
 }
 
-/// Where the quoted history starts, if it can be found.
+/// Where the quoted history starts, if it can be found. Linear in the text: the share of quoted
+/// lines in what follows each line is kept as running counts, not recounted.
 fn cut_index(lines: &[&str]) -> Option<usize> {
+    // Over lines[i..]: the lines with something on them, and of those the quoted ones.
+    let mut filled_rest = lines.iter().filter(|l| !l.trim().is_empty()).count();
+    let mut quoted_rest = lines.iter().filter(|l| l.starts_with('>')).count();
     for i in 0..lines.len() {
         let line = lines[i];
         if is_outlook_block(lines, i) || is_separator(line) || is_attribution(line) {
@@ -126,23 +132,30 @@ fn cut_index(lines: &[&str]) -> Option<usize> {
         {
             return Some(i);
         }
-        if line.starts_with('>') {
-            let rest: Vec<&&str> = lines[i..].iter().filter(|l| !l.trim().is_empty()).collect();
-            let quoted = rest.iter().filter(|l| l.starts_with('>')).count();
-            if quoted * 2 >= rest.len() {
-                return Some(i);
-            }
+        // Quoting that makes up at least half of the rest ('>' lines are never blank).
+        if line.starts_with('>') && quoted_rest * 2 >= filled_rest {
+            return Some(i);
         }
         if line == "-- " || line == "--" {
             return Some(i);
+        }
+        if line.starts_with('>') {
+            quoted_rest -= 1;
+        }
+        if !line.trim().is_empty() {
+            filled_rest -= 1;
         }
     }
     None
 }
 
 /// The new part of `text`, without quoted history and signature.
+///
+/// Only the first [`MAX_REPLY_TEXT`] bytes are searched for the cut; when there is none in them,
+/// the whole text is the new part.
 pub fn new_part(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let searched = prefix_lines(text, MAX_REPLY_TEXT);
+    let lines: Vec<&str> = searched.lines().map(|l| l.trim_end_matches('\r')).collect();
     let keep = match cut_index(&lines) {
         Some(0) | None => return text.trim().to_string(),
         Some(cut) => &lines[..cut],
@@ -191,6 +204,17 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(new_part(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn long_replies_take_linear_time() {
+        // A quoted line after every two new ones: never the majority of what follows, so every
+        // quoted line used to count all the lines after it.
+        let text = "new\nok\n> old\n".repeat(80_000);
+        assert_eq!(new_part(&text), text.trim());
+        // Past the searched part the cut is not looked for; before it, it still is.
+        let cut = format!("Thanks.\n\nOn Mon, Anna <a@x> wrote:\n{}", "> old\n".repeat(100_000));
+        assert_eq!(new_part(&cut), "Thanks.");
     }
 
     #[test]
