@@ -143,7 +143,7 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock, send: b
         }
     }
     // SLA steps due now, then everything the pass queued goes out.
-    let delivery = match Store::open(&config.database.path) {
+    let delivery = match Store::open(&config.database.path).and_then(|s| s.tune_for_delivery().map(|()| s)) {
         Ok(mut store) => {
             match crate::scheduler::run_due(&mut store, config, rules, clock.now()) {
                 Ok(r) => report.scheduler = r,
@@ -361,7 +361,9 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
     loop {
         let attempt = async {
             if db.is_none() {
-                db = Some(Store::open(&config.database.path).map_err(|e| e.to_string())?);
+                let opened = Store::open(&config.database.path).map_err(|e| e.to_string())?;
+                opened.tune_for_delivery().map_err(|e| e.to_string())?;
+                db = Some(opened);
             }
             let store = db.as_mut().expect("opened above");
             deliver(&config, store, clock.as_ref()).await

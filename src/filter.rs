@@ -333,18 +333,33 @@ fn company_auth(m: &ParsedMessage, staff: &StaffConfig, boundary: usize) -> Comp
     let from_domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     let (mut dkim_pass, mut spf_fail, mut dmarc_fail) = (false, false, false);
     for (_, ar) in m.headers[..boundary].iter().filter(|(name, _)| name == "authentication-results") {
-        let ar = strip_comments(ar);
-        let mut parts = ar.split(';');
-        let authserv = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
+        // RFC 8601 §2.2, read with quoted strings and comments as the units they are: a value
+        // the verifier copied from the envelope (`smtp.mailfrom="x;dkim=pass ..."@evil.test`)
+        // stays one value and can never start a result of its own.
+        let lexemes = lex(ar);
+        let mut results = lexemes.split(|l| *l == Lexeme::Semi);
+        let authserv = results.next().and_then(|r| r.iter().find_map(Lexeme::word)).unwrap_or("");
         if !authserv.eq_ignore_ascii_case(&staff.authserv_id) {
             continue;
         }
-        for result in parts {
-            let r = result.trim().to_ascii_lowercase();
+        for result in results {
+            let Some(method) = result.first().and_then(Lexeme::word) else { continue };
+            let method = method.to_ascii_lowercase();
+            // A property counts only as a bare domain, never quoted or glued to a quoted string.
             let property = |key: &str| -> Vec<String> {
-                r.split_whitespace()
-                    .filter_map(|kv| kv.strip_prefix(key))
-                    .map(|d| d.trim_matches(['"', ';']).trim_start_matches('@').to_string())
+                result
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, l)| match (l, result.get(k + 1)) {
+                        (Lexeme::Word(kv), Some(Lexeme::Quoted(_))) if kv.ends_with('=') => None,
+                        (Lexeme::Word(kv), _) => Some(*kv),
+                        _ => None,
+                    })
+                    .filter_map(|kv| {
+                        let (k, v) = kv.split_once('=')?;
+                        k.eq_ignore_ascii_case(key).then(|| v.trim_start_matches('@').to_ascii_lowercase())
+                    })
+                    .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c)))
                     .collect()
             };
             // Relaxed alignment (RFC 7489 §3.1): From's domain or a subdomain of the signer's.
@@ -352,19 +367,19 @@ fn company_auth(m: &ParsedMessage, staff: &StaffConfig, boundary: usize) -> Comp
                 let d = d.rsplit_once('@').map(|(_, x)| x).unwrap_or(d);
                 !d.is_empty() && (from_domain == d || from_domain.ends_with(&format!(".{d}")))
             };
-            if r.starts_with("dkim=pass") {
-                dkim_pass = true;
-                if out.staff_proof.is_none() && property("header.d=").iter().any(|d| aligned(d)) {
-                    out.staff_proof = Some("DKIM pass aligned with From".into());
+            match method.as_str() {
+                "dkim=pass" => {
+                    dkim_pass = true;
+                    if out.staff_proof.is_none() && property("header.d").iter().any(|d| aligned(d)) {
+                        out.staff_proof = Some("DKIM pass aligned with From".into());
+                    }
                 }
-            } else if r.starts_with("dmarc=pass") {
-                if out.staff_proof.is_none() && property("header.from=").iter().any(|d| aligned(d)) {
+                "dmarc=pass" if out.staff_proof.is_none() && property("header.from").iter().any(|d| aligned(d)) => {
                     out.staff_proof = Some("DMARC pass".into());
                 }
-            } else if r.starts_with("dmarc=fail") {
-                dmarc_fail = true;
-            } else if r.starts_with("spf=fail") {
-                spf_fail = true;
+                "dmarc=fail" => dmarc_fail = true,
+                "spf=fail" => spf_fail = true,
+                _ => {}
             }
         }
     }
@@ -382,16 +397,79 @@ pub fn forged_sender(m: &ParsedMessage, staff: &StaffConfig) -> Option<String> {
     company_auth(m, staff, boundary).forged
 }
 
-/// RFC 5322 comments removed (one level of nesting is what MTAs write).
-fn strip_comments(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut depth = 0usize;
-    for c in value.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
+/// One unit of a structured header field (RFC 5322 §3.2): a run of other characters, a quoted
+/// string, a comment (nested comments and quoted pairs inside it), or a ';'.
+#[derive(Debug, PartialEq, Eq)]
+enum Lexeme<'a> {
+    Word(&'a str),
+    Quoted(&'a str),
+    Comment(&'a str),
+    Semi,
+}
+
+impl<'a> Lexeme<'a> {
+    fn word(&self) -> Option<&'a str> {
+        match self {
+            Lexeme::Word(w) => Some(w),
+            _ => None,
+        }
+    }
+}
+
+/// Splits a structured header value into [`Lexeme`]s. Linear; an unclosed quote or comment
+/// runs to the end of the value.
+fn lex(value: &str) -> Vec<Lexeme<'_>> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b';' => {
+                out.push(Lexeme::Semi);
+                i += 1;
+            }
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let end = i.min(bytes.len());
+                out.push(Lexeme::Quoted(value.get(start..end).unwrap_or("")));
+                i = end + 1;
+            }
+            b'(' => {
+                let start = i + 1;
+                let mut depth = 1;
+                i = start;
+                while i < bytes.len() && depth > 0 {
+                    match bytes[i] {
+                        b'\\' => i += 1,
+                        b'(' => depth += 1,
+                        b')' => depth -= 1,
+                        // Not special in a comment by RFC 5322, but verifiers write addresses
+                        // there, and an address with a ')' in it is always quoted: keep it whole.
+                        b'"' => {
+                            i += 1;
+                            while i < bytes.len() && bytes[i] != b'"' {
+                                i += if bytes[i] == b'\\' { 2 } else { 1 };
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                let end = if depth == 0 { i - 1 } else { bytes.len() };
+                out.push(Lexeme::Comment(value.get(start..end.min(bytes.len())).unwrap_or("")));
+            }
+            _ => {
+                let start = i;
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'"' | b'(') {
+                    i += 1;
+                }
+                out.push(Lexeme::Word(&value[start..i]));
+            }
         }
     }
     out
@@ -405,7 +483,7 @@ struct Hop<'a> {
     /// The first word of the comment right after it: Postfix's and sendmail's verified reverse
     /// name ("unknown" when it did not verify).
     verified: Option<&'a str>,
-    /// Postfix's `(Authenticated sender: USER)` comment, when it is where Postfix puts it.
+    /// Postfix's `(Authenticated sender: USER)`: the last comment of the from clause, exactly.
     authenticated: Option<&'a str>,
     /// The host that wrote the header.
     by: Option<&'a str>,
@@ -413,44 +491,33 @@ struct Hop<'a> {
     with: Option<&'a str>,
 }
 
-/// Reads a Received header's clauses. Tokens are split on white space; only Postfix's own
-/// layout is believed for the comments (it writes a client's HELO with spaces as '?', so a
-/// client cannot forge a clause or a comment of its own).
+/// Reads a Received header's clauses, comments as units (Postfix writes TLS details, nested
+/// parentheses included, between the client and "by"). Postfix writes a client's HELO with
+/// spaces and parentheses as '?', so a client cannot forge a clause or a comment of its own.
 fn hop(value: &str) -> Hop<'_> {
-    let value = value.split(';').next().unwrap_or("");
-    let tokens: Vec<&str> = value.split_whitespace().collect();
+    let lexemes = lex(value);
+    let lexemes = lexemes.split(|l| *l == Lexeme::Semi).next().unwrap_or(&[]);
     let mut h = Hop { from: None, verified: None, authenticated: None, by: None, with: None };
     let mut i = 0;
-    if tokens.first().is_some_and(|t| t.eq_ignore_ascii_case("from")) && tokens.len() > 1 {
-        h.from = Some(tokens[1]);
+    if lexemes.first().and_then(Lexeme::word).is_some_and(|w| w.eq_ignore_ascii_case("from")) {
+        h.from = lexemes.get(1).and_then(Lexeme::word);
         i = 2;
-        // "(rdns [ip])"
-        if tokens.get(i).is_some_and(|t| t.starts_with('(')) {
-            h.verified = Some(tokens[i].trim_start_matches('(').trim_end_matches(')'));
-            while i < tokens.len() && !tokens[i].ends_with(')') {
-                i += 1;
-            }
+        let mut comments = Vec::new();
+        while let Some(Lexeme::Comment(c)) = lexemes.get(i) {
+            comments.push(*c);
             i += 1;
         }
-        // "(Authenticated sender: USER)"
-        if tokens.get(i) == Some(&"(Authenticated") && tokens.get(i + 1) == Some(&"sender:") {
-            if let Some(user) = tokens.get(i + 2).and_then(|u| u.strip_suffix(')')) {
-                h.authenticated = Some(user);
-                i += 3;
-            }
-        }
+        h.verified = comments.first().and_then(|c| c.split_whitespace().next());
+        h.authenticated = comments.last().filter(|_| comments.len() > 1).and_then(|c| {
+            let user = c.strip_prefix("Authenticated sender: ")?;
+            (!user.is_empty() && !user.contains(char::is_whitespace)).then_some(user)
+        });
     }
-    if tokens.get(i).is_some_and(|t| t.eq_ignore_ascii_case("by")) {
-        h.by = tokens.get(i + 1).copied();
-        let rest = &tokens[i + 2.min(tokens.len() - i)..];
-        let mut depth = 0i32;
-        for (k, t) in rest.iter().enumerate() {
-            depth += t.matches('(').count() as i32 - t.matches(')').count() as i32;
-            if depth == 0 && t.eq_ignore_ascii_case("with") {
-                h.with = rest.get(k + 1).copied();
-                break;
-            }
-        }
+    if lexemes.get(i).and_then(Lexeme::word).is_some_and(|w| w.eq_ignore_ascii_case("by")) {
+        h.by = lexemes.get(i + 1).and_then(Lexeme::word);
+        let rest = lexemes.get(i + 2..).unwrap_or(&[]);
+        let with = rest.iter().position(|l| l.word().is_some_and(|w| w.eq_ignore_ascii_case("with")));
+        h.with = with.and_then(|k| rest.get(k + 1)).and_then(Lexeme::word);
     }
     h
 }
@@ -475,9 +542,10 @@ pub fn trusted_zone(headers: &[(String, String)], mta_hosts: &[String]) -> Optio
             continue;
         }
         let h = hop(value);
-        // Local delivery (Dovecot's LMTP, written without a comment): the MTA handing over.
-        let local_delivery =
-            h.with.is_some_and(|w| w.eq_ignore_ascii_case("lmtp")) && h.verified.is_none() && is_mta(h.from, mta_hosts);
+        // Local delivery (Dovecot's LMTP, over a socket or TCP): the MTA handing over. Only one
+        // of ours writes such a header above the boundary; Postfix's smtpd never says LMTP.
+        let local_delivery = h.with.is_some_and(|w| w.eq_ignore_ascii_case("lmtp") || w.eq_ignore_ascii_case("lmtps"))
+            && (is_mta(h.from, mta_hosts) || is_mta(h.by, mta_hosts));
         if local_delivery {
             continue;
         }
@@ -680,6 +748,63 @@ mod tests {
             "{LMTP}\r\n{SMTP_IN}\r\nAuthentication-Results: mail.example.test; dmarc=fail\r\nFrom: x@pills.test\r\n\r\nb\r\n"
         );
         assert!(forged_sender(&parse(raw.as_bytes()), &staff).is_none());
+    }
+
+    #[test]
+    fn a_value_the_verifier_copied_from_the_envelope_is_one_value() {
+        // rspamd writes the envelope sender into its own result; a quoted local part must not
+        // start a result of its own.
+        let staff = staff_with(&[TrustSource::Dkim]);
+        let from = "From: alice@example.test\r\nTo: anna@customer.test";
+        let injected = format!(
+            "{LMTP}\r\nAuthentication-Results: mail.example.test; spf=pass \
+             smtp.mailfrom=\"x;dkim=pass header.d=example.test y\"@evil.test; dkim=none\r\n{SMTP_IN}\r\n{from}"
+        );
+        assert!(classify_with(&injected, false, &staff, false).forged_staff);
+        let in_comment = format!(
+            "{LMTP}\r\nAuthentication-Results: mail.example.test; spf=pass (sender \"x);dkim=pass header.d=example.test(\") \
+             smtp.mailfrom=evil.test\r\n{SMTP_IN}\r\n{from}"
+        );
+        assert!(classify_with(&in_comment, false, &staff, false).forged_staff);
+        let quoted_d = format!(
+            "{LMTP}\r\nAuthentication-Results: mail.example.test; dkim=pass header.d=\"example.test\"\r\n{SMTP_IN}\r\n{from}"
+        );
+        assert!(classify_with(&quoted_d, false, &staff, false).forged_staff);
+        // The real thing, with comments and a version, still counts.
+        let genuine = format!(
+            "{LMTP}\r\nAuthentication-Results: mail.example.test 1; dkim=pass (2048-bit key; unprotected) \
+             header.d=example.test header.i=@example.test header.b=\"AbC\"\r\n{SMTP_IN}\r\n{from}"
+        );
+        assert_eq!(classify_with(&genuine, false, &staff, false).class, Class::StaffResponse);
+    }
+
+    #[test]
+    fn common_postfix_and_dovecot_layouts_are_read() {
+        let staff = staff_with(&[TrustSource::Dkim, TrustSource::Submission]);
+        let from = "From: alice@example.test\r\nTo: anna@customer.test";
+        // smtpd_tls_received_header = yes puts TLS details (nested parentheses) before "by";
+        // Dovecot's LMTP over TCP writes its client's address in a comment.
+        let tcp_lmtp = "Received: from mail.example.test ([127.0.0.1])\r\n\tby mail.example.test with LMTPS id x\r\n\t\
+            (envelope-from <a@b>) for <support@example.test>; Sun, 06 Dec 2026 02:41:01 +0000";
+        let tls_in = "Received: from out.partner.test (out.partner.test [192.0.2.7])\r\n\t(using TLSv1.3 with cipher \
+            TLS_AES_256_GCM_SHA384 (256/256 bits)\r\n\t key-exchange X25519 server-signature RSA-PSS (2048 bits))\r\n\t\
+            (No client certificate requested)\r\n\tby mail.example.test (Postfix) with ESMTPS id 1A2B";
+        let genuine = format!("{tcp_lmtp}\r\n{OUR_DKIM}\r\n{tls_in}\r\n{from}");
+        assert_eq!(classify_with(&genuine, false, &staff, false).class, Class::StaffResponse);
+        let forged = format!("{tcp_lmtp}\r\n{tls_in}\r\n{OUR_DKIM}\r\n{from}");
+        assert!(classify_with(&forged, false, &staff, false).forged_staff);
+        let submitted = "Received: from client (unknown [192.0.2.9])\r\n\t(using TLSv1.3 with cipher \
+            TLS_AES_128_GCM_SHA256 (128/128 bits))\r\n\t(Authenticated sender: alice)\r\n\tby mail.example.test \
+            (Postfix) with ESMTPSA id 3C4D";
+        let only_submission = staff_with(&[TrustSource::Submission]);
+        let ok = format!("{tcp_lmtp}\r\n{submitted}\r\n{from}");
+        assert_eq!(classify_with(&ok, false, &only_submission, false).class, Class::StaffResponse);
+        // A client certificate's name shown by Postfix cannot stand in for the comment: it is
+        // never the last comment before "by".
+        let cn =
+            "Received: from client (unknown [192.0.2.9])\r\n\t(Client CN \"a) (Authenticated sender: alice) (b\", \
+            Issuer \"x\" (not verified))\r\n\tby mail.example.test (Postfix) with ESMTPS id 5E6F";
+        assert!(classify_with(&format!("{tcp_lmtp}\r\n{cn}\r\n{from}"), false, &only_submission, false).forged_staff);
     }
 
     #[test]

@@ -399,11 +399,13 @@ fn file_message(
 ) -> Result<Outcome, IngestError> {
     let m = s.message;
     let received = s.origin.received_at.timestamp();
+    // The company's MTA found the sender forged: its address proves nothing.
+    let forged_sender = if class == Class::Customer { filter::forged_sender(m, &p.config.staff) } else { None };
     let threading = thread::thread(
         &ThreadInput {
             message: m,
             tags: p.tags,
-            sender: thread_sender(class, s.verdict),
+            sender: thread_sender(class, s.verdict, forged_sender.is_some()),
             now: now.timestamp(),
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         },
@@ -436,6 +438,11 @@ fn file_message(
                 let detail = format!("mail claiming to be from staff member {sender} without proof; no effect");
                 store::add_event(tx, ticket, at, "forged_staff", None, &detail)?;
                 tracing::warn!(ticket, sender, "forged staff mail stored; nothing done");
+            }
+            Class::Customer if forged_sender.is_some() => {
+                let why = forged_sender.as_deref().unwrap_or_default();
+                store::add_event(tx, ticket, at, "forged_sender", None, &format!("{sender}: {why}; no effect"))?;
+                tracing::warn!(ticket, sender, "mail from a forged sender stored; nothing done");
             }
             Class::Customer => {
                 let next = if t.first_response_at.is_some() { "open" } else { "new" };
@@ -635,11 +642,11 @@ fn file_message(
 }
 
 /// How threading should treat the sender of a message of this class.
-pub fn thread_sender(class: Class, verdict: &Verdict) -> thread::Sender {
+pub fn thread_sender(class: Class, verdict: &Verdict, forged_sender: bool) -> thread::Sender {
     match class {
         Class::Own | Class::StaffResponse | Class::StaffNote => thread::Sender::Trusted,
         Class::Automatic => thread::Sender::Automatic,
-        _ if verdict.forged_staff => thread::Sender::ForgedStaff,
+        _ if verdict.forged_staff || forged_sender => thread::Sender::Unproven,
         _ => thread::Sender::Customer,
     }
 }
@@ -650,10 +657,20 @@ pub fn harmless_display_name(name: &str) -> bool {
     use std::sync::OnceLock;
     static LINKISH: OnceLock<regex::Regex> = OnceLock::new();
     let linkish = LINKISH.get_or_init(|| {
-        regex::Regex::new(r"(?i)(://|www\.|@|\b[\p{L}\p{N}-]+\.[\p{L}]{2,}\b)").expect("a valid pattern")
+        // A domain (two labels, the last of letters), a link, an address, or digits joined by
+        // dots (an IP address, a price).
+        regex::Regex::new(r"(?i)(://|www\.|@|[\p{L}\p{N}-]\.[\p{L}]{2,}\b|\d[.,]\d)").expect("a valid pattern")
     });
     let name = name.trim();
-    !name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control) && !linkish.is_match(name)
+    // Letters, digits, marks and plain punctuation only: no format characters (zero-width,
+    // bidi overrides), no look-alike dots or symbols that could carry an advert.
+    let plain = |c: char| {
+        c.is_alphanumeric()
+            || c == ' '
+            || ".,'’-&()".contains(c)
+            || matches!(c, '\u{300}'..='\u{36f}' | '\u{591}'..='\u{5c7}')
+    };
+    !name.is_empty() && name.chars().count() <= 64 && name.chars().all(plain) && !linkish.is_match(name)
 }
 
 /// Carries out the email commands at the start of a trusted staff mail (`#close`, `#assign bob`,
@@ -765,6 +782,23 @@ pub fn placeholder(raw: &[u8], reason: &str) -> ParsedMessage {
              the original stays on the mail server too. Open it with a mail client to read it."
         ),
         headers,
+        copy_hash: content_hash.clone(),
+        content_hash,
+        flags: vec!["unparsable".into(), format!("poison: {reason}")],
+        ..Default::default()
+    }
+}
+
+/// The last resort when even [`placeholder`] could not be stored: nothing read from the
+/// message but its bytes.
+pub fn bare_placeholder(raw: &[u8], reason: &str) -> ParsedMessage {
+    let content_hash = parse::sha256_hex(raw);
+    ParsedMessage {
+        subject: "(could not be processed)".into(),
+        text: format!(
+            "ticketd could not process this message ({reason}), nor read its header. It is stored \
+             whole, undecoded; the original stays on the mail server too."
+        ),
         copy_hash: content_hash.clone(),
         content_hash,
         flags: vec!["unparsable".into(), format!("poison: {reason}")],
@@ -1081,9 +1115,21 @@ mod tests {
         for ok in ["Anna Kovács", "Müller, Jörg", "אבי כהן", "Dr. J. Smith", "O'Brien"] {
             assert!(super::harmless_display_name(ok), "{ok}");
         }
-        for bad in
-            ["CHEAP PILLS at pills.example", "visit http://x", "www.win", "x@y.test", &"a".repeat(65), "bell\u{7}", ""]
-        {
+        for bad in [
+            "CHEAP PILLS at pills.example",
+            "visit http://x",
+            "www.win",
+            "x@y.test",
+            &"a".repeat(65),
+            "bell\u{7}",
+            "",
+            "pills\u{200b}.example",
+            "pills。com",
+            "pills․com",
+            "win at 192.0.2.1",
+            "\u{202e}moc.sllip",
+            "only $9.99",
+        ] {
             assert!(!super::harmless_display_name(bad), "{bad}");
         }
     }

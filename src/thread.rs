@@ -28,8 +28,10 @@ pub trait ThreadIndex {
 pub enum Sender {
     /// A customer: may reopen, or open a linked ticket.
     Customer,
-    /// Mail that claims a staff From without proof: a customer, who never counts as staff.
-    ForgedStaff,
+    /// A customer whose From proves nothing: it claims a staff address without a trust source,
+    /// or the company's MTA found the sender forged (DMARC). Never known to a ticket by its
+    /// address; only a Message-ID of the conversation lets it join.
+    Unproven,
     /// Trusted staff mail and ticketd's own (proven) mail: may use any tag.
     Trusted,
     /// Automatic mail: joins only by References to mail ticketd sent, never by tag.
@@ -89,13 +91,14 @@ pub fn thread(input: &ThreadInput<'_>, index: &dyn ThreadIndex) -> Result<Thread
     }
     let by_refs = index.by_message_ids(&refs)?;
     let sender = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
-    let customer = matches!(input.sender, Sender::Customer | Sender::ForgedStaff);
+    let customer = matches!(input.sender, Sender::Customer | Sender::Unproven);
+    let known = |ticket| -> Result<bool, StoreError> {
+        Ok(input.sender == Sender::Customer && index.sender_known(ticket, sender)?)
+    };
 
     let found = if let Some(tagged) = input.tags.find(&m.subject) {
         match index.ticket_state(tagged)? {
-            Some(_) if by_refs == Some(tagged) || !customer || index.sender_known(tagged, sender)? => {
-                Some((tagged, "subject tag"))
-            }
+            Some(_) if by_refs == Some(tagged) || !customer || known(tagged)? => Some((tagged, "subject tag")),
             // A tag from a stranger whose mail references none of the ticket's messages.
             Some(_) => return Ok(Threading::NewLinked { ticket: tagged, why: "tag from an unknown sender" }),
             None => by_refs.map(|t| (t, "references")),
@@ -197,9 +200,14 @@ mod tests {
             auto("Undeliverable", "mailer-daemon@customer.test", &["ack7@example.test"]),
             Threading::Join { ticket: 7, how: "references to ticketd's mail" }
         );
-        // A forged staff sender is a customer: a tag alone does not let it in.
+        // A forged staff sender is a customer: a tag alone does not let it in; nor the
+        // requester's own address when the MTA says it was forged.
         assert_eq!(
-            run_as(&i, &msg("[Ticket#7] #close", "alice@example.test", "y", &[]), Sender::ForgedStaff),
+            run_as(&i, &msg("[Ticket#7] #close", "alice@example.test", "y", &[]), Sender::Unproven),
+            Threading::NewLinked { ticket: 7, why: "tag from an unknown sender" }
+        );
+        assert_eq!(
+            run_as(&i, &msg("[Ticket#7] more", "anna@customer.test", "x", &[]), Sender::Unproven),
             Threading::NewLinked { ticket: 7, why: "tag from an unknown sender" }
         );
     }

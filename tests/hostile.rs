@@ -74,10 +74,20 @@ async fn forged_staff_mail_changes_nothing_and_the_genuine_paths_still_work() {
         1,
         "nothing merged into Eve's ticket"
     );
-    let forged = one["messages"].as_array().unwrap().iter().find(|m| m["from"] == "alice@example.test").unwrap();
-    assert_eq!(forged["kind"], "customer");
-    assert!(forged["flags"].to_string().contains("forged_staff"), "{forged:#}");
-    assert!(events(&t, 1).iter().any(|(k, _)| k == "forged_staff"), "the admin can see it");
+    // A stranger's tag alone never enters her ticket: the forgery is a flagged customer message
+    // on a new ticket linked to hers, where the admin sees it.
+    let (kind, flags, linked): (String, String, Option<i64>) = t
+        .db()
+        .query_row(
+            "SELECT m.kind, m.flags, t.linked_to FROM messages m JOIN tickets t ON t.id = m.ticket_id \
+             WHERE m.from_addr = 'alice@example.test'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((kind.as_str(), linked), ("customer", Some(1)));
+    assert!(flags.contains("forged_staff"), "{flags}");
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM messages WHERE ticket_id = 1 AND direction = 'in'"), 1);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE recipients LIKE '%alice@%' AND kind = 'ack'"), 0);
 
     // The genuine paths: bob answers from the shared Sent folder, then Alice closes from her
@@ -176,6 +186,14 @@ async fn forged_senders_get_no_mail_and_names_are_repeated_only_when_harmless() 
     }
     assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'ack'"), 3);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM events WHERE kind = 'ack_suppressed' AND detail LIKE '%per_hour%'"), 2);
+    // Dora's own address, but the MTA says the sender was forged: her ticket stays hers.
+    let dora_ticket = count(&t, "SELECT id FROM tickets WHERE requester = 'dora@customer.test'");
+    let spoof = Mail::new("dora@customer.test", &format!("Re: [Ticket#{dora_ticket}] Question"), "Change my address.");
+    deliver_and_run(&server, &t, "dora@forged.test", &spoof).await;
+    let joined = format!("SELECT COUNT(*) FROM messages WHERE ticket_id = {dora_ticket} AND direction = 'in'");
+    assert_eq!(count(&t, &joined), 1, "the forged mail did not join");
+    let linked = format!("SELECT COUNT(*) FROM tickets WHERE linked_to = {dora_ticket}");
+    assert_eq!(count(&t, &linked), 1);
 }
 
 /// The three figures' messages of issue 17: 35,000 nested message/rfc822 parts (~3 MB), a
@@ -388,4 +406,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ordinary_error_is_not_the_messages_fault_and_never_makes_placeholders() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    // An admin's broken edit of the acknowledgement: every pass fails the same way.
+    std::fs::create_dir_all(t.path("rules/templates")).unwrap();
+    std::fs::write(t.path("rules/templates/ack.txt"), "Hello {% if %}\n").unwrap();
+    server.append("support@example.test", "INBOX", &Mail::new("anna@customer.test", "Help", "x").bytes(), None).await;
+    for _ in 0..4 {
+        let out = t.run(&["run", "--once"]);
+        assert!(!out.status.success(), "the pass reports the failure");
+    }
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM attempts"), 0, "no try is held against the message");
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM messages WHERE direction = 'in'"), 0);
+    std::fs::remove_file(t.path("rules/templates/ack.txt")).unwrap();
+    t.ok(&["run", "--once"]);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND flags LIKE '%poison%'"), 0);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'ack'"), 1);
 }

@@ -50,6 +50,23 @@ pub struct FolderReport {
     pub uid_next: Option<u32>,
 }
 
+impl FolderReport {
+    /// Adds another report's counts (not its `uid_next`).
+    fn absorb(&mut self, other: &FolderReport) {
+        self.fetched += other.fetched;
+        self.new_tickets += other.new_tickets;
+        self.joined += other.joined;
+        self.duplicates += other.duplicates;
+        self.spam += other.spam;
+        self.skipped_old += other.skipped_old;
+        self.acknowledged += other.acknowledged;
+        self.loops += other.loops;
+        self.automatic += other.automatic;
+        self.gaps += other.gaps;
+        self.deferred += other.deferred;
+    }
+}
+
 /// What a session learned once and reuses: capabilities and resolved folder names.
 #[derive(Default)]
 pub struct SessionState {
@@ -131,6 +148,10 @@ async fn read_folder(
     let may_keyword = selected.permanent_flags.iter().any(|f| matches!(f, async_imap::types::Flag::MayCreate));
 
     let checkpoint = store::sync::checkpoint(store.conn(), &cfg.name, folder)?;
+    // Messages left for later under an older UIDVALIDITY were never stored: after the reset
+    // everything received since the oldest of them is read again (what was stored is
+    // recognised), so none of them is lost.
+    let mut reread_since: Option<i64> = None;
     let checkpoint = match checkpoint {
         Some(cp) if cp.uidvalidity == uidvalidity => cp,
         previous => {
@@ -144,8 +165,12 @@ async fn read_folder(
                     "UIDVALIDITY changed: re-reading the folder; messages already stored are recognised"
                 );
             }
+            if let Some(old) = previous {
+                reread_since = store::sync::oldest_deferred(store.conn(), &cfg.name, folder, old.uidvalidity)?;
+            }
             store::sync::start_generation(store.conn(), &cfg.name, folder, uidvalidity, horizon)?;
             store::sync::drop_stale_actions(store.conn(), &cfg.name, folder, uidvalidity)?;
+            store::sync::drop_stale_retries(store.conn(), &cfg.name, folder, uidvalidity)?;
             store::sync::checkpoint(store.conn(), &cfg.name, folder)?.unwrap_or(store::sync::Checkpoint {
                 uidvalidity,
                 last_uid: 0,
@@ -187,6 +212,9 @@ async fn read_folder(
     let mut cutoff = now - cfg_max_age(pipeline);
     if let Some(oldest) = store::sync::oldest_stored(store.conn(), &cfg.name, folder)? {
         cutoff = cutoff.min(chrono::DateTime::from_timestamp(oldest, 0).unwrap_or(cutoff));
+    }
+    if let Some(since) = reread_since {
+        cutoff = cutoff.min(DateTime::from_timestamp(since, 0).unwrap_or(cutoff));
     }
     let mut todo: Vec<(Meta, bool)> = Vec::new();
     let mut highest_skipped = 0;
@@ -255,6 +283,10 @@ const MAX_TRIES: i64 = 3;
 const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Messages decoded at once, on the blocking pool: both cores of a small machine.
 const PARSE_PARALLEL: usize = 2;
+/// Decoding threads abandoned after [`PARSE_TIMEOUT`] in this process's life (they may still
+/// be running), and how many are tolerated before the process exits to be restarted.
+static STUCK_DECODERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+const MAX_STUCK_DECODERS: usize = 2;
 
 /// Stores a fetched batch in one transaction: each message is still all-or-nothing with its
 /// checkpoint and owed action, and a crash before the commit fetches the batch again. One
@@ -314,8 +346,14 @@ fn store_batch(
                     );
                     let label = crate::metrics::OutcomeLabel { mailbox: cfg.name.clone(), outcome: "disk_full".into() };
                     crate::metrics::global().messages.get_or_create(&label).inc();
-                    let now = clock.now().timestamp();
-                    store::sync::defer(&tx, &cfg.name, folder, uidvalidity, meta.uid, &e.to_string(), now)?;
+                    let reason = e.to_string();
+                    let deferral = store::sync::Deferral {
+                        uid: meta.uid,
+                        reason: &reason,
+                        since: clock.now().timestamp(),
+                        received_at: meta.internal_date.timestamp(),
+                    };
+                    store::sync::defer(&tx, &cfg.name, folder, uidvalidity, &deferral)?;
                     store::sync::advance(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
                     report.deferred += 1;
                     continue;
@@ -380,6 +418,8 @@ enum Tried {
     Stored,
     /// A panic or a time-out; the process lives on (a crash is counted on restart instead).
     Failed,
+    /// The disk or the database is full: not the messages' fault, so not counted against them.
+    DiskFull(String),
 }
 
 /// One try of a group: counted durably first, then decoded on the blocking pool under
@@ -434,8 +474,20 @@ async fn try_group(
                     };
                     return record_failure(place, store, &[uid], why);
                 }
-                // The thread runs on, abandoned; its result is dropped when it ends.
+                // The thread cannot be stopped: it runs on, abandoned, and its result is dropped
+                // when it ends. Should that keep happening, the stuck threads would take the
+                // cores; the try is counted already, so a restart by systemd is the cure.
                 Err(_) => {
+                    let stuck = STUCK_DECODERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    if stuck > MAX_STUCK_DECODERS {
+                        tracing::error!(
+                            stuck,
+                            "decoding threads stuck on messages that timed out; exiting so that the \
+                             service manager restarts ticketd (the tries are counted, the messages \
+                             will become placeholders)"
+                        );
+                        std::process::exit(70);
+                    }
                     let why = format!("decoding took longer than {} s", PARSE_TIMEOUT.as_secs());
                     return record_failure(place, store, &[uid], why);
                 }
@@ -443,15 +495,46 @@ async fn try_group(
         }
     }
 
+    // Counted into a scratch report: a batch that is rolled back must not count.
+    let mut counted = FolderReport::default();
     let stored = off_the_runtime(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store_batch(store, pipeline, clock, place, group, bodies, &mut parsed, scans, report)
+            store_batch(store, pipeline, clock, place, group, bodies, &mut parsed, scans, &mut counted)
         }))
     });
     match stored {
-        Ok(Ok(())) => Ok(Tried::Stored),
-        Ok(Err(e)) => Err(e),
+        Ok(Ok(())) => {
+            report.absorb(&counted);
+            Ok(Tried::Stored)
+        }
+        Ok(Err(e)) => {
+            // An ordinary error (the database busy or full, a template that does not render, a
+            // folder that cannot be written) is not the messages' fault: the try is taken back,
+            // so that they are never turned into placeholders for it.
+            off_the_runtime(|| -> Result<(), store::StoreError> {
+                let tx = store.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                store::sync::uncount_attempt(&tx, mailbox, folder, uidvalidity, &uids)?;
+                tx.commit()?;
+                Ok(())
+            })?;
+            if is_disk_full(&e) {
+                return Ok(Tried::DiskFull(e.to_string()));
+            }
+            Err(e)
+        }
         Err(panic) => record_failure(place, store, &uids, format!("storing panicked: {}", panic_text(panic))),
+    }
+}
+
+/// The disk or the database is full (SQLite reports it at the commit, when the page cache
+/// held the batch until then).
+fn is_disk_full(e: &MailboxError) -> bool {
+    match e {
+        MailboxError::Ingest(e) => e.is_disk_full(),
+        MailboxError::Store(store::StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))) => {
+            f.code == rusqlite::ErrorCode::DiskFull
+        }
+        _ => false,
     }
 }
 
@@ -743,8 +826,13 @@ async fn store_group(
                     break;
                 }
                 let one = std::slice::from_ref(item);
-                if let Tried::Stored = try_group(place, store, pipeline, clock, one, bodies, &scans, report).await? {
-                    break;
+                match try_group(place, store, pipeline, clock, one, bodies, &scans, report).await? {
+                    Tried::Stored => break,
+                    Tried::Failed => continue,
+                    Tried::DiskFull(why) => {
+                        defer_alone(place, store, clock, &item.0, &why, report)?;
+                        break;
+                    }
                 }
             }
         }
@@ -772,12 +860,67 @@ fn store_placeholder(
         mailbox = %place.cfg.name, folder = place.folder, uid = item.0.uid, error = why,
         "message failed {MAX_TRIES} times; storing it as a flagged placeholder and moving on"
     );
-    let mut parsed = HashMap::new();
-    if let Some((raw, _)) = bodies.get(&item.0.uid) {
-        parsed.insert(item.0.uid, ingest::placeholder(raw, why));
-    }
     let one = std::slice::from_ref(item);
-    off_the_runtime(|| store_batch(store, pipeline, clock, place, one, bodies, &mut parsed, &HashMap::new(), report))
+    let mut store_as = |placeholder: &dyn Fn(&[u8]) -> crate::parse::ParsedMessage| {
+        let mut parsed = HashMap::new();
+        if let Some((raw, _)) = bodies.get(&item.0.uid) {
+            parsed.insert(item.0.uid, placeholder(raw));
+        }
+        let mut counted = FolderReport::default();
+        let stored = off_the_runtime(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                store_batch(store, pipeline, clock, place, one, bodies, &mut parsed, &HashMap::new(), &mut counted)
+            }))
+        });
+        if let Ok(Ok(())) = stored {
+            report.absorb(&counted);
+        }
+        stored
+    };
+    match store_as(&|raw| ingest::placeholder(raw, why)) {
+        Ok(result) => result,
+        // Something in the header it could read made storing panic too: store it bare, with
+        // nothing but its bytes, so that the folder can never be stuck on it.
+        Err(_) => match store_as(&|raw| ingest::bare_placeholder(raw, why)) {
+            Ok(result) => result,
+            Err(panic) => Err(MailboxError::Folder {
+                folder: place.folder.to_string(),
+                message: format!("cannot store UID {} even as a placeholder: {}", item.0.uid, panic_text(panic)),
+            }),
+        },
+    }
+}
+
+/// Leaves one message on the server for a later pass: the disk or the database is full.
+fn defer_alone(
+    place: &Place<'_>,
+    store: &mut Store,
+    clock: &dyn Clock,
+    meta: &Meta,
+    why: &str,
+    report: &mut FolderReport,
+) -> Result<(), MailboxError> {
+    let uid = meta.uid;
+    tracing::error!(
+        mailbox = %place.cfg.name, folder = place.folder, uid, error = why,
+        "no space left to store this message; it stays on the server and is tried again"
+    );
+    off_the_runtime(|| -> Result<(), store::StoreError> {
+        let tx = store.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (mailbox, folder, uidvalidity) = (&place.cfg.name, place.folder, place.uidvalidity);
+        let deferral = store::sync::Deferral {
+            uid,
+            reason: why,
+            since: clock.now().timestamp(),
+            received_at: meta.internal_date.timestamp(),
+        };
+        store::sync::defer(&tx, mailbox, folder, uidvalidity, &deferral)?;
+        store::sync::advance(&tx, mailbox, folder, uidvalidity, uid)?;
+        tx.commit()?;
+        Ok(())
+    })?;
+    report.deferred += 1;
+    Ok(())
 }
 
 async fn capabilities(session: &mut ImapSession, state: &mut SessionState) -> Result<(bool, bool), MailboxError> {

@@ -249,8 +249,12 @@ CREATE TABLE deferred (
     uid         INTEGER NOT NULL,
     reason      TEXT NOT NULL,
     since       INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
     PRIMARY KEY (mailbox, folder, uidvalidity, uid)
 );
+
+-- The hourly cap on acknowledgements counts the last hour's, whatever the history.
+CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
 "#,
 ];
 

@@ -71,6 +71,25 @@ pub fn count_attempt(
     Ok(())
 }
 
+/// Takes back one try of each of `uids`: it failed for a reason that is not the message's.
+pub fn uncount_attempt(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    let mut update = conn.prepare_cached(
+        "UPDATE attempts SET tries = tries - 1 WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+    )?;
+    for &uid in uids {
+        update.execute(params![mailbox, folder, uidvalidity, uid])?;
+    }
+    conn.prepare_cached("DELETE FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND tries <= 0")?
+        .execute(params![mailbox, folder, uidvalidity])?;
+    Ok(())
+}
+
 /// Notes why a try failed (a panic or a time-out the process survived).
 pub fn attempt_failed(
     conn: &Connection,
@@ -100,22 +119,46 @@ pub fn clear_attempt(
     Ok(())
 }
 
+/// A message left on the server for a later pass.
+pub struct Deferral<'a> {
+    pub uid: u32,
+    pub reason: &'a str,
+    /// When it was first left (Unix seconds).
+    pub since: i64,
+    /// Its server receipt (INTERNALDATE).
+    pub received_at: i64,
+}
+
 /// Leaves a message for a later pass (the disk was full); the checkpoint may pass it.
 pub fn defer(
     conn: &Connection,
     mailbox: &str,
     folder: &str,
     uidvalidity: u32,
-    uid: u32,
-    reason: &str,
-    now: i64,
+    d: &Deferral<'_>,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO deferred (mailbox, folder, uidvalidity, uid, reason, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET reason = ?5",
+        "INSERT INTO deferred (mailbox, folder, uidvalidity, uid, reason, since, received_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET reason = ?5",
     )?
-    .execute(params![mailbox, folder, uidvalidity, uid, reason, now])?;
+    .execute(params![mailbox, folder, uidvalidity, d.uid, d.reason, d.since, d.received_at])?;
     Ok(())
+}
+
+/// The server receipt of the oldest message of this generation left for later.
+pub fn oldest_deferred(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT MIN(received_at) FROM deferred WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3",
+        )?
+        .query_row(params![mailbox, folder, uidvalidity], |r| r.get(0))
+        .optional()?
+        .flatten())
 }
 
 /// The messages of this folder generation left for a later pass.
@@ -125,6 +168,15 @@ pub fn deferred(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32
     )?;
     let uids = stmt.query_map(params![mailbox, folder, uidvalidity], |r| r.get(0))?;
     Ok(uids.collect::<Result<_, _>>()?)
+}
+
+/// Forgets the tries and deferrals of older generations of a folder (UIDVALIDITY changed).
+pub fn drop_stale_retries(conn: &Connection, mailbox: &str, folder: &str, uidvalidity: u32) -> Result<(), StoreError> {
+    for table in ["attempts", "deferred"] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity <> ?3"))?
+            .execute(params![mailbox, folder, uidvalidity])?;
+    }
+    Ok(())
 }
 
 /// Forgets a deferred message: stored at last, or gone from the server.
