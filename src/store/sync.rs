@@ -61,14 +61,7 @@ pub fn count_attempt(
     uidvalidity: u32,
     uids: &[u32],
 ) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO attempts (mailbox, folder, uidvalidity, uid, tries) VALUES (?1, ?2, ?3, ?4, 1) \
-         ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET tries = tries + 1",
-    )?;
-    for &uid in uids {
-        stmt.execute(params![mailbox, folder, uidvalidity, uid])?;
-    }
-    Ok(())
+    add_tries(conn, (mailbox, folder, uidvalidity), uids, 1)
 }
 
 /// Takes back one try of each of `uids`: it failed for a reason that is not the message's.
@@ -79,11 +72,17 @@ pub fn uncount_attempt(
     uidvalidity: u32,
     uids: &[u32],
 ) -> Result<(), StoreError> {
-    let mut update = conn.prepare_cached(
-        "UPDATE attempts SET tries = tries - 1 WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+    add_tries(conn, (mailbox, folder, uidvalidity), uids, -1)
+}
+
+fn add_tries(conn: &Connection, at: (&str, &str, u32), uids: &[u32], delta: i64) -> Result<(), StoreError> {
+    let (mailbox, folder, uidvalidity) = at;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO attempts (mailbox, folder, uidvalidity, uid, tries) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET tries = tries + ?5",
     )?;
     for &uid in uids {
-        update.execute(params![mailbox, folder, uidvalidity, uid])?;
+        stmt.execute(params![mailbox, folder, uidvalidity, uid, delta])?;
     }
     conn.prepare_cached("DELETE FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND tries <= 0")?
         .execute(params![mailbox, folder, uidvalidity])?;
