@@ -278,11 +278,10 @@ type Body = std::sync::Arc<[u8]>;
 /// Tries per message before it is stored as a placeholder (SPEC §4): a panic, an abort or a
 /// time-out, each counted durably before the try.
 const MAX_TRIES: i64 = 3;
-/// How long decoding one message may take before it counts as a failed try. Decoding is bounded
-/// by design (nesting, text and HTML caps); this is the backstop.
+/// How long decoding one message may take before it counts as a failed try (a group gets up to
+/// three times as long). Decoding is bounded by design (nesting, text and HTML caps); this is
+/// the backstop.
 const PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
-/// Messages decoded at once, on the blocking pool: both cores of a small machine.
-const PARSE_PARALLEL: usize = 2;
 /// Decoding threads abandoned after [`PARSE_TIMEOUT`] in this process's life (they may still
 /// be running), and how many are tolerated before the process exits to be restarted.
 static STUCK_DECODERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -437,61 +436,55 @@ async fn try_group(
 ) -> Result<Tried, MailboxError> {
     let (mailbox, folder, uidvalidity) = (&place.cfg.name, place.folder, place.uidvalidity);
     let uids: Vec<u32> = group.iter().map(|(m, _)| m.uid).collect();
-    off_the_runtime(|| -> Result<(), store::StoreError> {
-        let tx = store.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        store::sync::count_attempt(&tx, mailbox, folder, uidvalidity, &uids)?;
-        tx.commit()?;
-        Ok(())
-    })?;
+    off_the_runtime(|| store::sync::count_attempt_committed(store, mailbox, folder, uidvalidity, &uids))?;
 
+    // One task on the blocking pool decodes the group in order (a hand-off per message would
+    // cost more than it saves); it says which message it is on, so that a time-out is charged
+    // to the message at fault, and catches a panic per message.
     let jobs: Vec<(u32, Body)> =
         group.iter().filter_map(|(meta, _)| bodies.get(&meta.uid).map(|(raw, _)| (meta.uid, raw.clone()))).collect();
-    let mut parsed = HashMap::with_capacity(jobs.len());
-    for chunk in jobs.chunks(PARSE_PARALLEL) {
-        let started: Vec<(u32, tokio::task::JoinHandle<crate::parse::ParsedMessage>)> = chunk
-            .iter()
-            .map(|(uid, raw)| {
-                let raw = raw.clone();
-                (
-                    *uid,
-                    tokio::task::spawn_blocking(move || {
-                        failpoint(&raw);
-                        crate::parse::parse(&raw)
-                    }),
-                )
-            })
-            .collect();
-        for (uid, work) in started {
-            match tokio::time::timeout(PARSE_TIMEOUT, work).await {
-                Ok(Ok(message)) => {
-                    parsed.insert(uid, message);
-                }
-                Ok(Err(e)) => {
-                    let why = if e.is_panic() {
-                        format!("decoding panicked: {}", panic_text(e.into_panic()))
-                    } else {
-                        format!("decoding failed: {e}")
-                    };
-                    return record_failure(place, store, &[uid], why);
-                }
-                // The thread cannot be stopped: it runs on, abandoned, and its result is dropped
-                // when it ends. Should that keep happening, the stuck threads would take the
-                // cores; the try is counted already, so a restart by systemd is the cure.
-                Err(_) => {
-                    let stuck = STUCK_DECODERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    if stuck > MAX_STUCK_DECODERS {
-                        tracing::error!(
-                            stuck,
-                            "decoding threads stuck on messages that timed out; exiting so that the \
-                             service manager restarts ticketd (the tries are counted, the messages \
-                             will become placeholders)"
-                        );
-                        std::process::exit(70);
-                    }
-                    let why = format!("decoding took longer than {} s", PARSE_TIMEOUT.as_secs());
-                    return record_failure(place, store, &[uid], why);
-                }
+    let current = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let on = current.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::with_capacity(jobs.len());
+        for (uid, raw) in jobs {
+            on.store(uid, std::sync::atomic::Ordering::SeqCst);
+            let decoded = std::panic::catch_unwind(|| {
+                failpoint(&raw);
+                crate::parse::parse(&raw)
+            });
+            match decoded {
+                Ok(message) => out.push((uid, message)),
+                Err(panic) => return Err((uid, format!("decoding panicked: {}", panic_text(panic)))),
             }
+        }
+        Ok(out)
+    });
+    let limit = PARSE_TIMEOUT * u32::try_from(group.len()).unwrap_or(1).clamp(1, 3);
+    let mut parsed = HashMap::with_capacity(group.len());
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(Ok(decoded))) => parsed.extend(decoded),
+        Ok(Ok(Err((uid, why)))) => return record_failure(place, store, &[uid], why),
+        Ok(Err(e)) => {
+            let uid = current.load(std::sync::atomic::Ordering::SeqCst);
+            return record_failure(place, store, &[uid], format!("decoding failed: {e}"));
+        }
+        // The thread cannot be stopped: it runs on, abandoned, and its result is dropped when
+        // it ends. Should that keep happening, the stuck threads would take the cores; the try
+        // is counted already, so a restart by systemd is the cure.
+        Err(_) => {
+            let stuck = STUCK_DECODERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if stuck > MAX_STUCK_DECODERS {
+                tracing::error!(
+                    stuck,
+                    "decoding threads stuck on messages that timed out; exiting so that the service \
+                     manager restarts ticketd (the tries are counted, the messages will become placeholders)"
+                );
+                std::process::exit(70);
+            }
+            let uid = current.load(std::sync::atomic::Ordering::SeqCst);
+            let why = format!("decoding took longer than {} s", PARSE_TIMEOUT.as_secs());
+            return record_failure(place, store, &[uid], why);
         }
     }
 

@@ -143,6 +143,10 @@ impl Store {
     /// few dozen KB), so that no dirty page is spilled to the log before the commit.
     pub fn tune_for_ingest(&self) -> Result<(), StoreError> {
         self.conn.pragma_update(None, "cache_size", -8192)?;
+        // Each message is stored on a savepoint of the batch's transaction (so that one that
+        // does not fit on the disk can be left out): its statement journal stays in memory
+        // instead of a temporary file per message.
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         self.conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         // A log that grew large is cut back when it is next reset.
         self.conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;

@@ -1,6 +1,8 @@
 //! Per-folder checkpoints (UIDVALIDITY and the highest UID processed) and the server-side
 //! actions owed for committed messages.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
@@ -40,17 +42,21 @@ pub fn attempts(
     uidvalidity: u32,
     uids: &[u32],
 ) -> Result<Vec<(u32, i64, Option<String>)>, StoreError> {
+    // The table holds only messages being tried: one read of the folder's rows is cheaper than
+    // a lookup (and a read transaction) per message.
     let mut stmt = conn.prepare_cached(
-        "SELECT tries, last_error FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+        "SELECT uid, tries, last_error FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3",
     )?;
-    let mut out = Vec::with_capacity(uids.len());
-    for &uid in uids {
-        let row: Option<(i64, Option<String>)> =
-            stmt.query_row(params![mailbox, folder, uidvalidity, uid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-        let (tries, error) = row.unwrap_or((0, None));
-        out.push((uid, tries, error));
-    }
-    Ok(out)
+    let rows: HashMap<u32, (i64, Option<String>)> = stmt
+        .query_map(params![mailbox, folder, uidvalidity], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+        .collect::<Result<_, _>>()?;
+    Ok(uids
+        .iter()
+        .map(|uid| {
+            let (tries, error) = rows.get(uid).cloned().unwrap_or((0, None));
+            (*uid, tries, error)
+        })
+        .collect())
 }
 
 /// Counts one more try of each of `uids`; the caller commits this before the try begins.
@@ -62,6 +68,30 @@ pub fn count_attempt(
     uids: &[u32],
 ) -> Result<(), StoreError> {
     add_tries(conn, (mailbox, folder, uidvalidity), uids, 1)
+}
+
+/// Counts one more try of each of `uids` in a commit of its own, before the try begins. The
+/// count must outlive a crash of this process (the message itself may cause one), not a power
+/// cut: so the commit reaches the operating system but is not fsync'd (`synchronous = NORMAL`
+/// for it alone); the next commit of the batch syncs it with everything else. One fsync per
+/// batch instead of two keeps the ingest rate.
+pub fn count_attempt_committed(
+    store: &mut super::Store,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    let conn = store.conn_mut();
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let counted = (|| {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        count_attempt(&tx, mailbox, folder, uidvalidity, uids)?;
+        tx.commit()?;
+        Ok::<(), StoreError>(())
+    })();
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    counted
 }
 
 /// Takes back one try of each of `uids`: it failed for a reason that is not the message's.
