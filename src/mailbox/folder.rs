@@ -298,10 +298,10 @@ fn store_batch(
     place: &Place<'_>,
     batch: &[(Meta, bool)],
     bodies: &HashMap<u32, (Body, bool)>,
-    parsed: &mut HashMap<u32, crate::parse::ParsedMessage>,
+    decoded: &mut dyn FnMut(u32) -> Decoded,
     scans: &HashMap<u32, crate::scan::ScanResult>,
     report: &mut FolderReport,
-) -> Result<(), MailboxError> {
+) -> Result<Option<Undecoded>, MailboxError> {
     let Place { cfg, folder, from_sent_folder, uidvalidity } = *place;
     let tx = store
         .conn_mut()
@@ -309,10 +309,15 @@ fn store_batch(
         .map_err(store::StoreError::from)?;
     for (meta, silent) in batch {
         store::sync::clear_attempt(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
-        let (Some((raw, truncated)), Some(message)) = (bodies.get(&meta.uid), parsed.remove(&meta.uid)) else {
+        let Some((raw, truncated)) = bodies.get(&meta.uid) else {
             // Expunged by someone else between the two fetches: nothing to store.
             store::sync::advance(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
             continue;
+        };
+        let message = match decoded(meta.uid) {
+            Decoded::Message(message) => *message,
+            // Nothing of the batch is kept: the transaction is dropped, rolled back.
+            Decoded::Failed(failure) => return Ok(Some(failure)),
         };
         let (raw, truncated) = (&raw[..], *truncated);
         let origin = Origin {
@@ -399,7 +404,21 @@ fn store_batch(
         }
     }
     tx.commit().map_err(store::StoreError::from)?;
-    Ok(())
+    Ok(None)
+}
+
+/// What decoding gave for a message the batch asked for.
+enum Decoded {
+    Message(Box<crate::parse::ParsedMessage>),
+    Failed(Undecoded),
+}
+
+/// A message whose decoding failed, and how.
+struct Undecoded {
+    uid: u32,
+    why: String,
+    /// The decoder is stuck on it (time-out): its thread runs on, abandoned.
+    stuck: bool,
 }
 
 /// Runs blocking work (SQLite, fsync) without holding up the async threads that serve IMAP,
@@ -438,63 +457,76 @@ async fn try_group(
     let uids: Vec<u32> = group.iter().map(|(m, _)| m.uid).collect();
     off_the_runtime(|| store::sync::count_attempt_committed(store, mailbox, folder, uidvalidity, &uids))?;
 
-    // One task on the blocking pool decodes the group in order (a hand-off per message would
-    // cost more than it saves); it says which message it is on, so that a time-out is charged
-    // to the message at fault, and catches a panic per message.
+    // One task on the blocking pool decodes the group in order while this thread stores what
+    // it has decoded, so that the two cores share the work; a bounded channel keeps only a few
+    // decoded messages in memory. The decoder says which message it is on (a time-out is
+    // charged to it) and catches a panic per message.
     let jobs: Vec<(u32, Body)> =
         group.iter().filter_map(|(meta, _)| bodies.get(&meta.uid).map(|(raw, _)| (meta.uid, raw.clone()))).collect();
     let current = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let on = current.clone();
-    let work = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::with_capacity(jobs.len());
+    let (decoder, decoded) = std::sync::mpsc::sync_channel::<(u32, Result<crate::parse::ParsedMessage, String>)>(4);
+    // Not awaited: should it hang, it is abandoned (see below).
+    drop(tokio::task::spawn_blocking(move || {
         for (uid, raw) in jobs {
             on.store(uid, std::sync::atomic::Ordering::SeqCst);
-            let decoded = std::panic::catch_unwind(|| {
+            let result = std::panic::catch_unwind(|| {
                 failpoint(&raw);
                 crate::parse::parse(&raw)
-            });
-            match decoded {
-                Ok(message) => out.push((uid, message)),
-                Err(panic) => return Err((uid, format!("decoding panicked: {}", panic_text(panic)))),
+            })
+            .map_err(|panic| format!("decoding panicked: {}", panic_text(panic)));
+            let failed = result.is_err();
+            // The batch stopped (a failure, or an error while storing): nothing more to do.
+            if decoder.send((uid, result)).is_err() || failed {
+                return;
             }
         }
-        Ok(out)
-    });
-    let limit = PARSE_TIMEOUT * u32::try_from(group.len()).unwrap_or(1).clamp(1, 3);
-    let mut parsed = HashMap::with_capacity(group.len());
-    match tokio::time::timeout(limit, work).await {
-        Ok(Ok(Ok(decoded))) => parsed.extend(decoded),
-        Ok(Ok(Err((uid, why)))) => return record_failure(place, store, &[uid], why),
-        Ok(Err(e)) => {
-            let uid = current.load(std::sync::atomic::Ordering::SeqCst);
-            return record_failure(place, store, &[uid], format!("decoding failed: {e}"));
-        }
-        // The thread cannot be stopped: it runs on, abandoned, and its result is dropped when
-        // it ends. Should that keep happening, the stuck threads would take the cores; the try
-        // is counted already, so a restart by systemd is the cure.
-        Err(_) => {
-            let stuck = STUCK_DECODERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            if stuck > MAX_STUCK_DECODERS {
-                tracing::error!(
-                    stuck,
-                    "decoding threads stuck on messages that timed out; exiting so that the service \
-                     manager restarts ticketd (the tries are counted, the messages will become placeholders)"
-                );
-                std::process::exit(70);
+    }));
+    let mut next = |uid: u32| -> Decoded {
+        let failed = |why: String, stuck| Decoded::Failed(Undecoded { uid, why, stuck });
+        match decoded.recv_timeout(PARSE_TIMEOUT) {
+            Ok((got, Ok(message))) if got == uid => Decoded::Message(Box::new(message)),
+            Ok((got, Err(why))) => Decoded::Failed(Undecoded { uid: got, why, stuck: false }),
+            Ok((got, Ok(_))) => failed(format!("decoded UID {got} out of turn"), false),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let uid = current.load(std::sync::atomic::Ordering::SeqCst);
+                let why = format!("decoding took longer than {} s", PARSE_TIMEOUT.as_secs());
+                Decoded::Failed(Undecoded { uid, why, stuck: true })
             }
-            let uid = current.load(std::sync::atomic::Ordering::SeqCst);
-            let why = format!("decoding took longer than {} s", PARSE_TIMEOUT.as_secs());
-            return record_failure(place, store, &[uid], why);
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => failed("the decoder stopped".into(), false),
         }
-    }
+    };
 
     // Counted into a scratch report: a batch that is rolled back must not count.
     let mut counted = FolderReport::default();
     let stored = off_the_runtime(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store_batch(store, pipeline, clock, place, group, bodies, &mut parsed, scans, &mut counted)
+            store_batch(store, pipeline, clock, place, group, bodies, &mut next, scans, &mut counted)
         }))
     });
+    drop(decoded);
+    let stored = match stored {
+        Ok(Ok(Some(failure))) => {
+            if failure.stuck {
+                // The thread cannot be stopped: it runs on, abandoned, and its result is
+                // dropped when it ends. Should that keep happening, the stuck threads would take
+                // the cores; the try is counted already, so a restart by systemd is the cure.
+                let stuck = STUCK_DECODERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                if stuck > MAX_STUCK_DECODERS {
+                    tracing::error!(
+                        stuck,
+                        "decoding threads stuck on messages that timed out; exiting so that the service \
+                         manager restarts ticketd (the tries are counted, the messages will become placeholders)"
+                    );
+                    std::process::exit(70);
+                }
+            }
+            return record_failure(place, store, &[failure.uid], failure.why);
+        }
+        Ok(Ok(None)) => Ok(Ok(())),
+        Ok(Err(e)) => Ok(Err(e)),
+        Err(panic) => Err(panic),
+    };
     match stored {
         Ok(Ok(())) => {
             report.absorb(&counted);
@@ -855,20 +887,21 @@ fn store_placeholder(
     );
     let one = std::slice::from_ref(item);
     let mut store_as = |placeholder: &dyn Fn(&[u8]) -> crate::parse::ParsedMessage| {
-        let mut parsed = HashMap::new();
-        if let Some((raw, _)) = bodies.get(&item.0.uid) {
-            parsed.insert(item.0.uid, placeholder(raw));
-        }
+        let mut made = bodies.get(&item.0.uid).map(|(raw, _)| placeholder(raw));
+        let mut decoded = |uid| match made.take() {
+            Some(message) => Decoded::Message(Box::new(message)),
+            None => Decoded::Failed(Undecoded { uid, why: "no placeholder".into(), stuck: false }),
+        };
         let mut counted = FolderReport::default();
         let stored = off_the_runtime(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                store_batch(store, pipeline, clock, place, one, bodies, &mut parsed, &HashMap::new(), &mut counted)
+                store_batch(store, pipeline, clock, place, one, bodies, &mut decoded, &HashMap::new(), &mut counted)
             }))
         });
-        if let Ok(Ok(())) = stored {
+        if let Ok(Ok(None)) = stored {
             report.absorb(&counted);
         }
-        stored
+        stored.map(|r| r.map(|_| ()))
     };
     match store_as(&|raw| ingest::placeholder(raw, why)) {
         Ok(result) => result,
