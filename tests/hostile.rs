@@ -427,3 +427,33 @@ async fn an_ordinary_error_is_not_the_messages_fault_and_never_makes_placeholder
     assert_eq!(count(&t, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND flags LIKE '%poison%'"), 0);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'ack'"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_at_the_companys_postfix_is_proof_by_itself_with_submission() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    set_trust(&t, "[\"submission\"]");
+    let anna = Mail::new("anna@customer.test", "Export fails", "Since Monday.");
+    deliver_and_run(&server, &t, "anna@customer.test", &anna).await;
+    // Bob, logged in to the company's Postfix, answers Anna with the shared address in Cc:
+    // Postfix writes "(Authenticated sender: bob@example.test)" into its own Received header.
+    let answer = Mail::new("Bob <bob@example.test>", "Re: [Ticket#1] Export fails", "#priority high\nFixed now.")
+        .to("anna@customer.test")
+        .header("Cc: support@example.test");
+    server
+        .send_authenticated("bob@example.test", &["anna@customer.test", "support@example.test"], &answer.bytes())
+        .await;
+    server.wait_for_text("support@example.test", "INBOX", &answer.message_id, 1).await;
+    t.ok(&["run", "--once"]);
+    let shown = t.json(&["tickets", "show", "1"]);
+    assert_eq!(shown["status"], "open", "{shown:#}");
+    assert_eq!(shown["first_response_by"], "bob@example.test");
+    assert_eq!(shown["priority"], "high");
+    // Alice's name in someone else's login proves nothing: Bob logs in, writes as Alice.
+    let impostor = Mail::new("alice@example.test", "Re: [Ticket#1] Export fails", "#close");
+    server.send_authenticated("bob@example.test", &["support@example.test"], &impostor.bytes()).await;
+    server.wait_for_text("support@example.test", "INBOX", &impostor.message_id, 1).await;
+    t.ok(&["run", "--once"]);
+    assert_eq!(t.json(&["tickets", "show", "1"])["status"], "open");
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM messages WHERE flags LIKE '%forged_staff%'"), 1);
+}
