@@ -380,3 +380,30 @@ async fn smtp_authentication_by_password_and_a_refused_login_keeps_the_mail() {
     let t = password_desk(&server2, "support.pass");
     assert_delivered(&server2, &t, "Auth", at, "sasl_username=support@example.test").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_english_customer_of_a_hungarian_department_is_answered_in_english() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "");
+    let rules = t.path("rules/10-base.toml");
+    let text = std::fs::read_to_string(&rules).unwrap().replacen("language = \"en\"", "language = \"hu\"", 1);
+    assert!(text.contains("language = \"hu\""));
+    std::fs::write(&rules, text).unwrap();
+    let english = Mail::new(
+        "Jane <jane@customer.test>",
+        "Cannot log in",
+        "Hello, since this morning I cannot log in to the web shop. Could you please help me?",
+    );
+    let hungarian = Mail::new(
+        "Anna <anna@customer.test>",
+        "Nem tudok belépni",
+        "Jó napot! Ma reggel óta nem tudok belépni a webáruházba. Kérem, segítsenek.",
+    );
+    server.append("support@example.test", "INBOX", &english.bytes(), None).await;
+    server.append("support@example.test", "INBOX", &hungarian.bytes(), None).await;
+    t.ok(&["run", "--once"]);
+    let jane = server.wait_for("jane@customer.test", "INBOX", 1).await[0].parsed();
+    assert!(jane.text.contains("thank you for your message"), "English ack expected:\n{}", jane.text);
+    let anna = server.wait_for("anna@customer.test", "INBOX", 1).await[0].parsed();
+    assert!(!anna.text.contains("thank you for your message"), "Hungarian ack expected:\n{}", anna.text);
+}

@@ -360,16 +360,28 @@ fn read_template(path: &Path) -> Option<String> {
 /// The template for `kind`: department folder, then the shared folder, then built-ins, each in
 /// the order of `languages` and finally without a language.
 fn find_template(dir: &Path, department: &str, kind: &str, languages: &[&str]) -> (String, String) {
-    let mut names: Vec<String> = languages.iter().map(|l| format!("{kind}.{l}.txt")).collect();
-    names.push(format!("{kind}.txt"));
-    for folder in [dir.join(department), dir.to_path_buf()] {
-        for name in &names {
-            if let Some(text) = read_template(&folder.join(name)) {
-                return (name.clone(), text);
+    // In order of the languages (the customer's, then the department's), then English; English
+    // lives in `{kind}.txt` (or `{kind}.en.txt`). A language is looked for in the department's
+    // folder, the templates folder and the built-in set before the next language is tried, so
+    // that an English-writing customer of a Hungarian department is answered in English.
+    let mut names: Vec<String> = Vec::new();
+    for l in languages.iter().copied().chain(["en"]) {
+        let mut candidates = vec![format!("{kind}.{l}.txt")];
+        if l == "en" {
+            candidates.push(format!("{kind}.txt"));
+        }
+        for c in candidates {
+            if !names.contains(&c) {
+                names.push(c);
             }
         }
     }
     for name in &names {
+        for folder in [dir.join(department), dir.to_path_buf()] {
+            if let Some(text) = read_template(&folder.join(name)) {
+                return (name.clone(), text);
+            }
+        }
         if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| n == name) {
             return (name.clone(), text.to_string());
         }
@@ -396,6 +408,28 @@ mod tests {
             now: Utc::now(),
             reply_by: None,
         }
+    }
+
+    #[test]
+    fn the_customers_language_comes_before_the_departments_and_english_lives_in_the_plain_file() {
+        // Template reads are cached: every file is in place before the first lookup.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ack.hu.txt"), "Kedves ügyfelünk").unwrap();
+        std::fs::write(dir.path().join("ack.txt"), "Dear customer").unwrap();
+        std::fs::create_dir_all(dir.path().join("billing")).unwrap();
+        std::fs::write(dir.path().join("billing/ack.hu.txt"), "Szia").unwrap();
+        // An English-writing customer of a Hungarian department.
+        assert_eq!(find_template(dir.path(), "support", "ack", &["en", "hu"]).0, "ack.txt");
+        // A Hungarian one, and one whose language is unknown: the department's.
+        assert_eq!(find_template(dir.path(), "support", "ack", &["hu"]).0, "ack.hu.txt");
+        // The customer's language from the built-in set before the department's file.
+        assert_eq!(find_template(dir.path(), "support", "ack", &["pl", "hu"]).0, "ack.pl.txt");
+        // A language with no template at all: the department's, then English.
+        assert_eq!(find_template(dir.path(), "support", "ack", &["xx", "hu"]).0, "ack.hu.txt");
+        assert_eq!(find_template(dir.path(), "support", "ack", &["xx"]).0, "ack.txt");
+        // The department's own folder first, language by language.
+        assert_eq!(find_template(dir.path(), "billing", "ack", &["hu"]).1, "Szia");
+        assert_eq!(find_template(dir.path(), "billing", "ack", &["en", "hu"]).1, "Dear customer");
     }
 
     #[test]
