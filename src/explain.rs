@@ -32,11 +32,7 @@ pub fn explain(
         let input = ThreadInput {
             message,
             tags: p.tags,
-            sender: ingest::thread_sender(
-                d.class,
-                &d.verdict,
-                d.class == Class::Customer && filter::forged_sender(message, &p.config.staff).is_some(),
-            ),
+            sender: ingest::thread_sender(d.class, &d.verdict),
             now,
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         };

@@ -47,6 +47,9 @@ pub struct Verdict {
     pub forged_staff: bool,
     /// The live scanner was configured but could not check this message (fail-open).
     pub unscanned: Option<String>,
+    /// The company's MTA found the sender forged (`dmarc=fail`, or `spf=fail` without a DKIM
+    /// pass): such a sender gets no mail from ticketd and its address proves nothing.
+    pub forged_sender: Option<String>,
 }
 
 pub struct FilterContext<'a> {
@@ -68,12 +71,16 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
         Some(ScanResult::Unscanned { reason }) => Some(reason.clone()),
         _ => None,
     };
+    // What the company's own MTA wrote about the message, read once for every use.
+    let auth =
+        trusted_zone(&m.headers, &ctx.staff.mta_hosts).map(|boundary| (boundary, company_auth(m, ctx.staff, boundary)));
     let verdict = |class, reasons, spam_score| Verdict {
         class,
         reasons,
         spam_score,
         forged_staff: false,
         unscanned: unscanned.clone(),
+        forged_sender: auth.as_ref().and_then(|(_, a)| a.forged.clone()),
     };
 
     // 1. Own mail: only what ticketd provably sent. Its X-Loop marker, its Message-ID
@@ -112,7 +119,7 @@ pub fn classify(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Verdict {
 
     // 4. Staff mail.
     if ctx.from_sent_folder || ctx.staff.is_staff(from) {
-        match staff_trust(m, ctx) {
+        match staff_trust(m, ctx, auth.as_ref()) {
             Some(source) => {
                 let outside =
                     m.to.iter().chain(&m.cc).find(|a| {
@@ -274,7 +281,7 @@ pub fn is_automatic_sender(address: &str) -> bool {
 }
 
 /// The trust source that lets staff mail count (SPEC §4), if a listed one holds.
-fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Option<String> {
+fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>, auth: Option<&(usize, CompanyAuth)>) -> Option<String> {
     let staff = ctx.staff;
     if ctx.from_sent_folder {
         // check-config refuses a sent_folder unless "sent-folder" is listed.
@@ -284,14 +291,13 @@ fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>) -> Option<String> {
         return Some("trust lists from-header".into());
     }
     let from = m.from.as_ref()?.address.as_str();
-    let zone = trusted_zone(&m.headers, &staff.mta_hosts);
     if staff.trusts(TrustSource::Dkim) {
-        if let Some(proof) = zone.and_then(|z| company_auth(m, staff, z).staff_proof) {
+        if let Some(proof) = auth.and_then(|(_, a)| a.staff_proof.clone()) {
             return Some(proof);
         }
     }
     if staff.trusts(TrustSource::Submission) {
-        if let Some(user) = zone.and_then(|z| authenticated_sender(&m.headers[z].1)) {
+        if let Some(user) = auth.and_then(|(z, _)| authenticated_sender(&m.headers[*z].1)) {
             let local = from.split('@').next().unwrap_or("");
             if user.eq_ignore_ascii_case(from) || user.eq_ignore_ascii_case(local) {
                 return Some(format!("authenticated submission as {user}"));
@@ -389,12 +395,6 @@ fn company_auth(m: &ParsedMessage, staff: &StaffConfig, boundary: usize) -> Comp
         out.forged = Some(format!("{} says spf=fail and no DKIM signature passed", staff.authserv_id));
     }
     out
-}
-
-/// The MTA's verdict on the sender, for the acknowledgement: `Some(reason)` when forged.
-pub fn forged_sender(m: &ParsedMessage, staff: &StaffConfig) -> Option<String> {
-    let boundary = trusted_zone(&m.headers, &staff.mta_hosts)?;
-    company_auth(m, staff, boundary).forged
 }
 
 /// One unit of a structured header field (RFC 5322 §3.2): a run of other characters, a quoted
@@ -727,6 +727,20 @@ mod tests {
         assert_eq!(classify_with(from, false, &exchange, false).class, Class::StaffResponse);
         let twice = format!("{from}\r\nX-MS-Exchange-Organization-AuthAs: Internal");
         assert!(classify_with(&twice, false, &exchange, false).forged_staff);
+    }
+
+    /// The MTA's verdict on the sender, as classify records it.
+    fn forged_sender(m: &ParsedMessage, staff: &StaffConfig) -> Option<String> {
+        let (own, spam) = ([Address("support@example.test".into())], spam());
+        let ctx = FilterContext {
+            staff,
+            spam: &spam,
+            own_addresses: &own,
+            from_sent_folder: false,
+            scan: None,
+            sent_by_ticketd: false,
+        };
+        classify(m, &ctx).forged_sender
     }
 
     #[test]

@@ -245,24 +245,13 @@ pub fn decide<'a>(
     Decision { verdict, class, routed, language, owner }
 }
 
-/// Runs one message through the pipeline inside the caller's transaction: the message, its
-/// ticket, the folder checkpoint, the owed server action and any acknowledgement are written
-/// there, so they are committed together or not at all. `scan` is the live scanner's answer
-/// about `raw`, when one is configured. The mailbox side commits a whole fetched batch at
-/// once: one commit per message would rewrite the same index pages fifty times over.
+/// Runs one message, parsed already (by the caller, off the async threads and under a time
+/// limit), through the pipeline inside the caller's transaction: the message, its ticket, the
+/// folder checkpoint, the owed server action and any acknowledgement are written there, so they
+/// are committed together or not at all. `scan` is the live scanner's answer about `raw`, when
+/// one is configured. The mailbox side commits a whole fetched batch at once: one commit per
+/// message would rewrite the same index pages fifty times over.
 pub fn ingest_in(
-    tx: &Connection,
-    p: &Pipeline<'_>,
-    origin: &Origin<'_>,
-    raw: &[u8],
-    scan: Option<&ScanResult>,
-    now: DateTime<Utc>,
-) -> Result<Outcome, IngestError> {
-    ingest_parsed_in(tx, p, origin, raw, parse::parse(raw), scan, now)
-}
-
-/// [`ingest_in`] for a message parsed already (off the async threads, under a time limit).
-pub fn ingest_parsed_in(
     tx: &Connection,
     p: &Pipeline<'_>,
     origin: &Origin<'_>,
@@ -400,12 +389,12 @@ fn file_message(
     let m = s.message;
     let received = s.origin.received_at.timestamp();
     // The company's MTA found the sender forged: its address proves nothing.
-    let forged_sender = if class == Class::Customer { filter::forged_sender(m, &p.config.staff) } else { None };
+    let forged_sender = s.verdict.forged_sender.as_deref().filter(|_| class == Class::Customer);
     let threading = thread::thread(
         &ThreadInput {
             message: m,
             tags: p.tags,
-            sender: thread_sender(class, s.verdict, forged_sender.is_some()),
+            sender: thread_sender(class, s.verdict),
             now: now.timestamp(),
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         },
@@ -440,7 +429,7 @@ fn file_message(
                 tracing::warn!(ticket, sender, "forged staff mail stored; nothing done");
             }
             Class::Customer if forged_sender.is_some() => {
-                let why = forged_sender.as_deref().unwrap_or_default();
+                let why = forged_sender.unwrap_or_default();
                 store::add_event(tx, ticket, at, "forged_sender", None, &format!("{sender}: {why}; no effect"))?;
                 tracing::warn!(ticket, sender, "mail from a forged sender stored; nothing done");
             }
@@ -642,11 +631,11 @@ fn file_message(
 }
 
 /// How threading should treat the sender of a message of this class.
-pub fn thread_sender(class: Class, verdict: &Verdict, forged_sender: bool) -> thread::Sender {
+pub fn thread_sender(class: Class, verdict: &Verdict) -> thread::Sender {
     match class {
         Class::Own | Class::StaffResponse | Class::StaffNote => thread::Sender::Trusted,
         Class::Automatic => thread::Sender::Automatic,
-        _ if verdict.forged_staff || forged_sender => thread::Sender::Unproven,
+        _ if verdict.forged_staff || verdict.forged_sender.is_some() => thread::Sender::Unproven,
         _ => thread::Sender::Customer,
     }
 }
@@ -745,22 +734,8 @@ fn returned_own_ids(raw: &[u8]) -> Vec<String> {
 /// what can be read of its header by a simple, bounded scan that cannot fail, flagged, with an
 /// explanation as its text. The caller stores the raw bytes beside it.
 pub fn placeholder(raw: &[u8], reason: &str) -> ParsedMessage {
-    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| raw.windows(2).position(|w| w == b"\n\n"));
-    let head = &raw[..head_end.unwrap_or(raw.len()).min(64 * 1024)];
-    let head = String::from_utf8_lossy(head);
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in head.lines().take(500) {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = headers.last_mut() {
-                if last.1.len() < 4096 {
-                    last.1.push(' ');
-                    last.1.push_str(line.trim());
-                }
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().chars().take(4096).collect()));
-        }
-    }
+    // The header block lies in the first 64 KB of any message worth reading.
+    let headers = parse::scan_headers(&raw[..raw.len().min(64 * 1024)]);
     let value = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     let from = value("from").and_then(|v| {
         let inner = v.rsplit_once('<').map(|(_, r)| r.split('>').next().unwrap_or("")).unwrap_or(&v);
@@ -824,7 +799,7 @@ pub fn ack_blocker(
         Some(format!("{requester} is ticketd's own address"))
     } else if filter::is_automatic_sender(requester) {
         Some(format!("{requester} is an automatic sender"))
-    } else if let Some(why) = filter::forged_sender(m, &p.config.staff) {
+    } else if let Some(why) = &verdict.forged_sender {
         Some(format!("the sender is forged: {why}"))
     } else if let Some(asked) = filter::suppresses_auto_responses(m) {
         Some(format!("the sender asked for no automatic replies (X-Auto-Response-Suppress: {asked})"))

@@ -50,23 +50,6 @@ pub struct FolderReport {
     pub uid_next: Option<u32>,
 }
 
-impl FolderReport {
-    /// Adds another report's counts (not its `uid_next`).
-    fn absorb(&mut self, other: &FolderReport) {
-        self.fetched += other.fetched;
-        self.new_tickets += other.new_tickets;
-        self.joined += other.joined;
-        self.duplicates += other.duplicates;
-        self.spam += other.spam;
-        self.skipped_old += other.skipped_old;
-        self.acknowledged += other.acknowledged;
-        self.loops += other.loops;
-        self.automatic += other.automatic;
-        self.gaps += other.gaps;
-        self.deferred += other.deferred;
-    }
-}
-
 /// What a session learned once and reuses: capabilities and resolved folder names.
 #[derive(Default)]
 pub struct SessionState {
@@ -335,35 +318,34 @@ fn store_batch(
         // Each message on its own savepoint: one that does not fit on the disk is left on the
         // server for a later pass, and the others are stored.
         tx.execute_batch("SAVEPOINT message").map_err(store::StoreError::from)?;
-        let outcome =
-            match ingest::ingest_parsed_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now()) {
-                Ok(outcome) => {
-                    tx.execute_batch("RELEASE message").map_err(store::StoreError::from)?;
-                    store::sync::clear_deferred(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
-                    outcome
-                }
-                Err(e) if e.is_disk_full() => {
-                    tx.execute_batch("ROLLBACK TO message; RELEASE message").map_err(store::StoreError::from)?;
-                    tracing::error!(
-                        mailbox = %cfg.name, folder, uid = meta.uid, error = %e,
-                        "no space left to store this message; it stays on the server and is tried again"
-                    );
-                    let label = crate::metrics::OutcomeLabel { mailbox: cfg.name.clone(), outcome: "disk_full".into() };
-                    crate::metrics::global().messages.get_or_create(&label).inc();
-                    let reason = e.to_string();
-                    let deferral = store::sync::Deferral {
-                        uid: meta.uid,
-                        reason: &reason,
-                        since: clock.now().timestamp(),
-                        received_at: meta.internal_date.timestamp(),
-                    };
-                    store::sync::defer(&tx, &cfg.name, folder, uidvalidity, &deferral)?;
-                    store::sync::advance(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
-                    report.deferred += 1;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
+        let outcome = match ingest::ingest_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now()) {
+            Ok(outcome) => {
+                tx.execute_batch("RELEASE message").map_err(store::StoreError::from)?;
+                store::sync::clear_deferred(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
+                outcome
+            }
+            Err(e) if e.is_disk_full() => {
+                tx.execute_batch("ROLLBACK TO message; RELEASE message").map_err(store::StoreError::from)?;
+                tracing::error!(
+                    mailbox = %cfg.name, folder, uid = meta.uid, error = %e,
+                    "no space left to store this message; it stays on the server and is tried again"
+                );
+                let label = crate::metrics::OutcomeLabel { mailbox: cfg.name.clone(), outcome: "disk_full".into() };
+                crate::metrics::global().messages.get_or_create(&label).inc();
+                let reason = e.to_string();
+                let deferral = store::sync::Deferral {
+                    uid: meta.uid,
+                    reason: &reason,
+                    since: clock.now().timestamp(),
+                    received_at: meta.internal_date.timestamp(),
+                };
+                store::sync::defer(&tx, &cfg.name, folder, uidvalidity, &deferral)?;
+                store::sync::advance(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
+                report.deferred += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         report.fetched += 1;
         if poison {
             let label = crate::metrics::OutcomeLabel { mailbox: cfg.name.clone(), outcome: "placeholder".into() };
@@ -405,6 +387,32 @@ fn store_batch(
     }
     tx.commit().map_err(store::StoreError::from)?;
     Ok(None)
+}
+
+/// [`store_batch`] off the async threads with its panic caught. The report keeps the counts
+/// only of a batch that was committed.
+#[allow(clippy::too_many_arguments)]
+fn store_caught(
+    store: &mut Store,
+    pipeline: &Pipeline<'_>,
+    clock: &dyn Clock,
+    place: &Place<'_>,
+    batch: &[(Meta, bool)],
+    bodies: &HashMap<u32, (Body, bool)>,
+    decoded: &mut dyn FnMut(u32) -> Decoded,
+    scans: &HashMap<u32, crate::scan::ScanResult>,
+    report: &mut FolderReport,
+) -> std::thread::Result<Result<Option<Undecoded>, MailboxError>> {
+    let before = *report;
+    let stored = off_the_runtime(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store_batch(store, pipeline, clock, place, batch, bodies, decoded, scans, report)
+        }))
+    });
+    if !matches!(stored, Ok(Ok(None))) {
+        *report = before;
+    }
+    stored
 }
 
 /// What decoding gave for a message the batch asked for.
@@ -497,13 +505,7 @@ async fn try_group(
         }
     };
 
-    // Counted into a scratch report: a batch that is rolled back must not count.
-    let mut counted = FolderReport::default();
-    let stored = off_the_runtime(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store_batch(store, pipeline, clock, place, group, bodies, &mut next, scans, &mut counted)
-        }))
-    });
+    let stored = store_caught(store, pipeline, clock, place, group, bodies, &mut next, scans, report);
     drop(decoded);
     let stored = match stored {
         Ok(Ok(Some(failure))) => {
@@ -528,10 +530,7 @@ async fn try_group(
         Err(panic) => Err(panic),
     };
     match stored {
-        Ok(Ok(())) => {
-            report.absorb(&counted);
-            Ok(Tried::Stored)
-        }
+        Ok(Ok(())) => Ok(Tried::Stored),
         Ok(Err(e)) => {
             // An ordinary error (the database busy or full, a template that does not render, a
             // folder that cannot be written) is not the messages' fault: the try is taken back,
@@ -892,16 +891,8 @@ fn store_placeholder(
             Some(message) => Decoded::Message(Box::new(message)),
             None => Decoded::Failed(Undecoded { uid, why: "no placeholder".into(), stuck: false }),
         };
-        let mut counted = FolderReport::default();
-        let stored = off_the_runtime(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                store_batch(store, pipeline, clock, place, one, bodies, &mut decoded, &HashMap::new(), &mut counted)
-            }))
-        });
-        if let Ok(Ok(None)) = stored {
-            report.absorb(&counted);
-        }
-        stored.map(|r| r.map(|_| ()))
+        store_caught(store, pipeline, clock, place, one, bodies, &mut decoded, &HashMap::new(), report)
+            .map(|r| r.map(|_| ()))
     };
     match store_as(&|raw| ingest::placeholder(raw, why)) {
         Ok(result) => result,

@@ -447,8 +447,9 @@ fn unfold(value: &str) -> String {
     value.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-/// Header fields read by hand, for a message the parser gave up on.
-fn scan_headers(raw: &[u8]) -> Vec<(String, String)> {
+/// Header fields read by hand (lower-case names, unfolded values), for a message the parser gave
+/// up on or was never given. Simple and linear: it cannot fail.
+pub fn scan_headers(raw: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(raw);
     let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
     let mut headers: Vec<(String, String)> = Vec::new();

@@ -143,9 +143,7 @@ pub fn clear_attempt(
     uidvalidity: u32,
     uid: u32,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4")?
-        .execute(params![mailbox, folder, uidvalidity, uid])?;
-    Ok(())
+    forget("attempts", conn, mailbox, folder, uidvalidity, uid)
 }
 
 /// A message left on the server for a later pass.
@@ -216,8 +214,22 @@ pub fn clear_deferred(
     uidvalidity: u32,
     uid: u32,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM deferred WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4")?
-        .execute(params![mailbox, folder, uidvalidity, uid])?;
+    forget("deferred", conn, mailbox, folder, uidvalidity, uid)
+}
+
+/// Deletes one message's row of `attempts` or `deferred`.
+fn forget(
+    table: &str,
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4"
+    ))?
+    .execute(params![mailbox, folder, uidvalidity, uid])?;
     Ok(())
 }
 
