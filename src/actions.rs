@@ -21,6 +21,10 @@ pub enum ActionError {
     UnknownDepartment(String),
     #[error("ticket {0} cannot be merged into itself")]
     MergeIntoItself(i64),
+    #[error("{0:?} is not a mail address")]
+    BadAddress(String),
+    #[error("{0} is a staff or ticketd address, not a customer's")]
+    NotACustomer(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -46,6 +50,8 @@ pub enum Action {
     Time(i64),
     /// Merge this ticket into the one given.
     Merge(i64),
+    /// The requester corrected (a forward whose sender could not be read).
+    Requester(String),
 }
 
 /// A staff address from what was typed: an address (lower-cased) or a unique local part.
@@ -102,10 +108,29 @@ pub fn apply_in(
                 _ => "new",
             };
             if t.status != next {
+                if next == "closed" || next == "waiting" {
+                    // Closing or waiting on the customer ends the wait for a next response.
+                    crate::sla::end_next_response(tx, rules, &t, now, None)?;
+                }
                 store::set_status(tx, id, next, now)?;
                 store::add_event(tx, id, now, "status", by_ref, &format!("{} -> {next}", t.status))?;
             }
             format!("ticket {id}: {next}")
+        }
+        Action::Requester(typed) => {
+            let address = typed.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+            if address.parse::<lettre::Address>().is_err() {
+                return Err(ActionError::BadAddress(typed.clone()));
+            }
+            let own = config.own_addresses().iter().any(|a| a.as_str() == address);
+            if staff.is_staff(&address) || own {
+                return Err(ActionError::NotACustomer(address));
+            }
+            if address != t.requester {
+                store::set_requester(tx, id, &address, now)?;
+                store::add_event(tx, id, now, "requester", by_ref, &format!("{} -> {address}", t.requester))?;
+            }
+            format!("ticket {id}: requester {address}")
         }
         Action::Priority(p) => {
             tx.prepare_cached("UPDATE tickets SET priority = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
@@ -143,6 +168,7 @@ pub fn apply_in(
             store::add_event(tx, target.id, now, "merged", by_ref, &format!("ticket {id} merged into this one"))?;
             store::add_event(tx, id, now, "merged", by_ref, &format!("merged into ticket {}", target.id))?;
             if t.status != "closed" {
+                crate::sla::end_next_response(tx, rules, &t, now, None)?;
                 store::set_status(tx, id, "closed", now)?;
             }
             crate::sla::refresh(tx, rules, target.id, now)?;

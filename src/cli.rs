@@ -108,13 +108,17 @@ enum RulesCommand {
 
 #[derive(Subcommand)]
 enum TicketsCommand {
-    /// Tickets, newest first.
+    /// Tickets by status, those awaiting staff first, then newest first.
     List {
-        /// new, open, waiting, closed or all (default: all but closed).
+        /// new, open, waiting, closed or all (default: all but closed; all includes tickets
+        /// opened by automatic mail).
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]
         department: Option<String>,
+        /// Include tickets opened by automatic mail (auto-replies, bounces, notifications).
+        #[arg(long)]
+        automatic: bool,
         #[arg(long)]
         json: bool,
     },
@@ -146,6 +150,13 @@ enum TicketsCommand {
     /// Mark a ticket as waiting on the customer (pauses the resolution clock).
     Wait {
         id: i64,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Correct a ticket's requester (the customer it is for).
+    Requester {
+        id: i64,
+        address: String,
         #[arg(long)]
         by: Option<String>,
     },
@@ -450,7 +461,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             let reader = || Store::open_existing(&config.database.path);
             let prefix = &config.tickets.tag_prefix;
             match command {
-                TicketsCommand::List { status, department, json } => {
+                TicketsCommand::List { status, department, automatic, json } => {
                     let store = reader()?;
                     let statuses: Vec<&str> = match status.as_deref() {
                         None => vec!["new", "open", "waiting"],
@@ -460,7 +471,12 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                             bail!("unknown status {other:?}: use new, open, waiting, closed or all")
                         }
                     };
-                    let tickets = store::list_tickets(store.conn(), &statuses, department.as_deref())?;
+                    let filter = store::TicketFilter {
+                        statuses: &statuses,
+                        department: department.as_deref(),
+                        automatic: automatic || status.as_deref() == Some("all"),
+                    };
+                    let tickets = store::list_tickets(store.conn(), &filter)?;
                     if json {
                         let list: Vec<_> = tickets.iter().map(|t| present::ticket_json(t, &rules, prefix)).collect();
                         println!("{}", serde_json::to_string_pretty(&list)?);
@@ -472,6 +488,9 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 TicketsCommand::Close { id, by } => act(&config, id, Action::Close, by, now)?,
                 TicketsCommand::Reopen { id, by } => act(&config, id, Action::Reopen, by, now)?,
                 TicketsCommand::Wait { id, by } => act(&config, id, Action::Wait, by, now)?,
+                TicketsCommand::Requester { id, address, by } => {
+                    act(&config, id, Action::Requester(address), by, now)?
+                }
                 TicketsCommand::Note { id, text, by } => act(&config, id, Action::Note(text), by, now)?,
                 TicketsCommand::Time { id, duration, by } => {
                     let minutes = ticketd::commands::parse_minutes(&duration).map_err(anyhow::Error::msg)?;

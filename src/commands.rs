@@ -76,10 +76,12 @@ fn parse_line(command: &str) -> Result<Action, String> {
             .parse::<i64>()
             .map(Action::Merge)
             .map_err(|_| format!("#merge needs a ticket number: #merge 123, not {rest:?}")),
+        "requester" if !rest.is_empty() => Ok(Action::Requester(rest.to_string())),
+        "requester" => Err("#requester needs an address: #requester anna@customer.test".into()),
         "note" if !rest.is_empty() => Ok(Action::Note(rest.to_string())),
         "note" => Err("#note needs a text: #note called the customer".into()),
         other => Err(format!(
-            "unknown command #{other}: use #close, #reopen, #waiting, #assign, #priority, #department, #time, #merge or #note"
+            "unknown command #{other}: use #close, #reopen, #waiting, #assign, #priority, #department, #time, #merge, #requester or #note"
         )),
     }
 }

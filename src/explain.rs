@@ -42,6 +42,9 @@ pub fn explain(
         }
     });
     let ack = joins.is_none() && ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message).is_none();
+    let languages = ingest::customer_languages(d.language, p.rules.department(&d.routed.department));
+    let (ack_template, ack_language) =
+        crate::outbox::compose::template_choice(&p.rules.templates_dir, &d.routed.department, "ack", &languages);
     json!({
         "class": d.class.as_str(),
         "reasons": d.verdict.reasons,
@@ -61,6 +64,8 @@ pub fn explain(
         "ack_blocked_by": if joins.is_some() { Some("joins an existing ticket".to_string()) } else { ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message) },
         "joins": joins,
         "language": d.language,
+        "ack_language": ack.then_some(ack_language),
+        "ack_template": ack.then_some(ack_template),
         "mailbox": d.owner.name,
         "requester": requester,
         "subject": message.subject,
@@ -123,7 +128,11 @@ pub fn human(v: &Value) -> String {
         None => out.push_str("joins:       none (a new ticket)\n"),
     }
     if v["ack"].as_bool() == Some(true) {
-        out.push_str("acknowledge: yes\n");
+        out.push_str(&format!(
+            "acknowledge: yes, in {} ({})\n",
+            v["ack_language"].as_str().unwrap_or("en"),
+            v["ack_template"].as_str().unwrap_or("")
+        ));
     } else {
         out.push_str(&format!("acknowledge: no ({})\n", v["ack_blocked_by"].as_str().unwrap_or("")));
     }

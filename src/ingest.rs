@@ -388,6 +388,7 @@ fn file_message(
 ) -> Result<Outcome, IngestError> {
     let m = s.message;
     let received = s.origin.received_at.timestamp();
+    let too_old = now.timestamp() - received > p.config.tickets.max_age.as_secs() as i64;
     // The company's MTA found the sender forged: its address proves nothing.
     let forged_sender = s.verdict.forged_sender.as_deref().filter(|_| class == Class::Customer);
     let threading = thread::thread(
@@ -417,6 +418,10 @@ fn file_message(
         let t = store::get_ticket(tx, ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
         let at = now.timestamp();
         let sender = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+        // Mail imported or too old to act on is stored, never told or timed.
+        let live = !s.origin.import_silently && !too_old;
+        // Some(reopened) when the customer's message is a follow-up staff must hear of.
+        let mut followup = None;
         if class == Class::Customer && sender != t.requester {
             let who = if sender.is_empty() { "a sender without an address" } else { sender };
             store::add_event(tx, ticket, at, "joined", None, &format!("{who} joined by {how}"))?;
@@ -441,11 +446,28 @@ fn file_message(
                         if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
                     store::add_event(tx, ticket, at, "status", None, &format!("{} -> {next}: {what}", t.status))?;
                 }
+                // Whose turn it is: staff's, whatever it was (SPEC §4, §7).
+                store::set_awaiting(tx, ticket, Some("staff"))?;
+                if t.automatic {
+                    // A person wrote on what automatic mail opened: an ordinary ticket now.
+                    store::clear_automatic(tx, ticket)?;
+                }
+                if live {
+                    crate::sla::start_next_response(tx, &t, received)?;
+                    followup = Some(t.status == "closed");
+                }
             }
             Class::StaffResponse => {
                 let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
                 if store::record_response(tx, ticket, received, by)? {
                     store::add_event(tx, ticket, at, "first_response", Some(by), "")?;
+                }
+                crate::sla::end_next_response(tx, p.rules, &t, received, Some(by))?;
+                if t.status != "closed" {
+                    store::set_awaiting(tx, ticket, Some("customer"))?;
+                }
+                if t.automatic {
+                    store::clear_automatic(tx, ticket)?;
                 }
                 if t.status == "new" {
                     store::set_status(tx, ticket, "open", at)?;
@@ -465,6 +487,9 @@ fn file_message(
             apply_commands(tx, p, ticket, m, now)?;
         }
         crate::sla::refresh(tx, p.rules, ticket, at)?;
+        if let Some(reopened) = followup {
+            crate::notify::followup(tx, p.config, p.rules, ticket, reopened, now)?;
+        }
         tracing::debug!(ticket, how, "message joined ticket");
         return Ok(Outcome::Stored {
             ticket,
@@ -486,8 +511,6 @@ fn file_message(
         _ => None,
     };
     let (requester, requester_name) = requester_of(m, class, routed, p);
-    let max_age = p.config.tickets.max_age.as_secs() as i64;
-    let too_old = now.timestamp() - received > max_age;
     let silent = s.origin.import_silently || too_old;
     let subject = p.rules.subject_prefixes.strip(&p.tags.strip(&m.subject)).to_string();
     let subject = if subject.is_empty() { "(no subject)".to_string() } else { subject };
@@ -507,6 +530,14 @@ fn file_message(
             linked_to,
             silent,
             tags: &routed.tags,
+            automatic: class == Class::Automatic,
+            // Whose turn it is: nobody's on what automatic mail opened, the customer's when
+            // staff wrote first to them, else staff's.
+            awaiting: match class {
+                Class::Automatic => None,
+                Class::StaffResponse => Some("customer"),
+                _ => Some("staff"),
+            },
         },
     )?;
     s.insert(tx, Some(ticket), kind, now)?;
@@ -583,10 +614,7 @@ fn file_message(
         }
         None => {
             let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.owner);
-            let mut languages: Vec<&str> = s.language.into_iter().collect();
-            if let Some(d) = department {
-                languages.push(&d.language);
-            }
+            let languages = customer_languages(s.language, department);
             let tag = format!("[{}#{ticket}]", p.config.tickets.tag_prefix);
             let composed = compose::acknowledgement(
                 &p.rules.templates_dir,
@@ -628,6 +656,15 @@ fn file_message(
         }
     }
     Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected, automatic: class == Class::Automatic })
+}
+
+/// The template languages for mail to a customer, in order (SPEC §7): the customer's, then the
+/// department's; English is the last resort of the template lookup.
+pub fn customer_languages<'a>(
+    customer: Option<&'a str>,
+    department: Option<&'a crate::rules::Department>,
+) -> Vec<&'a str> {
+    customer.into_iter().chain(department.map(|d| d.language.as_str())).collect()
 }
 
 /// How threading should treat the sender of a message of this class.

@@ -65,6 +65,8 @@ mod tests {
                 linked_to: None,
                 silent: false,
                 tags: &[],
+                automatic: false,
+                awaiting: Some("staff"),
             },
         )
         .unwrap()

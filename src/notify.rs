@@ -98,6 +98,8 @@ fn ticket_context(
         waiting => human(now - DateTime::from_timestamp(t.created_at, 0).unwrap_or(now)),
         due_first_response => t.first_response_due.and_then(when),
         due_resolution => t.resolution_due.and_then(when),
+        due_next_response => t.next_response_due.and_then(when),
+        awaiting => &t.awaiting,
         last_from => last_from,
         last_message => last_text,
         history => minijinja::context! { open => others.len() - closed, closed => closed, last => last },
@@ -181,6 +183,51 @@ pub fn new_ticket(
         now,
     )
 }
+
+/// Tells the assignee (else the department's `notify` list) that the customer wrote again on
+/// their ticket (SPEC §7 "Follow-ups"): the new text, the conversation before it, and when the
+/// next response is due. `reopened` when the message reopened a closed ticket.
+pub fn followup(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    ticket: i64,
+    reopened: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    let Some(t) = store::get_ticket(conn, ticket)? else { return Ok(false) };
+    let to: Vec<String> = match &t.assignee {
+        Some(agent) => vec![agent.clone()],
+        None => rules
+            .department(&t.department)
+            .map(|d| d.notify.iter().map(|a| a.as_str().to_string()).collect())
+            .unwrap_or_default(),
+    };
+    let languages = staff_languages(rules, &t);
+    let language = languages.first().copied().unwrap_or("en");
+    let zone = rules.department_zone(&t.department);
+    // The follow-up itself is the newest; the conversation is what came before it.
+    let mut conversation = store::recent_conversation(conn, t.id, CONVERSATION_MESSAGES + 1)?;
+    conversation.pop();
+    let conversation: Vec<minijinja::Value> = conversation
+        .iter()
+        .map(|e| {
+            let text: String = e.text.chars().take(QUOTED_CHARS / CONVERSATION_MESSAGES).collect();
+            minijinja::context! {
+                from => &e.from,
+                staff => e.direction == "out" || e.kind != "customer",
+                kind => &e.kind,
+                at => DateTime::from_timestamp(e.received_at, 0).map(|at| local_time(at, zone, language)),
+                text => text.trim(),
+            }
+        })
+        .collect();
+    let extra = minijinja::context! { reopened => reopened, conversation => conversation };
+    send(conn, config, rules, &t, "notification", "followup", &languages, extra, &to, "auto-generated", now)
+}
+
+/// How many earlier messages a follow-up mail quotes.
+const CONVERSATION_MESSAGES: usize = 5;
 
 /// Tells an agent that a ticket is now theirs.
 pub fn assigned(
@@ -296,6 +343,7 @@ pub fn sla_step(
     let to: Vec<String> = step.to.iter().map(|a| a.as_str().to_string()).collect();
     let clock_name = match step.clock {
         Clock::FirstResponse => "first response",
+        Clock::NextResponse => "next response",
         Clock::Resolution => "resolution",
     };
     let due = DateTime::from_timestamp(step.due, 0).unwrap_or(now);

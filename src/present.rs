@@ -95,11 +95,14 @@ pub fn ticket_json(t: &Ticket, rules: &Rules, tag_prefix: &str) -> Value {
         "linked_to": t.linked_to,
         "due": {
             "first_response": opt_time(zone, t.first_response_due),
+            "next_response": opt_time(zone, t.next_response_due),
             "resolution": opt_time(zone, t.resolution_due),
         },
         "breaches": t.breaches.iter().map(|(kind, at)| json!({ "kind": kind, "at": time_in(zone, *at) })).collect::<Vec<_>>(),
         "message_count": t.message_count,
         "tags": t.tags,
+        "awaiting": t.awaiting,
+        "automatic": t.automatic,
     })
 }
 
@@ -132,9 +135,10 @@ pub fn event_json(e: &Event, zone: chrono_tz::Tz) -> Value {
 /// An aligned table of tickets for people; with `colour` (a terminal without NO_COLOR), status
 /// and overdue due times stand out.
 pub fn ticket_table(tickets: &[Ticket], rules: &Rules, tag_prefix: &str, colour: bool, now: i64) -> String {
-    const COLUMNS: usize = 8;
+    const COLUMNS: usize = 9;
     let mut rows: Vec<([String; COLUMNS], Option<&str>, bool)> = vec![(
-        ["TICKET", "STATUS", "PRIORITY", "DEPARTMENT", "CREATED", "DUE", "REQUESTER", "SUBJECT"].map(String::from),
+        ["TICKET", "STATUS", "AWAITING", "PRIORITY", "DEPARTMENT", "CREATED", "DUE", "REQUESTER", "SUBJECT"]
+            .map(String::from),
         None,
         false,
     )];
@@ -146,12 +150,14 @@ pub fn ticket_table(tickets: &[Ticket], rules: &Rules, tag_prefix: &str, colour:
                 .map(|d| d.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_default()
         };
-        let due = t.first_response_due.or(t.resolution_due);
+        // The nearest promise: a reply owed first, then the resolution.
+        let due = [t.first_response_due, t.next_response_due].into_iter().flatten().min().or(t.resolution_due);
         let overdue = due.is_some_and(|d| d <= now) || !t.breaches.is_empty() && t.status != "closed";
         rows.push((
             [
                 format!("[{tag_prefix}#{}]", t.id),
                 t.status.clone(),
+                t.awaiting.clone().unwrap_or_else(|| "-".into()),
                 t.priority.clone(),
                 for_cell(&t.department).into_owned(),
                 local(t.created_at),
@@ -179,7 +185,8 @@ pub fn ticket_table(tickets: &[Ticket], rules: &Rules, tag_prefix: &str, colour:
                     (_, 1, Some("open")) => paint(padded, "32"),
                     (_, 1, Some("waiting")) => paint(padded, "34"),
                     (_, 1, Some("closed")) => paint(padded, "2"),
-                    (_, 5, _) if *overdue => paint(padded, "31"),
+                    (_, 2, _) if cell == "staff" => paint(padded, "1"),
+                    (_, 6, _) if *overdue => paint(padded, "31"),
                     _ => padded,
                 }
             })
@@ -204,8 +211,9 @@ pub fn ticket_text(
     let _ = writeln!(out, "[{tag_prefix}#{}] {}", t.id, for_cell(&t.subject));
     let _ = writeln!(
         out,
-        "status {}  priority {}  department {}  requester {}",
+        "status {}  awaiting {}  priority {}  department {}  requester {}",
         t.status,
+        t.awaiting.as_deref().unwrap_or("-"),
         t.priority,
         for_cell(&t.department),
         for_cell(&t.requester)

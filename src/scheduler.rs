@@ -72,16 +72,14 @@ fn take_steps(
         tracing::warn!(ticket, clock = clock.as_str(), "SLA target missed");
     }
     let done = stored::steps_done(tx, ticket)?;
-    let pending: Vec<&sla::Step> = plan
-        .steps
-        .iter()
-        .filter(|s| s.at <= at && !done.iter().any(|(c, n)| c == s.clock.as_str() && *n == s.name))
-        .collect();
+    let pending: Vec<&sla::Step> = plan.steps.iter().filter(|s| s.at <= at && !sla::is_done(&done, s)).collect();
     for step in &pending {
         // A warning that comes due together with its escalation (the daemon was down) is moot.
         let overtaken = step.action == Action::Warning
-            && pending.iter().any(|s| s.clock == step.clock && matches!(s.action, Action::Escalation { .. }));
-        if !stored::mark_step(tx, ticket, step.clock.as_str(), &step.name, step.due, at)? {
+            && pending.iter().any(|s| {
+                s.clock == step.clock && s.cycle == step.cycle && matches!(s.action, Action::Escalation { .. })
+            });
+        if !stored::mark_step(tx, ticket, step.clock.as_str(), step.cycle, &step.name, step.due, at)? {
             continue;
         }
         if overtaken {

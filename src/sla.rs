@@ -18,6 +18,9 @@ use crate::store::{self, sla as stored, StoreError, Ticket};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clock {
     FirstResponse,
+    /// From the first customer message after a staff response to the next staff response
+    /// (SPEC §7); runs once per such follow-up.
+    NextResponse,
     Resolution,
 }
 
@@ -25,6 +28,7 @@ impl Clock {
     pub fn as_str(self) -> &'static str {
         match self {
             Clock::FirstResponse => "first_response",
+            Clock::NextResponse => "next_response",
             Clock::Resolution => "resolution",
         }
     }
@@ -45,6 +49,8 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     pub clock: Clock,
+    /// Which run of the clock: the next-response clock's start, 0 for the others.
+    pub cycle: i64,
     /// Stable name, recorded once done: "warning", "escalation-1", "escalation-2", "delay_notice".
     pub name: String,
     pub action: Action,
@@ -61,8 +67,12 @@ pub struct Plan {
     pub first_response_due: Option<i64>,
     /// Shown while the resolution clock runs (not waiting, not closed).
     pub resolution_due: Option<i64>,
+    /// Shown while a customer's follow-up waits for the next response.
+    pub next_response_due: Option<i64>,
     /// The first-response target's due time, if missed (by the response, or by `now`).
     pub first_response_breach: Option<i64>,
+    /// The running next-response cycle's due time, if `now` is past it.
+    pub next_response_breach: Option<i64>,
     pub resolution_breach: Option<i64>,
     /// Every step of the running clocks, done or not, in time order.
     pub steps: Vec<Step>,
@@ -121,7 +131,7 @@ fn when_worked(cal: &Calendar, start: i64, pauses: &[(i64, Option<i64>)], work: 
 /// The clocks of `t` at `now`, with its resolution pauses.
 pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now: i64) -> Plan {
     let mut plan = Plan::default();
-    if t.silent {
+    if t.silent || t.automatic {
         return plan;
     }
     let priority = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
@@ -142,13 +152,22 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
     let warn_before = policy.sla.warn_before.map(chrono);
 
     // Steps of one clock: warning, breach escalation, later levels (and the delay notice).
-    let steps_for = |clock: Clock, due: i64, warn_at: Option<i64>| {
+    let steps_for = |clock: Clock, cycle: i64, due: i64, warn_at: Option<i64>| {
         let mut steps = Vec::new();
         if let Some(at) = warn_at {
-            steps.push(Step { clock, name: "warning".into(), action: Action::Warning, at, due, to: warned.clone() });
+            steps.push(Step {
+                clock,
+                cycle,
+                name: "warning".into(),
+                action: Action::Warning,
+                at,
+                due,
+                to: warned.clone(),
+            });
         }
         steps.push(Step {
             clock,
+            cycle,
             name: "escalation-1".into(),
             action: Action::Escalation { level: 1 },
             at: due,
@@ -158,6 +177,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
         for (i, level) in policy.sla.escalation.iter().enumerate() {
             steps.push(Step {
                 clock,
+                cycle,
                 name: format!("escalation-{}", i + 2),
                 action: Action::Escalation { level: i + 2 },
                 at: cal.add_working(instant(due), chrono(level.after)).timestamp(),
@@ -168,6 +188,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
         if clock == Clock::Resolution && policy.sla.delay_notice {
             steps.push(Step {
                 clock,
+                cycle,
                 name: "delay_notice".into(),
                 action: Action::DelayNotice,
                 at: due,
@@ -193,8 +214,21 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
                 let warn_at = warn_before
                     .filter(|w| *w < target)
                     .map(|w| cal.add_working(instant(t.created_at), target - w).timestamp());
-                plan.steps.extend(steps_for(Clock::FirstResponse, due, warn_at));
+                plan.steps.extend(steps_for(Clock::FirstResponse, 0, due, warn_at));
             }
+        }
+    }
+
+    // The next response: the same rules as the first, from the customer's follow-up.
+    if let (Some(from), Some(target)) = (t.next_response_from, policy.sla.next_response.get(priority).map(chrono)) {
+        if t.status != "closed" && t.status != "waiting" {
+            let due = cal.add_working(instant(from), target).timestamp();
+            plan.next_response_due = Some(due);
+            plan.next_response_breach = (now >= due).then_some(due);
+            let warn_at = warn_before
+                .filter(|w| *w < target)
+                .map(|w| cal.add_working(instant(from), target - w).timestamp());
+            plan.steps.extend(steps_for(Clock::NextResponse, from, due, warn_at));
         }
     }
 
@@ -209,7 +243,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
                 let warn_at = warn_before
                     .filter(|w| *w < target)
                     .and_then(|w| when_worked(cal, t.created_at, pauses, target - w));
-                plan.steps.extend(steps_for(Clock::Resolution, due, warn_at));
+                plan.steps.extend(steps_for(Clock::Resolution, 0, due, warn_at));
             }
         }
     }
@@ -223,30 +257,85 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
 pub fn refresh(conn: &Connection, rules: &Rules, ticket: i64, now: i64) -> Result<(Plan, Vec<Clock>), StoreError> {
     let Some(t) = store::get_ticket(conn, ticket)? else { return Ok((Plan::default(), Vec::new())) };
     let Some(policy) = policy_for(rules, &t.department) else {
-        stored::set_due(conn, ticket, None, None, None)?;
+        stored::set_due(conn, ticket, stored::Due::default(), None)?;
         return Ok((Plan::default(), Vec::new()));
     };
     let pauses = stored::pauses(conn, ticket)?;
     let plan = plan(&t, &pauses, &policy, now);
     let mut newly = Vec::new();
-    for (clock, breach) in
-        [(Clock::FirstResponse, plan.first_response_breach), (Clock::Resolution, plan.resolution_breach)]
-    {
-        if stored::set_breach(conn, ticket, clock.as_str(), breach)? {
+    let mut breaches =
+        vec![(Clock::FirstResponse, 0, plan.first_response_breach), (Clock::Resolution, 0, plan.resolution_breach)];
+    // A next-response breach stays once recorded: the cycle it belongs to is over when the
+    // clock stops, and its record with it.
+    if let (Some(from), Some(due)) = (t.next_response_from, plan.next_response_breach) {
+        breaches.push((Clock::NextResponse, from, Some(due)));
+    }
+    for (clock, cycle, breach) in breaches {
+        if stored::set_breach(conn, ticket, clock.as_str(), cycle, breach)? {
             let due = crate::present::time_in(rules.department_zone(&t.department), breach.unwrap_or_default());
             store::add_event(conn, ticket, now, "breach", None, &format!("{} was due {due}", clock.as_str()))?;
             newly.push(clock);
         }
     }
     let done = stored::steps_done(conn, ticket)?;
-    let next = plan
-        .steps
-        .iter()
-        .filter(|s| !done.iter().any(|(c, n)| c == s.clock.as_str() && *n == s.name))
-        .map(|s| s.at)
-        .min();
-    stored::set_due(conn, ticket, plan.first_response_due, plan.resolution_due, next)?;
+    let next = plan.steps.iter().filter(|s| !is_done(&done, s)).map(|s| s.at).min();
+    let due = stored::Due {
+        first_response: plan.first_response_due,
+        next_response: plan.next_response_due,
+        resolution: plan.resolution_due,
+    };
+    stored::set_due(conn, ticket, due, next)?;
     Ok((plan, newly))
+}
+
+/// Whether a step of the plan has been taken already.
+pub fn is_done(done: &[stored::StepDone], step: &Step) -> bool {
+    done.iter().any(|d| d.clock == step.clock.as_str() && d.cycle == step.cycle && d.step == step.name)
+}
+
+/// Starts the next-response clock at `at` (a customer's follow-up) unless it runs already.
+/// Before the first response the first-response clock covers the customer.
+pub fn start_next_response(conn: &Connection, t: &Ticket, at: i64) -> Result<(), StoreError> {
+    if t.first_response_at.is_some() && t.next_response_from.is_none() && !t.silent {
+        store::set_next_response_from(conn, t.id, Some(at))?;
+    }
+    Ok(())
+}
+
+/// Ends the running next-response clock at `at`: by a staff response (`by`), or by closing or
+/// waiting (None). A response after the due time is a breach, decided by the response's time,
+/// never by when the scheduler ran; the cycle is recorded for stats.
+pub fn end_next_response(
+    conn: &Connection,
+    rules: &Rules,
+    t: &Ticket,
+    at: i64,
+    by: Option<&str>,
+) -> Result<(), StoreError> {
+    let Some(from) = t.next_response_from else { return Ok(()) };
+    let priority = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
+    let due = policy_for(rules, &t.department).and_then(|policy| {
+        let target = policy.sla.next_response.get(priority).map(chrono)?;
+        Some(policy.calendar.add_working(instant(from), target).timestamp())
+    });
+    if let Some(due) = due.filter(|d| at > *d) {
+        if stored::set_breach(conn, t.id, Clock::NextResponse.as_str(), from, Some(due))? {
+            let shown = crate::present::time_in(rules.department_zone(&t.department), due);
+            store::add_event(conn, t.id, at, "breach", None, &format!("next_response was due {shown}"))?;
+        }
+    }
+    store::record_next_response(
+        conn,
+        &store::NextResponse {
+            ticket: t.id,
+            started_at: from,
+            due_at: due,
+            ended_at: at,
+            ended_by: by,
+            department: &t.department,
+        },
+    )?;
+    store::set_next_response_from(conn, t.id, None)
 }
 
 #[cfg(test)]
@@ -317,6 +406,10 @@ escalate_to = ["lead@example.test"]
             message_count: 1,
             first_response_due: None,
             resolution_due: None,
+            awaiting: Some("staff".into()),
+            automatic: false,
+            next_response_from: None,
+            next_response_due: None,
             breaches: vec![],
         }
     }

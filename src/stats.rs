@@ -13,6 +13,11 @@
 //!   decided (answered, or breached), the share without a first-response breach;
 //!   resolution_met: of the tickets closed in the period with a resolution target, the share
 //!   without a resolution breach; tickets imported silently (old mail) are left out of both;
+//! - next_response_met: of the next-response cycles (a customer's follow-up after a staff
+//!   response, waiting for the next response) decided in the period — ended by a response,
+//!   closing or waiting in it, or still running past a due time that fell in it — the share
+//!   that ended by their due time; per agent, the cycles their responses ended;
+//! - tickets opened by automatic mail that nobody has written on are left out of every figure;
 //! - breaches are counted by the due time they missed; hours by the time they were logged.
 
 use std::collections::BTreeMap;
@@ -33,6 +38,8 @@ pub struct DepartmentStats {
     pub first_response_p50: Option<i64>,
     pub first_response_p90: Option<i64>,
     pub first_response_met: Option<f64>,
+    /// Of the next-response cycles decided in the period, the share answered in time.
+    pub next_response_met: Option<f64>,
     pub resolution_met: Option<f64>,
     pub breaches: u64,
     pub hours_logged: f64,
@@ -44,6 +51,8 @@ pub struct AgentStats {
     pub responses: u64,
     pub first_responses: u64,
     pub first_response_p50: Option<i64>,
+    /// Of the next-response cycles this agent's responses ended in the period, the share in time.
+    pub next_response_met: Option<f64>,
     pub closed: u64,
     pub hours_logged: f64,
 }
@@ -108,8 +117,8 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
 
     let mut stmt = conn.prepare_cached(
         "SELECT id, department, requester, created_at, closed_at, status, first_response_at, first_response_by, silent \
-         FROM tickets WHERE (created_at >= ?1 AND created_at < ?2) OR (closed_at >= ?1 AND closed_at < ?2) \
-         OR (first_response_at >= ?1 AND first_response_at < ?2)",
+         FROM tickets WHERE automatic = 0 AND ((created_at >= ?1 AND created_at < ?2) \
+         OR (closed_at >= ?1 AND closed_at < ?2) OR (first_response_at >= ?1 AND first_response_at < ?2))",
     )?;
     let tickets: Vec<Row> = stmt
         .query_map(params![wide_from, wide_to], |r| {
@@ -142,6 +151,9 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
     type Tally = (DepartmentStats, Vec<i64>, (u64, u64), (u64, u64));
     let mut departments: BTreeMap<String, Tally> = BTreeMap::new();
     let mut agents: BTreeMap<String, (AgentStats, Vec<i64>)> = BTreeMap::new();
+    // (met, decided) next-response cycles per department and per agent.
+    let mut next_by_department: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut next_by_agent: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut customers: BTreeMap<String, CustomerStats> = BTreeMap::new();
     for d in &rules.departments {
         departments.entry(d.name.clone()).or_default().0.name = d.name.clone();
@@ -190,12 +202,50 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
 
     // Breaches by the due time they missed.
     let mut stmt = conn.prepare_cached(
-        "SELECT t.department, b.due_at FROM breaches b JOIN tickets t ON t.id = b.ticket_id WHERE b.due_at >= ?1 AND b.due_at < ?2",
+        "SELECT t.department, b.due_at FROM breaches b JOIN tickets t ON t.id = b.ticket_id \
+         WHERE t.automatic = 0 AND b.due_at >= ?1 AND b.due_at < ?2",
     )?;
     for row in stmt.query_map(params![wide_from, wide_to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
         let (department, due) = row?;
         if within(&department, due) {
             departments.entry(department.clone()).or_default().0.breaches += 1;
+        }
+    }
+    // Next-response cycles that ended in the period: in time when they ended by their due time.
+    let mut stmt = conn.prepare_cached(
+        "SELECT department, ended_by, ended_at, due_at FROM next_responses \
+         WHERE due_at IS NOT NULL AND ended_at >= ?1 AND ended_at < ?2",
+    )?;
+    for row in stmt.query_map(params![wide_from, wide_to], |r| {
+        Ok((
+            r.get::<_, String>("department")?,
+            r.get::<_, Option<String>>("ended_by")?,
+            r.get::<_, i64>("ended_at")?,
+            r.get::<_, i64>("due_at")?,
+        ))
+    })? {
+        let (department, by, ended, due) = row?;
+        if within(&department, ended) {
+            let met = u64::from(ended <= due);
+            let d = next_by_department.entry(department).or_default();
+            d.0 += met;
+            d.1 += 1;
+            if let Some(by) = by {
+                let a = next_by_agent.entry(by).or_default();
+                a.0 += met;
+                a.1 += 1;
+            }
+        }
+    }
+    // Cycles still running whose due time passed in the period: decided, and missed.
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.department, b.due_at FROM breaches b JOIN tickets t ON t.id = b.ticket_id \
+         WHERE b.kind = 'next_response' AND b.cycle = t.next_response_from AND b.due_at >= ?1 AND b.due_at < ?2",
+    )?;
+    for row in stmt.query_map(params![wide_from, wide_to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (department, due) = row?;
+        if within(&department, due) {
+            next_by_department.entry(department).or_default().1 += 1;
         }
     }
     // Responses by agent (staff messages received in the period).
@@ -267,6 +317,7 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
         departments: departments
             .into_values()
             .map(|(mut d, mut times, first, resolution)| {
+                d.next_response_met = next_by_department.get(&d.name).copied().and_then(share);
                 times.sort_unstable();
                 d.first_response_p50 = nearest_rank(&times, 50);
                 d.first_response_p90 = nearest_rank(&times, 90);
@@ -279,6 +330,7 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
         agents: agents
             .into_values()
             .map(|(mut a, mut times)| {
+                a.next_response_met = next_by_agent.get(&a.address).copied().and_then(share);
                 times.sort_unstable();
                 a.first_response_p50 = nearest_rank(&times, 50);
                 a.hours_logged = round(a.hours_logged);
@@ -332,6 +384,7 @@ pub fn human(s: &Stats) -> String {
             "FIRST REPLY p50",
             "p90",
             "FR MET",
+            "NR MET",
             "RES MET",
             "BREACHES",
             "HOURS",
@@ -347,6 +400,7 @@ pub fn human(s: &Stats) -> String {
                     duration(d.first_response_p50),
                     duration(d.first_response_p90),
                     percent(d.first_response_met),
+                    percent(d.next_response_met),
                     percent(d.resolution_met),
                     d.breaches.to_string(),
                     format!("{:.1}", d.hours_logged),
@@ -356,7 +410,7 @@ pub fn human(s: &Stats) -> String {
     ));
     out.push('\n');
     out.push_str(&table(
-        &["AGENT", "RESPONSES", "FIRST RESPONSES", "FIRST REPLY p50", "CLOSED", "HOURS"],
+        &["AGENT", "RESPONSES", "FIRST RESPONSES", "FIRST REPLY p50", "NR MET", "CLOSED", "HOURS"],
         s.agents
             .iter()
             .map(|a| {
@@ -365,6 +419,7 @@ pub fn human(s: &Stats) -> String {
                     a.responses.to_string(),
                     a.first_responses.to_string(),
                     duration(a.first_response_p50),
+                    percent(a.next_response_met),
                     a.closed.to_string(),
                     format!("{:.1}", a.hours_logged),
                 ]
@@ -389,11 +444,11 @@ pub fn csv(s: &Stats) -> String {
     let quote =
         |t: &str| if t.contains([',', '"', '\n']) { format!("\"{}\"", t.replace('"', "\"\"")) } else { t.to_string() };
     let mut out = String::from(
-        "scope,name,created,closed,open,first_response_p50,first_response_p90,first_response_met,resolution_met,breaches,responses,first_responses,tickets,hours_logged\n",
+        "scope,name,created,closed,open,first_response_p50,first_response_p90,first_response_met,resolution_met,breaches,responses,first_responses,tickets,hours_logged,next_response_met\n",
     );
     for d in &s.departments {
         out.push_str(&format!(
-            "department,{},{},{},{},{},{},{},{},{},,,,{:.2}\n",
+            "department,{},{},{},{},{},{},{},{},{},,,,{:.2},{}\n",
             quote(&d.name),
             d.created,
             d.closed,
@@ -403,22 +458,24 @@ pub fn csv(s: &Stats) -> String {
             share(d.first_response_met),
             share(d.resolution_met),
             d.breaches,
-            d.hours_logged
+            d.hours_logged,
+            share(d.next_response_met)
         ));
     }
     for a in &s.agents {
         out.push_str(&format!(
-            "agent,{},,{},,{},,,,,{},{},,{:.2}\n",
+            "agent,{},,{},,{},,,,,{},{},,{:.2},{}\n",
             quote(&a.address),
             a.closed,
             opt(a.first_response_p50),
             a.responses,
             a.first_responses,
-            a.hours_logged
+            a.hours_logged,
+            share(a.next_response_met)
         ));
     }
     for c in &s.customers {
-        out.push_str(&format!("customer,{},,,,,,,,,,,{},{:.2}\n", quote(&c.domain), c.tickets, c.hours_logged));
+        out.push_str(&format!("customer,{},,,,,,,,,,,{},{:.2},\n", quote(&c.domain), c.tickets, c.hours_logged));
     }
     out
 }
@@ -494,7 +551,7 @@ sla = "standard"
         let time = |t: i64, by: &str, minutes: i64, when: &str| {
             crate::store::add_time(c, t, Some(by), minutes, at(when)).unwrap()
         };
-        let breach = |t: i64, kind: &str, due: &str| crate::store::sla::set_breach(c, t, kind, Some(at(due))).unwrap();
+        let breach = |t: i64, kind: &str, due: &str| crate::store::sla::set_breach(c, t, kind, 0, Some(at(due))).unwrap();
 
         // T1: answered after 1 working hour by alice, closed by alice; 90 minutes logged.
         let t1 = ticket(
@@ -547,6 +604,38 @@ sla = "standard"
             Some("2026-10-01 12:00"),
         );
         time(t5, "bob@example.test", 120, "2026-10-01 10:00");
+        // Next-response cycles (a customer's follow-up after a response, 2 h each here):
+        let cycle = |t: i64, started: &str, due: &str, ended: &str, by: Option<&str>, dept: &str| {
+            let n = crate::store::NextResponse {
+                ticket: t,
+                started_at: at(started),
+                due_at: Some(at(due)),
+                ended_at: at(ended),
+                ended_by: by,
+                department: dept,
+            };
+            crate::store::record_next_response(c, &n).unwrap();
+        };
+        let cycle_breach = |t: i64, started: &str, due: &str| {
+            crate::store::sla::set_breach(c, t, "next_response", at(started), Some(at(due))).unwrap()
+        };
+        // T1: alice answered an hour before the due time: met.
+        cycle(t1, "2026-11-02 11:00", "2026-11-02 13:00", "2026-11-02 12:00", Some("alice@example.test"), "support");
+        // T2: bob answered an hour late: missed, and a breach.
+        cycle(t2, "2026-11-03 11:00", "2026-11-03 13:00", "2026-11-03 14:00", Some("bob@example.test"), "support");
+        cycle_breach(t2, "2026-11-03 11:00", "2026-11-03 13:00");
+        // T2 again: closed in time without a response: met, for the department only.
+        cycle(t2, "2026-11-04 09:00", "2026-11-04 11:00", "2026-11-04 10:00", None, "support");
+        // T5: October, outside the period.
+        cycle(t5, "2026-10-01 10:00", "2026-10-01 12:00", "2026-10-01 11:00", Some("bob@example.test"), "support");
+        // T4 (billing): a follow-up still unanswered past its due time: decided, missed.
+        c.execute("UPDATE tickets SET next_response_from = ?2 WHERE id = ?1", params![t4, at("2026-11-06 09:00")])
+            .unwrap();
+        cycle_breach(t4, "2026-11-06 09:00", "2026-11-06 11:00");
+        // An auto-reply's ticket: in no figure.
+        let auto = ticket("support", "mailer-daemon@customer.test", "2026-11-04 09:00", "new", None, None);
+        c.execute("UPDATE tickets SET automatic = 1 WHERE id = ?1", [auto]).unwrap();
+        breach(auto, "first_response", "2026-11-04 11:00");
 
         let from = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let to = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
@@ -564,9 +653,12 @@ sla = "standard"
                 first_response_p90: Some(10800),
                 // decided: T1 met, T2 and T3 missed.
                 first_response_met: Some(1.0 / 3.0),
+                // T1 met, T2's first cycle missed, its second met (closed in time).
+                next_response_met: Some(2.0 / 3.0),
                 // closed with a target: T1 met, T2 missed.
                 resolution_met: Some(0.5),
-                breaches: 3,
+                // T2 first response and resolution, T3 first response, T2 next response.
+                breaches: 4,
                 hours_logged: 2.5,
             }
         );
@@ -581,8 +673,9 @@ sla = "standard"
                 first_response_p50: Some(1800),
                 first_response_p90: Some(1800),
                 first_response_met: Some(1.0),
+                next_response_met: Some(0.0),
                 resolution_met: None,
-                breaches: 0,
+                breaches: 1,
                 hours_logged: 0.5,
             }
         );
@@ -594,6 +687,7 @@ sla = "standard"
                     responses: 2,
                     first_responses: 2,
                     first_response_p50: Some(1800),
+                    next_response_met: Some(1.0),
                     closed: 1,
                     hours_logged: 2.0,
                 },
@@ -602,6 +696,7 @@ sla = "standard"
                     responses: 1,
                     first_responses: 1,
                     first_response_p50: Some(10800),
+                    next_response_met: Some(0.0),
                     closed: 1,
                     hours_logged: 1.0,
                 },
@@ -616,8 +711,8 @@ sla = "standard"
         );
         // The machine formats carry the same figures.
         let csv = csv(&s);
-        assert!(csv.contains("department,support,3,2,1,3600,10800,0.3333,0.5000,3,,,,2.50"), "{csv}");
-        assert!(csv.contains("agent,bob@example.test,,1,,10800,,,,,1,1,,1.00"), "{csv}");
+        assert!(csv.contains("department,support,3,2,1,3600,10800,0.3333,0.5000,4,,,,2.50,0.6667"), "{csv}");
+        assert!(csv.contains("agent,bob@example.test,,1,,10800,,,,,1,1,,1.00,0.0000"), "{csv}");
         assert!(human(&s).contains("33%"));
     }
 

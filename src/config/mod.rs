@@ -98,6 +98,7 @@ struct RawTickets {
     max_age: HumanDuration,
     join_same_domain: bool,
     public_domains: Vec<String>,
+    ack_forwarded: bool,
 }
 
 impl Default for RawTickets {
@@ -109,6 +110,7 @@ impl Default for RawTickets {
             max_age: HumanDuration(std::time::Duration::from_secs(86_400)),
             join_same_domain: true,
             public_domains: Vec::new(),
+            ack_forwarded: true,
         }
     }
 }
@@ -504,6 +506,8 @@ pub struct TicketsConfig {
     pub join_same_domain: bool,
     /// Added to [`PUBLIC_MAIL_DOMAINS`].
     pub public_domains: Vec<String>,
+    /// A customer's mail forwarded to a shared mailbox by staff: acknowledge the customer.
+    pub ack_forwarded: bool,
 }
 
 /// Public mail providers: a shared domain there proves nothing about who someone is.
@@ -944,6 +948,7 @@ impl Config {
                 max_age: raw.tickets.max_age,
                 join_same_domain: raw.tickets.join_same_domain,
                 public_domains: raw.tickets.public_domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect(),
+                ack_forwarded: raw.tickets.ack_forwarded,
             },
             smtp: SmtpConfig {
                 host: raw.smtp.host,

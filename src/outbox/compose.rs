@@ -43,6 +43,12 @@ const BUILTIN: &[(&str, &str)] = &[
     ("delay.cs.txt", include_str!("../../rules/templates/delay.cs.txt")),
     ("delay.pl.txt", include_str!("../../rules/templates/delay.pl.txt")),
     ("delay.he.txt", include_str!("../../rules/templates/delay.he.txt")),
+    ("followup.txt", include_str!("../../rules/templates/followup.txt")),
+    ("followup.hu.txt", include_str!("../../rules/templates/followup.hu.txt")),
+    ("followup.de.txt", include_str!("../../rules/templates/followup.de.txt")),
+    ("followup.cs.txt", include_str!("../../rules/templates/followup.cs.txt")),
+    ("followup.pl.txt", include_str!("../../rules/templates/followup.pl.txt")),
+    ("followup.he.txt", include_str!("../../rules/templates/followup.he.txt")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +169,14 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
 /// The language of a template file name (`ack.hu.txt` → "hu"; `ack.txt` → "en").
 fn language_of(name: &str) -> &str {
     name.split('.').nth(1).filter(|l| l.len() == 2).unwrap_or("en")
+}
+
+/// Which template file a mail of `kind` would be written from, and its language: what
+/// `rules test` reports for the acknowledgement.
+pub fn template_choice(templates: &Path, department: &str, kind: &str, languages: &[&str]) -> (String, String) {
+    let (name, _) = find_template(templates, department, kind, languages);
+    let language = language_of(&name).to_string();
+    (name, language)
 }
 
 /// A mail about a ticket made from a template of `kind` (notification, assignment, warning,
@@ -407,6 +421,18 @@ mod tests {
             references: &[],
             now: Utc::now(),
             reply_by: None,
+        }
+    }
+
+    #[test]
+    fn every_built_in_template_compiles_and_renders_a_subject() {
+        let mut env = minijinja::Environment::new();
+        // Syntax is what this checks; the variables are every mail's own.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        for (name, source) in BUILTIN {
+            let rendered = env.render_str(source, minijinja::context! {}).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // The acknowledgement's subject is the customer's, with the tag; the others say theirs.
+            assert!(name.starts_with("ack") || rendered.starts_with("Subject:"), "{name}");
         }
     }
 

@@ -189,6 +189,8 @@ pub(super) struct RawSla {
     pub first_response: Targets,
     #[serde(default)]
     pub resolution: Targets,
+    #[serde(default)]
+    pub next_response: Targets,
     pub warn_before: Option<HumanDuration>,
     #[serde(default)]
     pub delay_notice: bool,
@@ -204,6 +206,8 @@ pub struct SlaPolicy {
     pub calendar: String,
     pub first_response: Targets,
     pub resolution: Targets,
+    /// From the first customer message after a staff response to the next staff response.
+    pub next_response: Targets,
     pub warn_before: Option<HumanDuration>,
     pub delay_notice: bool,
     pub escalate_to: Vec<Address>,
@@ -217,6 +221,7 @@ impl SlaPolicy {
             calendar: raw.calendar.into_inner(),
             first_response: raw.first_response,
             resolution: raw.resolution,
+            next_response: raw.next_response,
             warn_before: raw.warn_before,
             delay_notice: raw.delay_notice,
             escalate_to: raw.escalate_to,

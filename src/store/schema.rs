@@ -256,6 +256,56 @@ CREATE TABLE deferred (
 -- The hourly cap on acknowledgements counts the last hour's, whatever the history.
 CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
 "#,
+    // 5: the conversation after the first answer. Whose turn it is; tickets opened by automatic
+    // mail; the next-response clock, which runs once per customer follow-up, so its steps and
+    // breaches are kept per cycle (the cycle is the clock's start; 0 for the other clocks).
+    r#"
+ALTER TABLE tickets ADD COLUMN awaiting TEXT CHECK (awaiting IN ('staff','customer'));
+ALTER TABLE tickets ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
+-- The running next-response clock's start: the first customer message after a staff response.
+ALTER TABLE tickets ADD COLUMN next_response_from INTEGER;
+ALTER TABLE tickets ADD COLUMN next_response_due INTEGER;
+UPDATE tickets SET awaiting = CASE status WHEN 'closed' THEN NULL WHEN 'new' THEN 'staff' ELSE 'customer' END;
+
+CREATE TABLE sla_steps_v5 (
+    ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+    clock       TEXT NOT NULL CHECK (clock IN ('first_response','next_response','resolution')),
+    cycle       INTEGER NOT NULL DEFAULT 0,
+    step        TEXT NOT NULL,
+    due_at      INTEGER NOT NULL,
+    done_at     INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, clock, cycle, step)
+);
+INSERT INTO sla_steps_v5 (ticket_id, clock, step, due_at, done_at)
+    SELECT ticket_id, clock, step, due_at, done_at FROM sla_steps;
+DROP TABLE sla_steps;
+ALTER TABLE sla_steps_v5 RENAME TO sla_steps;
+
+CREATE TABLE breaches_v5 (
+    ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+    kind        TEXT NOT NULL CHECK (kind IN ('first_response','next_response','resolution')),
+    cycle       INTEGER NOT NULL DEFAULT 0,
+    due_at      INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, kind, cycle)
+);
+INSERT INTO breaches_v5 (ticket_id, kind, due_at) SELECT ticket_id, kind, due_at FROM breaches;
+DROP TABLE breaches;
+ALTER TABLE breaches_v5 RENAME TO breaches;
+
+-- Each finished next-response cycle, for stats: met when the response came by the due time.
+CREATE TABLE next_responses (
+    ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+    started_at  INTEGER NOT NULL,
+    due_at      INTEGER,
+    ended_at    INTEGER NOT NULL,
+    -- The staff member whose response ended it; NULL when closing or waiting ended it.
+    ended_by    TEXT,
+    department  TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, started_at)
+);
+CREATE INDEX next_responses_ended ON next_responses(ended_at);
+CREATE INDEX tickets_awaiting ON tickets(status, awaiting, created_at);
+"#,
 ];
 
 /// The schema version this binary writes.

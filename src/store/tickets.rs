@@ -29,6 +29,15 @@ pub struct Ticket {
     pub first_response_due: Option<i64>,
     /// While the resolution clock runs.
     pub resolution_due: Option<i64>,
+    /// Whose turn it is: "staff", "customer", or None when closed (or opened by automatic mail
+    /// that nobody has written on since).
+    pub awaiting: Option<String>,
+    /// Opened by automatic mail: no clocks, no notification, left out of lists and stats.
+    pub automatic: bool,
+    /// The running next-response clock's start, while a customer waits for the next response.
+    pub next_response_from: Option<i64>,
+    /// Derived by `crate::sla` and stored, while that clock runs.
+    pub next_response_due: Option<i64>,
     /// Missed targets: (kind, the due time missed).
     pub breaches: Vec<(String, i64)>,
 }
@@ -36,34 +45,39 @@ pub struct Ticket {
 const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.department, t.priority, t.requester, \
     t.requester_name, t.assignee, t.mailbox, t.language, t.created_at, t.updated_at, \
     t.first_response_at, t.first_response_by, t.closed_at, t.linked_to, t.silent, t.tags, \
-    (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id), t.first_response_due, t.resolution_due, \
-    (SELECT json_group_array(json_array(b.kind, b.due_at)) FROM breaches b WHERE b.ticket_id = t.id)";
+    (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id) AS message_count, t.first_response_due, \
+    t.resolution_due, t.awaiting, t.automatic, t.next_response_from, t.next_response_due, \
+    (SELECT json_group_array(json_array(b.kind, b.due_at)) FROM breaches b WHERE b.ticket_id = t.id) AS breaches";
 
 fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
-    let tags: String = r.get(17)?;
+    let tags: String = r.get("tags")?;
     Ok(Ticket {
-        id: r.get(0)?,
-        subject: r.get(1)?,
-        status: r.get(2)?,
-        department: r.get(3)?,
-        priority: r.get(4)?,
-        requester: r.get(5)?,
-        requester_name: r.get(6)?,
-        assignee: r.get(7)?,
-        mailbox: r.get(8)?,
-        language: r.get(9)?,
-        created_at: r.get(10)?,
-        updated_at: r.get(11)?,
-        first_response_at: r.get(12)?,
-        first_response_by: r.get(13)?,
-        closed_at: r.get(14)?,
-        linked_to: r.get(15)?,
-        silent: r.get(16)?,
+        id: r.get("id")?,
+        subject: r.get("subject")?,
+        status: r.get("status")?,
+        department: r.get("department")?,
+        priority: r.get("priority")?,
+        requester: r.get("requester")?,
+        requester_name: r.get("requester_name")?,
+        assignee: r.get("assignee")?,
+        mailbox: r.get("mailbox")?,
+        language: r.get("language")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        first_response_at: r.get("first_response_at")?,
+        first_response_by: r.get("first_response_by")?,
+        closed_at: r.get("closed_at")?,
+        linked_to: r.get("linked_to")?,
+        silent: r.get("silent")?,
         tags: serde_json::from_str(&tags).unwrap_or_default(),
-        message_count: r.get(18)?,
-        first_response_due: r.get(19)?,
-        resolution_due: r.get(20)?,
-        breaches: serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_default(),
+        message_count: r.get("message_count")?,
+        first_response_due: r.get("first_response_due")?,
+        resolution_due: r.get("resolution_due")?,
+        awaiting: r.get("awaiting")?,
+        automatic: r.get("automatic")?,
+        next_response_from: r.get("next_response_from")?,
+        next_response_due: r.get("next_response_due")?,
+        breaches: serde_json::from_str(&r.get::<_, String>("breaches")?).unwrap_or_default(),
     })
 }
 
@@ -82,13 +96,15 @@ pub struct NewTicket<'a> {
     pub linked_to: Option<i64>,
     pub silent: bool,
     pub tags: &'a [String],
+    pub automatic: bool,
+    pub awaiting: Option<&'a str>,
 }
 
 pub fn insert_ticket(conn: &Connection, t: &NewTicket<'_>) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO tickets (subject, department, priority, requester, requester_name, assignee, \
-         mailbox, language, created_at, updated_at, linked_to, silent, tags) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
+         mailbox, language, created_at, updated_at, linked_to, silent, tags, automatic, awaiting) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         t.subject,
@@ -103,6 +119,8 @@ pub fn insert_ticket(conn: &Connection, t: &NewTicket<'_>) -> Result<i64, StoreE
         t.linked_to,
         t.silent,
         serde_json::to_string(t.tags).unwrap_or_else(|_| "[]".into()),
+        t.automatic,
+        t.awaiting,
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -112,12 +130,24 @@ pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>, StoreErr
     Ok(conn.prepare_cached(&sql)?.query_row([id], ticket_from_row).optional()?)
 }
 
-/// Tickets newest first. `statuses` empty means every status.
-pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&str>) -> Result<Vec<Ticket>, StoreError> {
+/// Which tickets a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct TicketFilter<'a> {
+    /// Empty means every status.
+    pub statuses: &'a [&'a str],
+    pub department: Option<&'a str>,
+    /// Tickets opened by automatic mail (nobody has written on since) are left out unless asked for.
+    pub automatic: bool,
+}
+
+/// Tickets by status (new, open, waiting, closed), those awaiting staff first within a status,
+/// then newest first.
+pub fn list_tickets(conn: &Connection, filter: &TicketFilter<'_>) -> Result<Vec<Ticket>, StoreError> {
     let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1=1");
     let mut args: Vec<String> = Vec::new();
-    if !statuses.is_empty() {
-        let marks: Vec<String> = statuses
+    if !filter.statuses.is_empty() {
+        let marks: Vec<String> = filter
+            .statuses
             .iter()
             .map(|s| {
                 args.push(s.to_string());
@@ -126,11 +156,17 @@ pub fn list_tickets(conn: &Connection, statuses: &[&str], department: Option<&st
             .collect();
         sql.push_str(&format!(" AND t.status IN ({})", marks.join(",")));
     }
-    if let Some(d) = department {
+    if let Some(d) = filter.department {
         args.push(d.to_string());
         sql.push_str(&format!(" AND t.department = ?{}", args.len()));
     }
-    sql.push_str(" ORDER BY t.created_at DESC, t.id DESC");
+    if !filter.automatic {
+        sql.push_str(" AND t.automatic = 0");
+    }
+    sql.push_str(
+        " ORDER BY CASE t.status WHEN 'new' THEN 0 WHEN 'open' THEN 1 WHEN 'waiting' THEN 2 ELSE 3 END, \
+         CASE WHEN t.awaiting = 'staff' THEN 0 ELSE 1 END, t.created_at DESC, t.id DESC",
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), ticket_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -145,6 +181,40 @@ pub fn last_incoming(conn: &Connection, ticket: i64) -> Result<Option<(String, S
         )?
         .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
+}
+
+/// One line of a ticket's conversation, as a mail to staff quotes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationEntry {
+    pub direction: String,
+    pub kind: String,
+    pub from: String,
+    pub received_at: i64,
+    /// The new part of the message (quoted history removed), else its whole text.
+    pub text: String,
+}
+
+/// The last `limit` customer, staff and note messages of a ticket, oldest first.
+pub fn recent_conversation(conn: &Connection, ticket: i64, limit: usize) -> Result<Vec<ConversationEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT direction, kind, COALESCE(from_addr, '') AS from_addr, received_at, \
+         CASE WHEN new_text != '' THEN new_text ELSE text END AS text FROM messages \
+         WHERE ticket_id = ?1 AND kind IN ('customer', 'staff', 'note') \
+         ORDER BY received_at DESC, id DESC LIMIT ?2",
+    )?;
+    let mut rows: Vec<ConversationEntry> = stmt
+        .query_map(params![ticket, limit as i64], |r| {
+            Ok(ConversationEntry {
+                direction: r.get("direction")?,
+                kind: r.get("kind")?,
+                from: r.get("from_addr")?,
+                received_at: r.get("received_at")?,
+                text: r.get("text")?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// The Message-ID of a ticket's first message.
@@ -244,11 +314,11 @@ pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(
     let stopped = |s: &str| s == "waiting" || s == "closed";
     let before: Option<String> =
         conn.prepare_cached("SELECT status FROM tickets WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
-    if let Some(before) = before {
-        if stopped(status) && !stopped(&before) {
+    if let Some(before) = &before {
+        if stopped(status) && !stopped(before) {
             conn.prepare_cached("INSERT INTO sla_pauses (ticket_id, paused_at) VALUES (?1, ?2)")?
                 .execute(params![id, at])?;
-        } else if !stopped(status) && stopped(&before) {
+        } else if !stopped(status) && stopped(before) {
             conn.prepare_cached("UPDATE sla_pauses SET resumed_at = ?2 WHERE ticket_id = ?1 AND resumed_at IS NULL")?
                 .execute(params![id, at])?;
         }
@@ -258,6 +328,66 @@ pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(
         "UPDATE tickets SET status = ?2, closed_at = ?3, updated_at = MAX(updated_at, ?4) WHERE id = ?1",
     )?
     .execute(params![id, status, closed_at, at])?;
+    // Whose turn it is follows the status (SPEC §4): nobody's when closed, the customer's while
+    // waiting on them, staff's when a ticket is reopened or a wait ends; a staff response or a
+    // customer message set it explicitly.
+    let awaiting = match (status, before.as_deref()) {
+        ("closed", _) => Some(None),
+        ("waiting", _) => Some(Some("customer")),
+        (_, Some(b)) if stopped(b) => Some(Some("staff")),
+        _ => None,
+    };
+    if let Some(awaiting) = awaiting {
+        set_awaiting(conn, id, awaiting)?;
+    }
+    Ok(())
+}
+
+/// Says whose turn it is on a ticket: "staff", "customer" or nobody's.
+pub fn set_awaiting(conn: &Connection, id: i64, awaiting: Option<&str>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET awaiting = ?2 WHERE id = ?1")?.execute(params![id, awaiting])?;
+    Ok(())
+}
+
+/// A person wrote on a ticket opened by automatic mail: from now on it is an ordinary ticket.
+pub fn clear_automatic(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET automatic = 0 WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Corrects a ticket's requester (a forward whose sender could not be read, a phone number
+/// typed wrong); the display name goes with the old address.
+pub fn set_requester(conn: &Connection, id: i64, address: &str, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE tickets SET requester = ?2, requester_name = NULL, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
+    )?
+    .execute(params![id, address, at])?;
+    Ok(())
+}
+
+/// Sets or ends (None) a ticket's running next-response clock.
+pub fn set_next_response_from(conn: &Connection, id: i64, from: Option<i64>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET next_response_from = ?2 WHERE id = ?1")?.execute(params![id, from])?;
+    Ok(())
+}
+
+/// One finished next-response cycle, for stats.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextResponse<'a> {
+    pub ticket: i64,
+    pub started_at: i64,
+    pub due_at: Option<i64>,
+    pub ended_at: i64,
+    pub ended_by: Option<&'a str>,
+    pub department: &'a str,
+}
+
+pub fn record_next_response(conn: &Connection, n: &NextResponse<'_>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO next_responses (ticket_id, started_at, due_at, ended_at, ended_by, department) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![n.ticket, n.started_at, n.due_at, n.ended_at, n.ended_by, n.department])?;
     Ok(())
 }
 
@@ -575,6 +705,8 @@ mod tests {
                 linked_to: None,
                 silent: false,
                 tags: &[],
+                automatic: false,
+                awaiting: Some("staff"),
             },
         )
         .unwrap();
