@@ -176,8 +176,7 @@ pub fn apply_in(
         }
         Action::Assign(agent) => {
             let agent = resolve_agent(staff, agent)?;
-            tx.prepare_cached("UPDATE tickets SET assignee = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
-                .execute(params![id, agent, now])?;
+            store::set_assignee(tx, id, &agent, now)?;
             store::add_event(tx, id, now, "assigned", by_ref, &agent)?;
             let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
             crate::notify::assigned(tx, config, rules, id, by_ref, at)?;

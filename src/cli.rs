@@ -488,9 +488,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 TicketsCommand::Close { id, by } => act(&config, id, Action::Close, by, now)?,
                 TicketsCommand::Reopen { id, by } => act(&config, id, Action::Reopen, by, now)?,
                 TicketsCommand::Wait { id, by } => act(&config, id, Action::Wait, by, now)?,
-                TicketsCommand::Requester { id, address, by } => {
-                    act(&config, id, Action::Requester(address), by, now)?
-                }
+                TicketsCommand::Requester { id, address, by } => act(&config, id, Action::Requester(address), by, now)?,
                 TicketsCommand::Note { id, text, by } => act(&config, id, Action::Note(text), by, now)?,
                 TicketsCommand::Time { id, duration, by } => {
                     let minutes = ticketd::commands::parse_minutes(&duration).map_err(anyhow::Error::msg)?;

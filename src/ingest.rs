@@ -463,6 +463,14 @@ fn file_message(
                     store::add_event(tx, ticket, at, "first_response", Some(by), "")?;
                 }
                 crate::sla::end_next_response(tx, p.rules, &t, received, Some(by))?;
+                // Whoever answers an unassigned ticket first takes it: follow-ups reach them.
+                if t.assignee.is_none()
+                    && p.config.staff.is_staff(by)
+                    && !p.own_addresses.iter().any(|a| a.as_str() == by)
+                {
+                    store::set_assignee(tx, ticket, by, at)?;
+                    store::add_event(tx, ticket, at, "assigned", Some(by), &format!("{by} (answered first)"))?;
+                }
                 if t.status != "closed" {
                     store::set_awaiting(tx, ticket, Some("customer"))?;
                 }
@@ -559,6 +567,10 @@ fn file_message(
         let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
         store::record_response(tx, ticket, received, by)?;
         store::set_status(tx, ticket, "open", at)?;
+        if routed.assignee.is_none() && p.config.staff.is_staff(by) {
+            // Staff writing first to a customer own what they started.
+            store::set_assignee(tx, ticket, by, at)?;
+        }
     }
     let (clocks, _) = crate::sla::refresh(tx, p.rules, ticket, at)?;
 

@@ -225,9 +225,8 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
             let due = cal.add_working(instant(from), target).timestamp();
             plan.next_response_due = Some(due);
             plan.next_response_breach = (now >= due).then_some(due);
-            let warn_at = warn_before
-                .filter(|w| *w < target)
-                .map(|w| cal.add_working(instant(from), target - w).timestamp());
+            let warn_at =
+                warn_before.filter(|w| *w < target).map(|w| cal.add_working(instant(from), target - w).timestamp());
             plan.steps.extend(steps_for(Clock::NextResponse, from, due, warn_at));
         }
     }

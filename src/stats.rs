@@ -551,7 +551,8 @@ sla = "standard"
         let time = |t: i64, by: &str, minutes: i64, when: &str| {
             crate::store::add_time(c, t, Some(by), minutes, at(when)).unwrap()
         };
-        let breach = |t: i64, kind: &str, due: &str| crate::store::sla::set_breach(c, t, kind, 0, Some(at(due))).unwrap();
+        let breach =
+            |t: i64, kind: &str, due: &str| crate::store::sla::set_breach(c, t, kind, 0, Some(at(due))).unwrap();
 
         // T1: answered after 1 working hour by alice, closed by alice; 90 minutes logged.
         let t1 = ticket(

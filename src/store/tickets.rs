@@ -343,6 +343,13 @@ pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(
     Ok(())
 }
 
+/// Gives a ticket to a staff member.
+pub fn set_assignee(conn: &Connection, id: i64, agent: &str, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET assignee = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
+        .execute(params![id, agent, at])?;
+    Ok(())
+}
+
 /// Says whose turn it is on a ticket: "staff", "customer" or nobody's.
 pub fn set_awaiting(conn: &Connection, id: i64, awaiting: Option<&str>) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE tickets SET awaiting = ?2 WHERE id = ?1")?.execute(params![id, awaiting])?;
