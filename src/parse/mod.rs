@@ -5,6 +5,7 @@
 //! makes it panic) still yields a [`ParsedMessage`] flagged `unparsable`, and the raw bytes are
 //! kept by the caller, so no mail is ever dropped.
 
+pub mod forward;
 pub mod limits;
 pub mod repair;
 pub mod reply;
