@@ -168,7 +168,17 @@ pub fn apply_in(
             store::add_event(tx, target.id, now, "merged", by_ref, &format!("ticket {id} merged into this one"))?;
             store::add_event(tx, id, now, "merged", by_ref, &format!("merged into ticket {}", target.id))?;
             if t.status != "closed" {
-                crate::sla::end_next_response(tx, rules, &t, now, None)?;
+                // A customer still waiting for an answer waits on the merged ticket now.
+                if t.awaiting.as_deref() == Some("staff") && target.status != "closed" {
+                    store::set_awaiting(tx, target.id, Some("staff"))?;
+                    if target.next_response_from.is_none() && t.next_response_from.is_some() {
+                        store::set_next_response_from(tx, target.id, t.next_response_from)?;
+                    }
+                }
+                if target.automatic && !t.automatic {
+                    store::clear_automatic(tx, target.id, now)?;
+                }
+                store::set_next_response_from(tx, id, None)?;
                 store::set_status(tx, id, "closed", now)?;
             }
             crate::sla::refresh(tx, rules, target.id, now)?;

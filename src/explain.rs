@@ -28,7 +28,7 @@ pub fn explain(
     let (spam_reasons, score) = filter::spam_verdict(message, &p.config.spam, scan);
     let automatic = filter::automatic_reasons(message);
     let (requester, _) = ingest::requester_of(message, d.class, &d.routed, p);
-    let joins = conn.and_then(|conn| {
+    let threads = conn.and_then(|conn| {
         let input = ThreadInput {
             message,
             tags: p.tags,
@@ -36,12 +36,24 @@ pub fn explain(
             now,
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         };
-        match thread::thread(&input, &ingest::ThreadLookup { conn: &conn, tickets: &p.config.tickets }).ok()? {
-            Threading::Join { ticket, .. } => Some(ticket),
-            _ => None,
+        thread::thread(&input, &ingest::ThreadLookup { conn: &conn, tickets: &p.config.tickets }).ok()
+    });
+    let joins = match threads {
+        Some(Threading::Join { ticket, .. }) => Some(ticket),
+        _ => None,
+    };
+    let ack = joins.is_none() && ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message).is_none();
+    // A trusted staff mail that opens no ticket and forwards a customer's mail opens theirs.
+    let opens_plain = matches!(threads, Some(Threading::New) | None);
+    let forwarded = (d.class == Class::StaffNote && opens_plain && !from_sent_folder).then(|| {
+        match ingest::forwarded_mail(message) {
+            Ok(Some((inner, style))) => {
+                json!({ "from": inner.from.map(|f| f.address), "subject": inner.subject, "style": style })
+            }
+            Ok(None) => Value::Null,
+            Err(why) => json!({ "unreadable": why }),
         }
     });
-    let ack = joins.is_none() && ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message).is_none();
     let languages = ingest::customer_languages(d.language, p.rules.department(&d.routed.department));
     let (ack_template, ack_language) =
         crate::outbox::compose::template_choice(&p.rules.templates_dir, &d.routed.department, "ack", &languages);
@@ -63,6 +75,7 @@ pub fn explain(
         "ack": ack,
         "ack_blocked_by": if joins.is_some() { Some("joins an existing ticket".to_string()) } else { ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message) },
         "joins": joins,
+        "forwarded": forwarded.unwrap_or(Value::Null),
         "language": d.language,
         "ack_language": ack.then_some(ack_language),
         "ack_template": ack.then_some(ack_template),
@@ -123,6 +136,14 @@ pub fn human(v: &Value) -> String {
     out.push_str(&format!("assignee:    {}\n", v["assignee"].as_str().unwrap_or("-")));
     out.push_str(&format!("language:    {}\n", v["language"].as_str().unwrap_or("unknown")));
     out.push_str(&format!("requester:   {}\n", v["requester"].as_str().unwrap_or("")));
+    if let Some(from) = v["forwarded"]["from"].as_str() {
+        out.push_str(&format!(
+            "forwards:    mail from {from} ({}): the ticket is theirs, acknowledged when ack_forwarded\n",
+            v["forwarded"]["style"].as_str().unwrap_or("")
+        ));
+    } else if let Some(why) = v["forwarded"]["unreadable"].as_str() {
+        out.push_str(&format!("forwards:    a forwarded mail whose sender cannot be read ({why})\n"));
+    }
     match v["joins"].as_i64() {
         Some(t) => out.push_str(&format!("joins:       ticket {t}\n")),
         None => out.push_str("joins:       none (a new ticket)\n"),

@@ -288,7 +288,16 @@ pub fn ingest_in(
     let outcome = if store::message_seen(tx, &message.identity())?.is_some() {
         Outcome::Duplicate
     } else {
-        let stored = Stored { message: &message, raw, attachments: &attachments, origin, verdict: &verdict, language };
+        let stored = Stored {
+            message: &message,
+            raw,
+            attachments: &attachments,
+            origin,
+            verdict: &verdict,
+            language,
+            forwarded_by: None,
+            no_ack: None,
+        };
         match class {
             Class::Spam => {
                 stored.insert(tx, None, "spam", now)?;
@@ -318,6 +327,10 @@ struct Stored<'a> {
     origin: &'a Origin<'a>,
     verdict: &'a Verdict,
     language: Option<&'a str>,
+    /// The staff member who forwarded this customer's mail to a shared mailbox (SPEC §7).
+    forwarded_by: Option<&'a str>,
+    /// Why the caller forbids an acknowledgement, beyond what the message itself tells.
+    no_ack: Option<String>,
 }
 
 impl Stored<'_> {
@@ -401,13 +414,7 @@ fn file_message(
         },
         &ThreadLookup { conn: tx, tickets: &p.config.tickets },
     )?;
-    let kind = match class {
-        Class::Own => "ack",
-        Class::Automatic => "auto",
-        Class::StaffResponse => "staff",
-        Class::StaffNote => "note",
-        _ => "customer",
-    };
+    let kind = message_kind(class);
 
     if let Threading::Join { ticket, how } = threading {
         let kind = if class == Class::Own { own_kind(tx, m)? } else { kind.to_string() };
@@ -450,7 +457,15 @@ fn file_message(
                 store::set_awaiting(tx, ticket, Some("staff"))?;
                 if t.automatic {
                     // A person wrote on what automatic mail opened: an ordinary ticket now.
-                    store::clear_automatic(tx, ticket)?;
+                    store::clear_automatic(tx, ticket, received)?;
+                    store::add_event(
+                        tx,
+                        ticket,
+                        at,
+                        "automatic",
+                        None,
+                        &format!("{sender} wrote: a ticket for people now"),
+                    )?;
                 }
                 if live {
                     crate::sla::start_next_response(tx, &t, received)?;
@@ -462,7 +477,13 @@ fn file_message(
                 if store::record_response(tx, ticket, received, by)? {
                     store::add_event(tx, ticket, at, "first_response", Some(by), "")?;
                 }
-                crate::sla::end_next_response(tx, p.rules, &t, received, Some(by))?;
+                // A reply that the Sent folder gave up after a newer customer message (folders
+                // are read one after the other) answers what came before it, not that message.
+                let answers_latest =
+                    store::last_customer_message_at(tx, ticket)?.is_none_or(|customer| customer <= received);
+                if t.next_response_from.is_some_and(|from| from <= received) {
+                    crate::sla::end_next_response(tx, p.rules, &t, received, Some(by))?;
+                }
                 // Whoever answers an unassigned ticket first takes it: follow-ups reach them.
                 if t.assignee.is_none()
                     && p.config.staff.is_staff(by)
@@ -471,11 +492,11 @@ fn file_message(
                     store::set_assignee(tx, ticket, by, at)?;
                     store::add_event(tx, ticket, at, "assigned", Some(by), &format!("{by} (answered first)"))?;
                 }
-                if t.status != "closed" {
+                if t.status != "closed" && answers_latest {
                     store::set_awaiting(tx, ticket, Some("customer"))?;
                 }
                 if t.automatic {
-                    store::clear_automatic(tx, ticket)?;
+                    store::clear_automatic(tx, ticket, received)?;
                 }
                 if t.status == "new" {
                     store::set_status(tx, ticket, "open", at)?;
@@ -496,7 +517,10 @@ fn file_message(
         }
         crate::sla::refresh(tx, p.rules, ticket, at)?;
         if let Some(reopened) = followup {
-            crate::notify::followup(tx, p.config, p.rules, ticket, reopened, now)?;
+            if !crate::notify::followup(tx, p.config, p.rules, ticket, reopened, now)? {
+                let what = "the customer wrote again, but nobody could be told (no assignee, no notify list)";
+                store::add_event(tx, ticket, at, "followup", None, what)?;
+            }
         }
         tracing::debug!(ticket, how, "message joined ticket");
         return Ok(Outcome::Stored {
@@ -508,12 +532,41 @@ fn file_message(
         });
     }
 
+    // Trusted staff mail to a shared mailbox alone, opening no ticket: when it forwards a
+    // customer's mail, the ticket is the customer's (SPEC §7 "Forwarded mail").
+    let mut unreadable_forward = None;
+    if class == Class::StaffNote && threading == Threading::New && !s.origin.from_sent_folder {
+        match forwarded_mail(m) {
+            Ok(Some((inner, style))) => return file_forward(tx, p, s, inner, style, now),
+            Ok(None) => {}
+            Err(why) => unreadable_forward = Some(why),
+        }
+    }
+
     // Own mail that belongs to no ticket (e.g. a Sent copy of mail ticketd no longer knows).
     if class == Class::Own {
         s.insert(tx, None, "ack", now)?;
         return Ok(Outcome::Unfiled);
     }
+    open_ticket(tx, p, s, class, routed, threading, unreadable_forward, now)
+}
 
+/// Opens a ticket for a message that joins none: its requester, subject, department and
+/// clocks; the acknowledgement, unless something forbids it; the department's notification.
+#[allow(clippy::too_many_arguments)]
+fn open_ticket(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    s: &Stored<'_>,
+    class: Class,
+    routed: &Route,
+    threading: Threading,
+    unreadable_forward: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
+    let m = s.message;
+    let received = s.origin.received_at.timestamp();
+    let too_old = now.timestamp() - received > p.config.tickets.max_age.as_secs() as i64;
     let linked_to = match threading {
         Threading::NewLinked { ticket, .. } => Some(ticket),
         _ => None,
@@ -548,15 +601,25 @@ fn file_message(
             },
         },
     )?;
-    s.insert(tx, Some(ticket), kind, now)?;
+    s.insert(tx, Some(ticket), message_kind(class), now)?;
     let at = now.timestamp();
     let how = match (&threading, class) {
+        _ if s.forwarded_by.is_some() => {
+            format!("mail from {requester} forwarded to {} by {}", s.origin.owner.address, s.forwarded_by.unwrap_or(""))
+        }
         (Threading::NewLinked { why, ticket: old }, _) => format!("linked to ticket {old}: {why}"),
         (_, Class::StaffResponse | Class::StaffNote) => "opened by staff mail".to_string(),
         (_, Class::Automatic) => format!("automatic mail: {}", s.verdict.reasons.join("; ")),
         _ => format!("mail to {}", s.origin.owner.address),
     };
     store::add_event(tx, ticket, at, "created", None, &how)?;
+    if let Some(why) = &unreadable_forward {
+        let detail = format!(
+            "this looks like a forwarded mail, but {why}: the ticket is the forwarder's; \
+             #requester ADDR (or `ticketd tickets requester`) names the customer"
+        );
+        store::add_event(tx, ticket, at, "forward_unreadable", None, &detail)?;
+    }
     if let Some(reason) = &s.verdict.unscanned {
         store::add_event(tx, ticket, at, "unscanned", None, reason)?;
     }
@@ -578,6 +641,7 @@ fn file_message(
     let mut loop_suspected = false;
     let suppressed = match ack_blocker(p, class, s.verdict, &requester, routed, m) {
         Some(reason) => Some(reason),
+        None if s.no_ack.is_some() => s.no_ack.clone(),
         None if s.origin.import_silently => Some("imported by initial_sync = \"all\"".to_string()),
         None if too_old => Some(format!("received more than {} ago", p.config.tickets.max_age)),
         None if recent_acks(tx, &requester, at)? >= i64::from(p.config.acks.per_sender_per_hour) => Some(format!(
@@ -670,6 +734,123 @@ fn file_message(
     Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected, automatic: class == Class::Automatic })
 }
 
+/// The customer's mail a staff mail forwards: a message/rfc822 attachment, else a forwarded
+/// block written inline as the common mail clients write it. Ok(None) when it forwards
+/// nothing; Err(why) when it seems to forward something whose sender cannot be read.
+pub fn forwarded_mail(m: &ParsedMessage) -> Result<Option<(ParsedMessage, &'static str)>, String> {
+    if let Some(attached) = m.attachments.iter().find(|a| a.content_type == "message/rfc822") {
+        let inner = parse::parse(&attached.content);
+        return match &inner.from {
+            Some(f) if !f.address.is_empty() => Ok(Some((inner, "attached"))),
+            _ => Err("the attached message names no sender".into()),
+        };
+    }
+    match parse::forward::find_inline(&m.text) {
+        parse::forward::Found::None => Ok(None),
+        parse::forward::Found::Unreadable { reason, .. } => Err(reason),
+        parse::forward::Found::Forwarded(f) => {
+            // No Message-ID of its own: an identity made from the forwarding mail's, so that a
+            // second copy of the forward is recognised.
+            let copy_hash = parse::sha256_hex(format!("forwarded\n{}", m.identity()).as_bytes());
+            let new_text = parse::reply::new_part(&f.text);
+            Ok(Some((
+                ParsedMessage {
+                    subject: f.subject,
+                    from: Some(f.from),
+                    to: f.to,
+                    cc: f.cc,
+                    content_type: "text/plain".into(),
+                    content_hash: parse::sha256_hex(f.text.as_bytes()),
+                    copy_hash,
+                    new_text,
+                    text: f.text,
+                    // Inline forwards carry the original's attachments.
+                    attachments: m.attachments.clone(),
+                    ..Default::default()
+                },
+                f.style,
+            )))
+        }
+    }
+}
+
+/// Opens a ticket for the customer whose mail a trusted staff member forwarded to a shared
+/// mailbox: the forwarded mail is the customer's first message (routed, acknowledged when
+/// `ack_forwarded`, notified and timed like mail they had sent us), the forwarding mail an
+/// internal note on it, and an event `forwarded` names the forwarder.
+fn file_forward(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    outer: &Stored<'_>,
+    mut inner: ParsedMessage,
+    style: &'static str,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
+    let forwarder = outer.message.from.as_ref().map(|f| f.address.clone()).unwrap_or_default();
+    let customer = inner.from.as_ref().map(|f| f.address.clone()).unwrap_or_default();
+    let at = now.timestamp();
+    // The customer's mail may have reached us already (they wrote to us too): the forward is
+    // a note on that ticket.
+    if store::message_seen(tx, &inner.identity())?.is_some() {
+        if let Some(ticket) = store::ticket_by_thread_ids(tx, &[inner.identity()])? {
+            outer.insert(tx, Some(ticket), "note", now)?;
+            let detail = format!("{forwarder} forwarded mail from {customer} that is on this ticket already");
+            store::add_event(tx, ticket, at, "forwarded", Some(&forwarder), &detail)?;
+            return Ok(Outcome::Stored {
+                ticket,
+                new_ticket: false,
+                acknowledged: false,
+                loop_suspected: false,
+                automatic: false,
+            });
+        }
+        // Stored without a ticket (held as spam, say): this copy gets an identity of its own.
+        inner.message_id = None;
+        inner.copy_hash = parse::sha256_hex(format!("forwarded\n{}", outer.message.identity()).as_bytes());
+    }
+    let d = decide(p, &inner, outer.origin.mailbox, false, None, false);
+    // The forwarder vouches for the mail: it is the customer's, whatever a filter would say of
+    // a message without its transport headers; what the company's MTA found forged stays so.
+    let verdict = Verdict {
+        class: Class::Customer,
+        reasons: Vec::new(),
+        spam_score: None,
+        forged_staff: false,
+        unscanned: None,
+        forged_sender: d.verdict.forged_sender.clone(),
+    };
+    let mut routed = d.routed;
+    routed.spam = false;
+    // Staff forward spam and automatic mail too (to report a phishing mail, to pass on a
+    // supplier's notice): the ticket opens, but such a sender gets nothing from us.
+    let no_ack = match d.class {
+        Class::Spam => Some(format!("the forwarded mail looks like spam ({})", d.verdict.reasons.join("; "))),
+        Class::Automatic => Some(format!("the forwarded mail is automatic ({})", d.verdict.reasons.join("; "))),
+        _ if !p.config.tickets.ack_forwarded => Some("a forwarded mail, and [tickets] ack_forwarded = false".into()),
+        _ => None,
+    };
+    let attachments = store_attachments(&p.config.database.data_dir, &inner)?;
+    let inner_raw = outer.raw;
+    let stored = Stored {
+        message: &inner,
+        raw: inner_raw,
+        attachments: &attachments,
+        origin: outer.origin,
+        verdict: &verdict,
+        language: d.language,
+        forwarded_by: Some(&forwarder),
+        no_ack,
+    };
+    let outcome = open_ticket(tx, p, &stored, Class::Customer, &routed, Threading::New, None, now)?;
+    if let Outcome::Stored { ticket, .. } = outcome {
+        outer.insert(tx, Some(ticket), "note", now)?;
+        let detail = format!("mail from {customer} forwarded by {forwarder} ({style})");
+        store::add_event(tx, ticket, at, "forwarded", Some(&forwarder), &detail)?;
+        tracing::info!(ticket, forwarder, customer, style, "forwarded mail opened a ticket for the customer");
+    }
+    Ok(outcome)
+}
+
 /// The template languages for mail to a customer, in order (SPEC §7): the customer's, then the
 /// department's; English is the last resort of the template lookup.
 pub fn customer_languages<'a>(
@@ -677,6 +858,17 @@ pub fn customer_languages<'a>(
     department: Option<&'a crate::rules::Department>,
 ) -> Vec<&'a str> {
     customer.into_iter().chain(department.map(|d| d.language.as_str())).collect()
+}
+
+/// The stored kind of a message of this class (SPEC §5).
+fn message_kind(class: Class) -> &'static str {
+    match class {
+        Class::Own => "ack",
+        Class::Automatic => "auto",
+        Class::StaffResponse => "staff",
+        Class::StaffNote => "note",
+        _ => "customer",
+    }
 }
 
 /// How threading should treat the sender of a message of this class.
@@ -921,6 +1113,8 @@ pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc
         origin: &origin,
         verdict: &verdict,
         language: d.language,
+        forwarded_by: None,
+        no_ack: None,
     };
     let mut routed = d.routed;
     routed.spam = false;
@@ -1009,6 +1203,8 @@ pub fn file_by_hand(
         origin: &origin,
         verdict: &verdict,
         language: d.language,
+        forwarded_by: None,
+        no_ack: None,
     };
     let outcome = file_message(&tx, p, &stored, Class::Customer, &routed, now)?;
     let Outcome::Stored { ticket, .. } = outcome else { return Err(IngestError::NotHeld(0)) };

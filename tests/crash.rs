@@ -100,11 +100,21 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
 
     assert_eq!(count(&t, "SELECT COUNT(DISTINCT message_id) FROM messages WHERE direction = 'in'"), MESSAGES as i64);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM tickets"), MESSAGES as i64);
-    assert_eq!(
-        count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'ack'"),
-        MESSAGES as i64,
-        "one acknowledgement per ticket queued"
-    );
+    let unacknowledged: Vec<String> = t
+        .db()
+        .prepare(
+            "SELECT t.id || ' ' || t.subject || ': ' || COALESCE((SELECT group_concat(e.kind || ' ' || e.detail, '; ') \
+             FROM events e WHERE e.ticket_id = t.id), '') || ' flags ' || COALESCE((SELECT group_concat(m.flags, ' ') \
+             FROM messages m WHERE m.ticket_id = t.id), '') FROM tickets t \
+             WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'ack')",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(unacknowledged.is_empty(), "one acknowledgement per ticket queued; not: {unacknowledged:#?}");
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'ack'"), MESSAGES as i64);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'notification'"), MESSAGES as i64);
     assert_eq!(count(&t, "SELECT COUNT(*) FROM pending_actions"), 0);
     assert_eq!(server.messages("support@example.test", "Processed").await.len(), MESSAGES);

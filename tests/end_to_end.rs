@@ -71,9 +71,9 @@ async fn two_customers_get_tickets_and_acknowledgements_and_a_reply_threads() {
     server.append("support@example.test", "INBOX", &reply.bytes(), None).await;
     t.ok(&["run", "--once"]);
     let shown = t.json(&["tickets", "show", &anna_id.to_string()]);
-    // The customer's two messages, and what ticketd sent: the acknowledgement and the
-    // department's notification.
-    assert_eq!(shown["message_count"], 4, "{shown:#}");
+    // The customer's two messages, and what ticketd sent: the acknowledgement, the
+    // department's notification, and the follow-up notice to the department.
+    assert_eq!(shown["message_count"], 5, "{shown:#}");
     let incoming: Vec<&serde_json::Value> =
         shown["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "in").collect();
     assert_eq!(incoming.len(), 2);
@@ -86,8 +86,9 @@ async fn two_customers_get_tickets_and_acknowledgements_and_a_reply_threads() {
         .filter(|m| m["direction"] == "out")
         .filter_map(|m| m["kind"].as_str())
         .collect();
-    assert_eq!(sent, vec!["ack", "notification"]);
-    assert_eq!(outbox_count(&t), 2, "the reply must not be acknowledged");
+    assert_eq!(sent, vec!["ack", "notification", "notification"]);
+    assert_eq!(outbox_count(&t), 2, "the reply must not be acknowledged, only passed on to staff");
+    assert_eq!(shown["awaiting"], "staff");
     assert_eq!(t.json(&["tickets", "list"]).as_array().unwrap().len(), 2);
 
     // A further pass changes nothing and sends nothing.

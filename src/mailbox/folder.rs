@@ -523,6 +523,13 @@ async fn try_group(
                     std::process::exit(70);
                 }
             }
+            if uids.len() > 1 {
+                // A panic or time-out the process survived names its message: it counts as
+                // that message's try even in a group.
+                off_the_runtime(|| {
+                    store::sync::count_attempt(store.conn(), mailbox, folder, uidvalidity, &[failure.uid])
+                })?;
+            }
             return record_failure(place, store, &[failure.uid], failure.why);
         }
         Ok(Ok(None)) => Ok(Ok(())),
@@ -811,8 +818,9 @@ async fn read_round(
 /// Scans (when a live scanner is configured) and stores a group of fetched messages, then
 /// lets go of their bodies. A group that fails (or that held a message which failed before, in
 /// this process or one that crashed on it) is tried again one message at a time, so that only
-/// the message at fault is tried [`MAX_TRIES`] times and then stored as a placeholder; the
-/// folder always moves on.
+/// the message at fault is tried [`MAX_TRIES`] times alone and then stored as a placeholder;
+/// the folder always moves on. A process that ends during a group's try counts against none
+/// of them (see `store::sync::count_attempt_committed`).
 async fn store_group(
     place: &Place<'_>,
     store: &mut Store,
@@ -835,8 +843,7 @@ async fn store_group(
     }
     let (mailbox, folder, uidvalidity) = (&place.cfg.name, place.folder, place.uidvalidity);
     let uids: Vec<u32> = group.iter().map(|(m, _)| m.uid).collect();
-    let tried_before = store::sync::attempts(store.conn(), mailbox, folder, uidvalidity, &uids)?;
-    let clean = tried_before.iter().all(|(_, tries, _)| *tries == 0);
+    let clean = !store::sync::any_attempts(store.conn(), mailbox, folder, uidvalidity, &uids)?;
     let whole = clean
         && matches!(try_group(place, store, pipeline, clock, group, bodies, &scans, report).await?, Tried::Stored);
     if !whole {

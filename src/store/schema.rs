@@ -265,7 +265,15 @@ ALTER TABLE tickets ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
 -- The running next-response clock's start: the first customer message after a staff response.
 ALTER TABLE tickets ADD COLUMN next_response_from INTEGER;
 ALTER TABLE tickets ADD COLUMN next_response_due INTEGER;
-UPDATE tickets SET awaiting = CASE status WHEN 'closed' THEN NULL WHEN 'new' THEN 'staff' ELSE 'customer' END;
+-- Whose turn it is on existing tickets: an open ticket whose latest message is the customer's
+-- awaits staff.
+UPDATE tickets SET awaiting = CASE status
+    WHEN 'closed' THEN NULL
+    WHEN 'new' THEN 'staff'
+    WHEN 'waiting' THEN 'customer'
+    ELSE CASE WHEN (SELECT kind FROM messages WHERE ticket_id = tickets.id AND kind IN ('customer', 'staff')
+                    ORDER BY received_at DESC, id DESC LIMIT 1) = 'customer' THEN 'staff' ELSE 'customer' END
+END;
 
 CREATE TABLE sla_steps_v5 (
     ticket_id   INTEGER NOT NULL REFERENCES tickets(id),

@@ -59,6 +59,44 @@ pub fn attempts(
         .collect())
 }
 
+/// Whether any of `uids` has been tried before (alone, or in a group that did not finish).
+pub fn any_attempts(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<bool, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM attempts WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3 AND uid = ?4",
+    )?;
+    for &uid in uids {
+        if stmt.exists(params![mailbox, folder, uidvalidity, uid])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Notes that `uids` are being tried together: should the process end during the try, it is
+/// not known which of them was at fault, so no try is counted; the mark only makes the next
+/// pass try each alone.
+pub fn mark_group_attempt(
+    conn: &Connection,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO attempts (mailbox, folder, uidvalidity, uid, tries) VALUES (?1, ?2, ?3, ?4, 0)",
+    )?;
+    for &uid in uids {
+        stmt.execute(params![mailbox, folder, uidvalidity, uid])?;
+    }
+    Ok(())
+}
+
 /// Counts one more try of each of `uids`; the caller commits this before the try begins.
 pub fn count_attempt(
     conn: &Connection,
@@ -75,6 +113,10 @@ pub fn count_attempt(
 /// cut: so the commit reaches the operating system but is not fsync'd (`synchronous = NORMAL`
 /// for it alone); the next commit of the batch syncs it with everything else. One fsync per
 /// batch instead of two keeps the ingest rate.
+///
+/// A try of several messages together is marked, not counted (see [`mark_group_attempt`]): a
+/// process that ends during it (a crash, or a kill -9 from outside) proves nothing about any one
+/// of them, and a kill at a random moment must never turn good mail into placeholders.
 pub fn count_attempt_committed(
     store: &mut super::Store,
     mailbox: &str,
@@ -86,7 +128,11 @@ pub fn count_attempt_committed(
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     let counted = (|| {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        count_attempt(&tx, mailbox, folder, uidvalidity, uids)?;
+        if uids.len() > 1 {
+            mark_group_attempt(&tx, mailbox, folder, uidvalidity, uids)?;
+        } else {
+            count_attempt(&tx, mailbox, folder, uidvalidity, uids)?;
+        }
         tx.commit()?;
         Ok::<(), StoreError>(())
     })();

@@ -356,10 +356,20 @@ pub fn set_awaiting(conn: &Connection, id: i64, awaiting: Option<&str>) -> Resul
     Ok(())
 }
 
-/// A person wrote on a ticket opened by automatic mail: from now on it is an ordinary ticket.
-pub fn clear_automatic(conn: &Connection, id: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE tickets SET automatic = 0 WHERE id = ?1")?.execute([id])?;
+/// A person wrote on a ticket opened by automatic mail (at `at`, the receipt of their message):
+/// from now on it is an ordinary ticket, and its clocks run from that moment, not from the
+/// automatic mail's.
+pub fn clear_automatic(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET automatic = 0, created_at = MAX(created_at, ?2) WHERE id = ?1")?
+        .execute(params![id, at])?;
     Ok(())
+}
+
+/// When the customer's latest message on a ticket was received.
+pub fn last_customer_message_at(conn: &Connection, ticket: i64) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT MAX(received_at) FROM messages WHERE ticket_id = ?1 AND kind = 'customer'")?
+        .query_row([ticket], |r| r.get(0))?)
 }
 
 /// Corrects a ticket's requester (a forward whose sender could not be read, a phone number
