@@ -23,6 +23,10 @@ pub enum ActionError {
     MergeIntoItself(i64),
     #[error("{0:?} is not a mail address")]
     BadAddress(String),
+    #[error("{0}")]
+    BadWhen(String),
+    #[error("ticket {0} is closed")]
+    Closed(i64),
     #[error("{0} is a staff or ticketd address, not a customer's")]
     NotACustomer(String),
     #[error(transparent)]
@@ -41,7 +45,10 @@ impl From<rusqlite::Error> for ActionError {
 pub enum Action {
     Close,
     Reopen,
-    Wait,
+    /// Waiting on the customer; with WHEN, until then (a snooze).
+    Wait(Option<String>),
+    /// A resolution time promised to the customer: WHEN as typed.
+    Eta(String),
     Priority(Priority),
     Note(String),
     Assign(String),
@@ -66,6 +73,10 @@ pub fn resolve_agent(staff: &StaffConfig, typed: &str) -> Result<String, ActionE
         [one] => Ok(one.to_string()),
         _ => Err(ActionError::UnknownAgent(typed.into())),
     }
+}
+
+fn at(unix: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default()
 }
 
 /// Applies an action in its own transaction; returns a one-line summary.
@@ -100,10 +111,10 @@ pub fn apply_in(
     let t = store::get_ticket(tx, id)?.ok_or(ActionError::NoTicket(id))?;
     let by_ref = by;
     let summary = match action {
-        Action::Close | Action::Reopen | Action::Wait => {
+        Action::Close | Action::Reopen | Action::Wait(None) => {
             let next = match action {
                 Action::Close => "closed",
-                Action::Wait => "waiting",
+                Action::Wait(_) => "waiting",
                 _ if t.first_response_at.is_some() => "open",
                 _ => "new",
             };
@@ -114,8 +125,50 @@ pub fn apply_in(
                 }
                 store::set_status(tx, id, next, now)?;
                 store::add_event(tx, id, now, "status", by_ref, &format!("{} -> {next}", t.status))?;
+                if t.status == "closed" {
+                    store::add_event(tx, id, now, "reopened", by_ref, "")?;
+                }
+                if next == "closed" {
+                    let closed = store::get_ticket(tx, id)?.ok_or(ActionError::NoTicket(id))?;
+                    crate::notify::closed(tx, config, rules, &closed, at(now))?;
+                }
             }
             format!("ticket {id}: {next}")
+        }
+        Action::Wait(Some(when)) => {
+            // A snooze: waiting on the customer until then, when it comes back to staff.
+            if t.status == "closed" {
+                return Err(ActionError::Closed(id));
+            }
+            let policy = crate::sla::policy_or_none(rules, &t.department);
+            let until = crate::when::When::parse(when)
+                .and_then(|w| w.place(policy.calendar, at(now), crate::when::Purpose::Snooze))
+                .map_err(ActionError::BadWhen)?;
+            if t.status != "waiting" {
+                crate::sla::end_next_response(tx, rules, &t, now, None)?;
+                store::set_status(tx, id, "waiting", now)?;
+                store::add_event(tx, id, now, "status", by_ref, &format!("{} -> waiting", t.status))?;
+            }
+            let since = store::get_ticket(tx, id)?.and_then(|t| t.waiting_since).unwrap_or(now);
+            store::set_wait(tx, id, Some(since), Some(until.timestamp()))?;
+            let shown = crate::present::time_in(rules.department_zone(&t.department), until.timestamp());
+            store::add_event(tx, id, now, "snooze", by_ref, &format!("until {shown}"))?;
+            format!("ticket {id}: waiting until {shown}")
+        }
+        Action::Eta(when) => {
+            if t.status == "closed" {
+                return Err(ActionError::Closed(id));
+            }
+            let policy = crate::sla::policy_or_none(rules, &t.department);
+            let eta = crate::when::When::parse(when)
+                .and_then(|w| w.place(policy.calendar, at(now), crate::when::Purpose::Eta))
+                .map_err(ActionError::BadWhen)?;
+            store::set_eta(tx, id, Some(eta.timestamp()))?;
+            let shown = crate::present::time_in(rules.department_zone(&t.department), eta.timestamp());
+            store::add_event(tx, id, now, "eta", by_ref, &shown)?;
+            let told = store::get_ticket(tx, id)?.ok_or(ActionError::NoTicket(id))?;
+            crate::notify::eta(tx, config, rules, &told, t.eta, at(now))?;
+            format!("ticket {id}: ETA {shown}, told to {}", t.requester)
         }
         Action::Requester(typed) => {
             let address = typed.trim().trim_matches(['<', '>']).to_ascii_lowercase();
@@ -188,8 +241,7 @@ pub fn apply_in(
             let agent = resolve_agent(staff, agent)?;
             store::set_assignee(tx, id, &agent, now)?;
             store::add_event(tx, id, now, "assigned", by_ref, &agent)?;
-            let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
-            crate::notify::assigned(tx, config, rules, id, by_ref, at)?;
+            crate::notify::assigned(tx, config, rules, id, by_ref, at(now))?;
             format!("ticket {id}: assigned to {agent}")
         }
     };

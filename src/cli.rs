@@ -147,9 +147,23 @@ enum TicketsCommand {
         #[arg(long)]
         by: Option<String>,
     },
-    /// Mark a ticket as waiting on the customer (pauses the resolution clock).
+    /// Mark a ticket as waiting on the customer (pauses the resolution clock); with --until, a
+    /// snooze: then it comes back to staff unless the customer wrote.
     Wait {
         id: i64,
+        /// An RFC 3339 time, a date (the start of its working hours) or working time from now
+        /// ("2d", "4h").
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Promise the customer a resolution time and tell them (in their language).
+    Eta {
+        id: i64,
+        /// An RFC 3339 time, a date (the end of its working hours) or working time from now
+        /// ("2d", "4h").
+        when: String,
         #[arg(long)]
         by: Option<String>,
     },
@@ -487,7 +501,8 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 TicketsCommand::Assign { id, agent, by } => act(&config, id, Action::Assign(agent), by, now)?,
                 TicketsCommand::Close { id, by } => act(&config, id, Action::Close, by, now)?,
                 TicketsCommand::Reopen { id, by } => act(&config, id, Action::Reopen, by, now)?,
-                TicketsCommand::Wait { id, by } => act(&config, id, Action::Wait, by, now)?,
+                TicketsCommand::Wait { id, until, by } => act(&config, id, Action::Wait(until), by, now)?,
+                TicketsCommand::Eta { id, when, by } => act(&config, id, Action::Eta(when), by, now)?,
                 TicketsCommand::Requester { id, address, by } => act(&config, id, Action::Requester(address), by, now)?,
                 TicketsCommand::Note { id, text, by } => act(&config, id, Action::Note(text), by, now)?,
                 TicketsCommand::Time { id, duration, by } => {

@@ -62,7 +62,9 @@ fn parse_line(command: &str) -> Result<Action, String> {
     match verb.to_ascii_lowercase().as_str() {
         "close" => no_argument(Action::Close),
         "reopen" => no_argument(Action::Reopen),
-        "waiting" | "wait" => no_argument(Action::Wait),
+        "waiting" | "wait" => Ok(Action::Wait((!rest.is_empty()).then(|| rest.to_string()))),
+        "eta" if !rest.is_empty() => Ok(Action::Eta(rest.to_string())),
+        "eta" => Err("#eta needs a time: #eta 2026-11-27, #eta 2026-11-27T15:00:00+01:00 or #eta 2d".into()),
         "assign" if !rest.is_empty() => Ok(Action::Assign(rest.to_string())),
         "assign" => Err("#assign needs an agent: #assign bob".into()),
         "priority" => Priority::parse(rest)
@@ -81,7 +83,7 @@ fn parse_line(command: &str) -> Result<Action, String> {
         "note" if !rest.is_empty() => Ok(Action::Note(rest.to_string())),
         "note" => Err("#note needs a text: #note called the customer".into()),
         other => Err(format!(
-            "unknown command #{other}: use #close, #reopen, #waiting, #assign, #priority, #department, #time, #merge, #requester or #note"
+            "unknown command #{other}: use #close, #reopen, #waiting, #assign, #priority, #department, #time, #merge, #requester, #eta or #note"
         )),
     }
 }
@@ -138,20 +140,23 @@ mod tests {
     #[test]
     fn every_command_and_its_mistakes() {
         let c = parse(
-            "#waiting\n#reopen\n#department billing\n#merge 123\n#merge #7\n#priority sky-high\n#frobnicate\n#assign\n#time soon\n#close now",
+            "#waiting\n#reopen\n#department billing\n#merge 123\n#merge #7\n#priority sky-high\n#frobnicate\n#assign\n#time soon\n#close now\n#waiting 2d\n#eta 2026-11-27\n#eta",
         );
         assert_eq!(
             c.actions,
             vec![
-                Action::Wait,
+                Action::Wait(None),
                 Action::Reopen,
                 Action::Department("billing".into()),
                 Action::Merge(123),
-                Action::Merge(7)
+                Action::Merge(7),
+                Action::Wait(Some("2d".into())),
+                Action::Eta("2026-11-27".into()),
             ]
         );
         let why: Vec<&str> = c.invalid.iter().map(|(_, w)| w.as_str()).collect();
-        assert_eq!(why.len(), 5, "{why:?}");
+        assert_eq!(why.len(), 6, "{why:?}");
+        assert!(why[5].contains("#eta needs a time"));
         assert!(why[0].contains("unknown priority"));
         assert!(why[1].contains("unknown command #frobnicate"));
         assert!(why[4].contains("takes no argument"));

@@ -445,6 +445,14 @@ fn file_message(
                 store::add_event(tx, ticket, at, "forged_sender", None, &format!("{sender}: {why}; no effect"))?;
                 tracing::warn!(ticket, sender, "mail from a forged sender stored; nothing done");
             }
+            // A score in reply to the closing mail's survey: a rating, nothing else (SPEC §7).
+            Class::Customer if rating_reply(&t, m).is_some() => {
+                let (score, scale, comment) = rating_reply(&t, m).unwrap_or_default();
+                let rating = store::Rating { score, scale: scale.clone(), comment, at: received, via: "reply".into() };
+                store::record_rating(tx, ticket, &rating)?;
+                store::add_event(tx, ticket, at, "rating", Some(sender), &format!("{score} ({scale})"))?;
+                tracing::info!(ticket, score, scale, "rating by reply");
+            }
             Class::Customer => {
                 let next = if t.first_response_at.is_some() { "open" } else { "new" };
                 if t.status == "waiting" || t.status == "closed" {
@@ -452,6 +460,9 @@ fn file_message(
                     let what =
                         if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
                     store::add_event(tx, ticket, at, "status", None, &format!("{} -> {next}: {what}", t.status))?;
+                    if t.status == "closed" {
+                        store::add_event(tx, ticket, at, "reopened", Some(sender), "")?;
+                    }
                 }
                 // Whose turn it is: staff's, whatever it was (SPEC §4, §7).
                 store::set_awaiting(tx, ticket, Some("staff"))?;
@@ -858,6 +869,17 @@ pub fn customer_languages<'a>(
     department: Option<&'a crate::rules::Department>,
 ) -> Vec<&'a str> {
     customer.into_iter().chain(department.map(|d| d.language.as_str())).collect()
+}
+
+/// A customer's reply to a closed ticket whose closing mail asked for a rating, when its first
+/// line is a score in the survey's scale: (score, scale, comment).
+fn rating_reply(t: &store::Ticket, m: &ParsedMessage) -> Option<(i64, String, String)> {
+    if t.status != "closed" {
+        return None;
+    }
+    let survey = crate::rules::Survey::parse(t.survey.as_deref()?)?;
+    let (score, comment) = crate::ratings::from_reply(&m.new_text, survey)?;
+    Some((score, survey.as_str().to_string(), comment))
 }
 
 /// The stored kind of a message of this class (SPEC §5).

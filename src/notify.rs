@@ -330,7 +330,39 @@ pub fn contract_notice(
     Ok(())
 }
 
-/// Sends the mail of an SLA step that has come due.
+/// Why mail to a ticket's customer must not go out, if it must not: the ticket was opened by
+/// automatic mail, the requester is an automatic sender, staff or ticketd itself, or mail to them
+/// bounced lately.
+pub fn customer_unreachable(conn: &Connection, config: &Config, t: &Ticket) -> Result<Option<String>, StoreError> {
+    let requester = t.requester.as_str();
+    if t.automatic {
+        return Ok(Some("the ticket was opened by automatic mail".into()));
+    }
+    if crate::filter::is_automatic_sender(requester) {
+        return Ok(Some(format!("{requester} is an automatic sender")));
+    }
+    if config.staff.is_staff(requester) || config.own_addresses().iter().any(|a| a.as_str() == requester) {
+        return Ok(Some(format!("{requester} is a staff or ticketd address")));
+    }
+    if let Some((at, detail)) = store::addresses::last_bounce(conn, requester)? {
+        let customer_wrote_since = store::last_customer_message_at(conn, t.id)?.is_some_and(|m| m > at);
+        if !customer_wrote_since {
+            return Ok(Some(format!("mail to {requester} bounced ({detail})")));
+        }
+    }
+    Ok(None)
+}
+
+/// The customer's languages, then the department's: mail to the customer.
+fn customer_languages<'a>(rules: &'a Rules, t: &'a Ticket) -> Vec<&'a str> {
+    let mut languages: Vec<&str> = t.language.as_deref().into_iter().collect();
+    languages.extend(staff_languages(rules, t));
+    languages
+}
+
+/// Sends the mail of a step that has come due (SLA warnings, escalations, the delay notice,
+/// the request for an ETA, the end of a snooze, the reminder). A step for the customer whose
+/// mail cannot go to them records why on the ticket and sends nothing.
 pub fn sla_step(
     conn: &Connection,
     config: &Config,
@@ -344,25 +376,48 @@ pub fn sla_step(
     let clock_name = match step.clock {
         Clock::FirstResponse => "first response",
         Clock::NextResponse => "next response",
-        Clock::Resolution => "resolution",
+        Clock::Resolution | Clock::Eta => "resolution",
+        Clock::Waiting => "wait",
     };
     let due = DateTime::from_timestamp(step.due, 0).unwrap_or(now);
+    let staff = staff_languages(rules, t);
+    let customer = customer_languages(rules, t);
     let (kind, template, languages, auto) = match step.action {
-        Action::Warning => ("warning", "warning", staff_languages(rules, t), "auto-generated"),
-        Action::Escalation { .. } => ("escalation", "escalation", staff_languages(rules, t), "auto-generated"),
-        Action::DelayNotice => {
-            let mut languages: Vec<&str> = t.language.as_deref().into_iter().collect();
-            languages.extend(staff_languages(rules, t));
-            ("notice", "delay", languages, "auto-replied")
-        }
+        Action::Warning => ("warning", "warning", staff, "auto-generated"),
+        Action::Escalation { .. } => ("escalation", "escalation", staff, "auto-generated"),
+        Action::DelayWarning => ("delay-warning", "delay-warning", staff, "auto-generated"),
+        Action::Snooze => ("notification", "snooze", staff, "auto-generated"),
+        Action::DelayNotice => ("notice", "delay", customer, "auto-replied"),
+        Action::Reminder => ("notice", "reminder", customer, "auto-generated"),
+        Action::AutoClose => return Ok(false),
     };
+    if matches!(step.action, Action::DelayNotice | Action::Reminder) {
+        if let Some(why) = customer_unreachable(conn, config, t)? {
+            store::add_event(conn, t.id, now.timestamp(), "notice_suppressed", None, &format!("{template}: {why}"))?;
+            return Ok(true);
+        }
+    }
     let language = languages.first().copied().unwrap_or("en");
+    let when =
+        |unix: Option<i64>| unix.and_then(|u| DateTime::from_timestamp(u, 0)).map(|at| local_time(at, zone, language));
     let left = crate::sla::policy_for(rules, &t.department)
         .map(|p| p.calendar.working_between(now, due))
         .unwrap_or_else(|| due - now);
     let level = match step.action {
         Action::Escalation { level } => level,
         _ => 0,
+    };
+    // When the customer is asked to answer by a moment (the wait's closing).
+    let close_on = match step.action {
+        Action::Reminder => {
+            let policy = crate::sla::policy_or_none(rules, &t.department);
+            policy
+                .department
+                .and_then(|d| d.close_after)
+                .zip(t.waiting_since.and_then(|s| DateTime::from_timestamp(s, 0)))
+                .map(|(span, since)| local_time(span.after(policy.calendar, since), zone, language))
+        }
+        _ => None,
     };
     let extra = minijinja::context! {
         clock => step.clock.as_str(),
@@ -371,8 +426,104 @@ pub fn sla_step(
         left => human(left),
         overdue => human(now - due),
         level => level,
+        new_eta => when(t.eta),
+        eta => when(t.eta),
+        since => when(t.waiting_since),
+        until => when(t.wait_until),
+        close_on => close_on,
     };
     send(conn, config, rules, t, kind, template, &languages, extra, &to, auto, now)
+}
+
+/// Tells the customer the resolution time staff promise (`#eta`, `tickets eta`), in their
+/// language and the department's zone; `previous` when it replaces an earlier one.
+pub fn eta(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    t: &Ticket,
+    previous: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    if let Some(why) = customer_unreachable(conn, config, t)? {
+        store::add_event(conn, t.id, now.timestamp(), "notice_suppressed", None, &format!("eta: {why}"))?;
+        return Ok(false);
+    }
+    let zone = rules.department_zone(&t.department);
+    let languages = customer_languages(rules, t);
+    let language = languages.first().copied().unwrap_or("en");
+    let when =
+        |unix: Option<i64>| unix.and_then(|u| DateTime::from_timestamp(u, 0)).map(|at| local_time(at, zone, language));
+    let extra = minijinja::context! { eta => when(t.eta), previous_eta => when(previous) };
+    send(
+        conn,
+        config,
+        rules,
+        t,
+        "notice",
+        "eta",
+        &languages,
+        extra,
+        std::slice::from_ref(&t.requester),
+        "auto-generated",
+        now,
+    )
+}
+
+/// Tells the customer their ticket is closed, when the department says so (`close_mail`), with
+/// the survey question and, with `[http] public_url`, one rating link per score. Records on
+/// the ticket which survey was asked, so that a reply with a score is taken as a rating.
+pub fn closed(
+    conn: &Connection,
+    config: &Config,
+    rules: &Rules,
+    t: &Ticket,
+    now: DateTime<Utc>,
+) -> Result<bool, NotifyError> {
+    let Some(department) = rules.department(&t.department).filter(|d| d.close_mail) else { return Ok(false) };
+    if let Some(why) = customer_unreachable(conn, config, t)? {
+        store::add_event(conn, t.id, now.timestamp(), "notice_suppressed", None, &format!("closed: {why}"))?;
+        return Ok(false);
+    }
+    let survey = department.survey;
+    store::set_survey(conn, t.id, survey.map(|s| s.as_str()))?;
+    let links: Vec<minijinja::Value> = match (survey, config.http_public_url.as_str()) {
+        (Some(survey), url) if !url.is_empty() => {
+            let key = crate::ratings::key(&config.database.data_dir)
+                .map_err(|e| NotifyError::Store(StoreError::Create { path: "rating.key".into(), source: e }))?;
+            crate::ratings::links(url, &key, t.id, survey)
+                .into_iter()
+                .map(|(score, url)| minijinja::context! { score => score, url => url })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let (low, high) = survey.map(|s| s.scale()).unwrap_or((0, 0));
+    let zone = rules.department_zone(&t.department);
+    let languages = customer_languages(rules, t);
+    let language = languages.first().copied().unwrap_or("en");
+    let reopen_until = DateTime::from_timestamp(now.timestamp() + config.tickets.reopen_window.as_secs() as i64, 0)
+        .map(|at| crate::outbox::compose::local_date(at, zone, language));
+    let extra = minijinja::context! {
+        survey => survey.map(|s| s.as_str()),
+        scale_min => low,
+        scale_max => high,
+        rating_links => links,
+        reopen_until => reopen_until,
+    };
+    send(
+        conn,
+        config,
+        rules,
+        t,
+        "notice",
+        "closed",
+        &languages,
+        extra,
+        std::slice::from_ref(&t.requester),
+        "auto-generated",
+        now,
+    )
 }
 
 #[cfg(test)]

@@ -103,6 +103,11 @@ pub fn ticket_json(t: &Ticket, rules: &Rules, tag_prefix: &str) -> Value {
         "tags": t.tags,
         "awaiting": t.awaiting,
         "automatic": t.automatic,
+        "eta": opt_time(zone, t.eta),
+        "waiting_until": opt_time(zone, t.wait_until),
+        "rating": t.rating.as_ref().map(|r| json!({
+            "score": r.score, "scale": r.scale, "comment": r.comment, "at": time_in(zone, r.at), "via": r.via,
+        })),
     })
 }
 

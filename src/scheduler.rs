@@ -1,5 +1,6 @@
-//! Scheduler: takes the SLA steps whose moment has come — warnings, escalations, delay notices —
-//! and records breaches, for the tickets the `next_sla_at` index says are due. A batch of tickets
+//! Scheduler: takes the SLA steps whose moment has come — warnings, escalations, delay notices
+//! with a new time, requests for an ETA, snoozes ending, reminders and closings of waits — and
+//! records breaches, for the tickets the `next_sla_at` index says are due. A batch of tickets
 //! is one transaction holding their mails in the outbox, the steps marked done, their events and
 //! next moments, so every step is taken once whatever restarts or `run --once --now` passes
 //! happen.
@@ -26,7 +27,13 @@ pub struct SchedulerReport {
     pub escalations: usize,
     pub notices: usize,
     pub breaches: usize,
+    /// Snoozes that ended, tickets closed after a wait (`close_after`).
+    pub snoozes: usize,
+    pub closed: usize,
 }
+
+/// Who changes a ticket when the scheduler does (SPEC §7: "event by ticketd").
+pub const TICKETD: &str = "ticketd";
 
 /// Takes every step due at `now`.
 pub fn run_due(
@@ -85,11 +92,42 @@ fn take_steps(
         if overtaken {
             continue;
         }
-        let sent = notify::sla_step(tx, config, rules, &t, step, now)?;
+        // Steps that change the ticket first, in this transaction; then their mail, which
+        // reads the ticket as changed.
+        let current = match step.action {
+            Action::DelayNotice => {
+                // The customer is told a new time: the due time + the policy's extension.
+                let policy = sla::policy_or_none(rules, &t.department);
+                let due = DateTime::from_timestamp(step.due, 0).unwrap_or(now);
+                let eta = policy.calendar.add_working(due, policy.sla.extension.to_chrono()).timestamp();
+                store::set_eta(tx, ticket, Some(eta))?;
+                let shown = crate::present::time_in(rules.department_zone(&t.department), eta);
+                store::add_event(tx, ticket, at, "eta", Some(TICKETD), &format!("{shown} (delay notice)"))?;
+                store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone())
+            }
+            Action::Snooze => {
+                store::set_status(tx, ticket, "open", at)?;
+                store::add_event(tx, ticket, at, "status", Some(TICKETD), "waiting -> open: the snooze ended")?;
+                report.snoozes += 1;
+                store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone())
+            }
+            Action::AutoClose => {
+                crate::sla::end_next_response(tx, rules, &t, at, None)?;
+                store::set_status(tx, ticket, "closed", at)?;
+                store::add_event(tx, ticket, at, "status", Some(TICKETD), "waiting -> closed: close_after")?;
+                report.closed += 1;
+                let closed = store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone());
+                notify::closed(tx, config, rules, &closed, now)?;
+                continue;
+            }
+            _ => t.clone(),
+        };
+        let sent = notify::sla_step(tx, config, rules, &current, step, now)?;
         match step.action {
-            Action::Warning => report.warnings += usize::from(sent),
+            Action::Warning | Action::DelayWarning => report.warnings += usize::from(sent),
             Action::Escalation { .. } => report.escalations += usize::from(sent),
-            Action::DelayNotice => report.notices += usize::from(sent),
+            Action::DelayNotice | Action::Reminder | Action::Snooze => report.notices += usize::from(sent),
+            Action::AutoClose => {}
         }
         if !sent {
             let what = format!("{} {}: nobody to tell (no recipients configured)", step.clock.as_str(), step.name);

@@ -22,6 +22,12 @@ pub enum Clock {
     /// (SPEC §7); runs once per such follow-up.
     NextResponse,
     Resolution,
+    /// The promise of a resolution time (SPEC §7): the assignee asked for an ETA before the
+    /// due time, warned again when an ETA lapses. Its cycle is the due time it is about.
+    Eta,
+    /// A wait on the customer: the snooze's end, the reminder, the closing. Its cycle is the
+    /// wait's start.
+    Waiting,
 }
 
 impl Clock {
@@ -30,6 +36,8 @@ impl Clock {
             Clock::FirstResponse => "first_response",
             Clock::NextResponse => "next_response",
             Clock::Resolution => "resolution",
+            Clock::Eta => "eta",
+            Clock::Waiting => "waiting",
         }
     }
 }
@@ -41,8 +49,18 @@ pub enum Action {
     Warning,
     /// At the breach and at each `[[sla.escalation]]` level: to the managers.
     Escalation { level: usize },
-    /// At a resolution breach, where the policy says so: to the customer.
+    /// At a resolution breach, where the policy says so and no ETA was given: to the customer,
+    /// with a new time (the due time + `extension`), which becomes the ETA.
     DelayNotice,
+    /// `delay_notice_before` the resolution due with no ETA, or when an ETA lapses: the assignee
+    /// (else the notify list) is asked for one.
+    DelayWarning,
+    /// A snooze ends: the ticket is open again, awaiting staff, and the assignee is told.
+    Snooze,
+    /// `remind_after` into a wait: the customer is reminded.
+    Reminder,
+    /// `close_after` into a wait: the ticket is closed by ticketd.
+    AutoClose,
 }
 
 /// One moment ahead on a ticket's clocks.
@@ -90,6 +108,22 @@ pub fn policy_for<'a>(rules: &'a Rules, department: &str) -> Option<Policy<'a>> 
     let sla = rules.sla(dept?.sla.as_deref()?)?;
     let calendar = rules.calendars.iter().find(|c| c.name == sla.calendar)?;
     Some(Policy { sla, calendar, department: dept })
+}
+
+/// The policy of a department, or for one without an SLA policy none of its targets on a
+/// calendar open round the clock in UTC: its waits still end, remind and close.
+pub fn policy_or_none<'a>(rules: &'a Rules, department: &str) -> Policy<'a> {
+    use std::sync::OnceLock;
+    static NONE: OnceLock<Rules> = OnceLock::new();
+    policy_for(rules, department).unwrap_or_else(|| {
+        let none = NONE.get_or_init(|| {
+            let source = "[[calendar]]\nname = \"always\"\ntimezone = \"UTC\"\n\
+                          [[sla]]\nname = \"none\"\ncalendar = \"always\"\ndelay_notice_before = \"0m\"\n";
+            Rules::from_sources(&[("(built in)".into(), source.into())], "templates".into())
+                .expect("the built-in policy is valid")
+        });
+        Policy { sla: &none.slas[0], calendar: &none.calendars[0], department: rules.department(department) }
+    })
 }
 
 fn instant(t: i64) -> DateTime<Utc> {
@@ -185,7 +219,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
                 to: level.to.clone(),
             });
         }
-        if clock == Clock::Resolution && policy.sla.delay_notice {
+        if clock == Clock::Resolution && policy.sla.delay_notice && t.eta.is_none() {
             steps.push(Step {
                 clock,
                 cycle,
@@ -243,6 +277,80 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
                     .filter(|w| *w < target)
                     .and_then(|w| when_worked(cal, t.created_at, pauses, target - w));
                 plan.steps.extend(steps_for(Clock::Resolution, 0, due, warn_at));
+                // No ETA yet: the assignee is asked for one in time.
+                let before = chrono(policy.sla.delay_notice_before);
+                if t.eta.is_none() && before > Duration::zero() && before < target {
+                    if let Some(at) = when_worked(cal, t.created_at, pauses, target - before) {
+                        plan.steps.push(Step {
+                            clock: Clock::Eta,
+                            cycle: due,
+                            name: "delay-warning".into(),
+                            action: Action::DelayWarning,
+                            at,
+                            due,
+                            to: warned.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    // A promised resolution time is the resolution due shown; when it lapses, staff are asked
+    // for a new one (the customer got their one delay mail already, if any).
+    let running = t.status != "waiting" && t.status != "closed";
+    if let (Some(eta), true) = (t.eta, running) {
+        plan.resolution_due = Some(eta);
+        plan.steps.push(Step {
+            clock: Clock::Eta,
+            cycle: eta,
+            name: "lapsed".into(),
+            action: Action::DelayWarning,
+            at: eta,
+            due: eta,
+            to: warned.clone(),
+        });
+    }
+
+    // Waiting on the customer: a snooze ends at its time; otherwise the department's reminder
+    // and closing, in working days from the wait's start.
+    if let (Some(since), "waiting") = (t.waiting_since, t.status.as_str()) {
+        match t.wait_until {
+            Some(until) => plan.steps.push(Step {
+                clock: Clock::Waiting,
+                cycle: since,
+                name: "snooze".into(),
+                action: Action::Snooze,
+                at: until,
+                due: until,
+                to: warned.clone(),
+            }),
+            None => {
+                let start = instant(since);
+                if let Some(span) = policy.department.and_then(|d| d.remind_after) {
+                    let at = span.after(cal, start).timestamp();
+                    plan.steps.push(Step {
+                        clock: Clock::Waiting,
+                        cycle: since,
+                        name: "reminder".into(),
+                        action: Action::Reminder,
+                        at,
+                        due: at,
+                        to: vec![Address(t.requester.clone())],
+                    });
+                }
+                if let Some(span) = policy.department.and_then(|d| d.close_after) {
+                    let at = span.after(cal, start).timestamp();
+                    plan.steps.push(Step {
+                        clock: Clock::Waiting,
+                        cycle: since,
+                        name: "close".into(),
+                        action: Action::AutoClose,
+                        at,
+                        due: at,
+                        to: Vec::new(),
+                    });
+                }
             }
         }
     }
@@ -255,10 +363,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
 /// and the breaches newly recorded.
 pub fn refresh(conn: &Connection, rules: &Rules, ticket: i64, now: i64) -> Result<(Plan, Vec<Clock>), StoreError> {
     let Some(t) = store::get_ticket(conn, ticket)? else { return Ok((Plan::default(), Vec::new())) };
-    let Some(policy) = policy_for(rules, &t.department) else {
-        stored::set_due(conn, ticket, stored::Due::default(), None)?;
-        return Ok((Plan::default(), Vec::new()));
-    };
+    let policy = policy_or_none(rules, &t.department);
     let pauses = stored::pauses(conn, ticket)?;
     let plan = plan(&t, &pauses, &policy, now);
     let mut newly = Vec::new();
@@ -409,6 +514,11 @@ escalate_to = ["lead@example.test"]
             automatic: false,
             next_response_from: None,
             next_response_due: None,
+            eta: None,
+            waiting_since: None,
+            wait_until: None,
+            survey: None,
+            rating: None,
             breaches: vec![],
         }
     }
@@ -451,7 +561,10 @@ escalate_to = ["lead@example.test"]
         let p = plan(&t, &[], &policy, budapest("2026-11-23 12:00"));
         assert_eq!(p.first_response_breach, None);
         assert_eq!(p.first_response_due, None, "shown only while outstanding");
-        assert!(p.steps.iter().all(|s| s.clock == Clock::Resolution), "no first-response steps after the response");
+        assert!(
+            p.steps.iter().all(|s| matches!(s.clock, Clock::Resolution | Clock::Eta)),
+            "no first-response steps after the response"
+        );
         // Answered at 11:01: a breach of the 11:00 due time.
         t.first_response_at = Some(budapest("2026-11-23 11:01"));
         let p = plan(&t, &[], &policy, budapest("2026-11-23 11:02"));

@@ -105,6 +105,11 @@ impl Calendar {
         [day - Duration::days(1), day].iter().any(|d| self.intervals_on(*d).iter().any(|(a, b)| *a <= t && t < *b))
     }
 
+    /// The working intervals of a local date, as UTC instants, in order (none on a closed day).
+    pub fn working_intervals(&self, day: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.intervals_on(day)
+    }
+
     /// The start of the next working interval at or after `t` (`t` itself when open).
     pub fn next_working(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         if self.is_working(t) {

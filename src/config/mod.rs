@@ -337,6 +337,12 @@ struct RawHttp {
     listen: String,
     #[serde(default = "default_http_connections")]
     max_connections: Spanned<u32>,
+    #[serde(default = "no_public_url")]
+    public_url: Spanned<String>,
+}
+
+fn no_public_url() -> Spanned<String> {
+    Spanned::new(0..0, String::new())
 }
 
 fn default_http_connections() -> Spanned<u32> {
@@ -345,7 +351,7 @@ fn default_http_connections() -> Spanned<u32> {
 
 impl Default for RawHttp {
     fn default() -> Self {
-        RawHttp { listen: String::new(), max_connections: default_http_connections() }
+        RawHttp { listen: String::new(), max_connections: default_http_connections(), public_url: no_public_url() }
     }
 }
 
@@ -482,6 +488,8 @@ pub struct Config {
     pub http_listen: Option<String>,
     /// Connections the HTTP listener serves at once (`[http] max_connections`).
     pub http_max_connections: usize,
+    /// Where customers reach the listener's rating links (`[http] public_url`; empty: none).
+    pub http_public_url: String,
     pub log: LogConfig,
     pub digest: DigestConfig,
     /// Admins told by mail about problems ticketd cannot fix itself (a failing OAuth refresh).
@@ -827,6 +835,19 @@ impl Config {
 
         let staff_trust = trust_sources(raw.staff.trust.get_ref()).map_err(|m| at(raw.staff.trust.span(), m))?;
 
+        let public_url = raw.http.public_url.get_ref().trim();
+        if !public_url.is_empty() && !public_url.starts_with("https://") && !public_url.starts_with("http://") {
+            return Err(at(
+                raw.http.public_url.span(),
+                format!("[http] public_url {public_url:?} must be an http:// or https:// address"),
+            ));
+        }
+        if !public_url.is_empty() && raw.http.listen.is_empty() {
+            return Err(at(
+                raw.http.public_url.span(),
+                "[http] public_url needs [http] listen: the rating links are served there".into(),
+            ));
+        }
         if *raw.http.max_connections.get_ref() == 0 {
             return Err(at(raw.http.max_connections.span(), "[http] max_connections must be at least 1".into()));
         }
@@ -991,6 +1012,7 @@ impl Config {
             },
             http_listen: (!raw.http.listen.is_empty()).then_some(raw.http.listen),
             http_max_connections: *raw.http.max_connections.get_ref() as usize,
+            http_public_url: raw.http.public_url.get_ref().trim().trim_end_matches('/').to_string(),
             log: LogConfig { format: raw.log.format, level },
             digest: DigestConfig { to: raw.digest.to, every: raw.digest.every.into_inner(), timezone },
             alerts_to: raw.alerts.to,

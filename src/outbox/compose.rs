@@ -49,6 +49,36 @@ const BUILTIN: &[(&str, &str)] = &[
     ("followup.cs.txt", include_str!("../../rules/templates/followup.cs.txt")),
     ("followup.pl.txt", include_str!("../../rules/templates/followup.pl.txt")),
     ("followup.he.txt", include_str!("../../rules/templates/followup.he.txt")),
+    ("snooze.txt", include_str!("../../rules/templates/snooze.txt")),
+    ("snooze.hu.txt", include_str!("../../rules/templates/snooze.hu.txt")),
+    ("snooze.de.txt", include_str!("../../rules/templates/snooze.de.txt")),
+    ("snooze.cs.txt", include_str!("../../rules/templates/snooze.cs.txt")),
+    ("snooze.pl.txt", include_str!("../../rules/templates/snooze.pl.txt")),
+    ("snooze.he.txt", include_str!("../../rules/templates/snooze.he.txt")),
+    ("delay-warning.txt", include_str!("../../rules/templates/delay-warning.txt")),
+    ("delay-warning.hu.txt", include_str!("../../rules/templates/delay-warning.hu.txt")),
+    ("delay-warning.de.txt", include_str!("../../rules/templates/delay-warning.de.txt")),
+    ("delay-warning.cs.txt", include_str!("../../rules/templates/delay-warning.cs.txt")),
+    ("delay-warning.pl.txt", include_str!("../../rules/templates/delay-warning.pl.txt")),
+    ("delay-warning.he.txt", include_str!("../../rules/templates/delay-warning.he.txt")),
+    ("reminder.txt", include_str!("../../rules/templates/reminder.txt")),
+    ("reminder.hu.txt", include_str!("../../rules/templates/reminder.hu.txt")),
+    ("reminder.de.txt", include_str!("../../rules/templates/reminder.de.txt")),
+    ("reminder.cs.txt", include_str!("../../rules/templates/reminder.cs.txt")),
+    ("reminder.pl.txt", include_str!("../../rules/templates/reminder.pl.txt")),
+    ("reminder.he.txt", include_str!("../../rules/templates/reminder.he.txt")),
+    ("closed.txt", include_str!("../../rules/templates/closed.txt")),
+    ("closed.hu.txt", include_str!("../../rules/templates/closed.hu.txt")),
+    ("closed.de.txt", include_str!("../../rules/templates/closed.de.txt")),
+    ("closed.cs.txt", include_str!("../../rules/templates/closed.cs.txt")),
+    ("closed.pl.txt", include_str!("../../rules/templates/closed.pl.txt")),
+    ("closed.he.txt", include_str!("../../rules/templates/closed.he.txt")),
+    ("eta.txt", include_str!("../../rules/templates/eta.txt")),
+    ("eta.hu.txt", include_str!("../../rules/templates/eta.hu.txt")),
+    ("eta.de.txt", include_str!("../../rules/templates/eta.de.txt")),
+    ("eta.cs.txt", include_str!("../../rules/templates/eta.cs.txt")),
+    ("eta.pl.txt", include_str!("../../rules/templates/eta.pl.txt")),
+    ("eta.he.txt", include_str!("../../rules/templates/eta.he.txt")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +134,23 @@ pub fn local_time(at: DateTime<Utc>, zone: chrono_tz::Tz, language: &str) -> Str
     let local = at.with_timezone(&zone);
     // Weekday names are lower case in Czech (glibc's data capitalises them), upper case in
     // English and German.
+    let day = local.format_localized("%A", locale).to_string();
+    let day = if matches!(language, "en" | "de") { day } else { day.to_lowercase() };
+    local.format_localized(&pattern.replace("%A", &day), locale).to_string()
+}
+
+/// A date for people, in their language: "Monday 21 December 2026".
+pub fn local_date(at: DateTime<Utc>, zone: chrono_tz::Tz, language: &str) -> String {
+    use chrono::Locale;
+    let (locale, pattern) = match language {
+        "hu" => (Locale::hu_HU, "%Y. %B %-d. (%A)"),
+        "de" => (Locale::de_DE, "%A, %-d. %B %Y"),
+        "cs" => (Locale::cs_CZ, "%-d. %-m. %Y (%A)"),
+        "pl" => (Locale::pl_PL, "%-d.%m.%Y (%A)"),
+        "he" => (Locale::he_IL, "יום %A, %-d.%-m.%Y"),
+        _ => (Locale::en_GB, "%A %-d %B %Y"),
+    };
+    let local = at.with_timezone(&zone);
     let day = local.format_localized("%A", locale).to_string();
     let day = if matches!(language, "en" | "de") { day } else { day.to_lowercase() };
     local.format_localized(&pattern.replace("%A", &day), locale).to_string()

@@ -163,7 +163,8 @@ impl Builder {
                     return Err(place.error(format!("department {:?}: sla {sla:?} is not defined", raw.name)));
                 }
             }
-            departments.push(Department::from_raw(raw));
+            let name = raw.name.clone();
+            departments.push(Department::from_raw(raw).map_err(|m| place.error(format!("department {name:?}: {m}")))?);
         }
         let department_names: Vec<String> = departments.iter().map(|d| d.name.clone()).collect();
         let mut rules = Vec::new();

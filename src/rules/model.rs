@@ -194,10 +194,22 @@ pub(super) struct RawSla {
     pub warn_before: Option<HumanDuration>,
     #[serde(default)]
     pub delay_notice: bool,
+    #[serde(default = "default_delay_notice_before")]
+    pub delay_notice_before: HumanDuration,
+    #[serde(default = "default_extension")]
+    pub extension: HumanDuration,
     #[serde(default)]
     pub escalate_to: Vec<Address>,
     #[serde(default)]
     pub escalation: Vec<EscalationLevel>,
+}
+
+fn default_delay_notice_before() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(4 * 3600))
+}
+
+fn default_extension() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(8 * 3600))
 }
 
 #[derive(Clone, Debug)]
@@ -210,6 +222,10 @@ pub struct SlaPolicy {
     pub next_response: Targets,
     pub warn_before: Option<HumanDuration>,
     pub delay_notice: bool,
+    /// Working time before the resolution due at which the assignee is asked for an ETA.
+    pub delay_notice_before: HumanDuration,
+    /// At a resolution breach with no ETA, the new promise is the due time plus this.
+    pub extension: HumanDuration,
     pub escalate_to: Vec<Address>,
     pub escalation: Vec<EscalationLevel>,
 }
@@ -224,6 +240,8 @@ impl SlaPolicy {
             next_response: raw.next_response,
             warn_before: raw.warn_before,
             delay_notice: raw.delay_notice,
+            delay_notice_before: raw.delay_notice_before,
+            extension: raw.extension,
             escalate_to: raw.escalate_to,
             escalation: raw.escalation,
         })
@@ -241,6 +259,46 @@ pub(super) struct RawDepartment {
     pub notify: Vec<Address>,
     #[serde(default)]
     pub escalate_to: Vec<Address>,
+    #[serde(default)]
+    pub remind_after: String,
+    #[serde(default)]
+    pub close_after: String,
+    #[serde(default)]
+    pub close_mail: bool,
+    #[serde(default)]
+    pub survey: Option<String>,
+}
+
+/// The rating a closing mail asks for (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Survey {
+    /// Net Promoter Score: 0 to 10.
+    Nps,
+    /// Customer satisfaction: 1 to 5.
+    Csat,
+}
+
+impl Survey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Survey::Nps => "nps",
+            Survey::Csat => "csat",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Survey> {
+        match text {
+            "nps" => Some(Survey::Nps),
+            "csat" => Some(Survey::Csat),
+            _ => None,
+        }
+    }
+    /// The lowest and highest score.
+    pub fn scale(self) -> (i64, i64) {
+        match self {
+            Survey::Nps => (0, 10),
+            Survey::Csat => (1, 5),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -252,18 +310,43 @@ pub struct Department {
     pub from: Option<NamedAddress>,
     pub notify: Vec<Address>,
     pub escalate_to: Vec<Address>,
+    /// Waiting this long on the customer, they get a reminder (None: never).
+    pub remind_after: Option<crate::when::WorkingSpan>,
+    /// Waiting this long, the ticket is closed (None: never).
+    pub close_after: Option<crate::when::WorkingSpan>,
+    /// The customer is told when their ticket is closed.
+    pub close_mail: bool,
+    /// The rating the closing mail asks for.
+    pub survey: Option<Survey>,
 }
 
 impl Department {
-    pub(super) fn from_raw(raw: RawDepartment) -> Department {
-        Department {
+    pub(super) fn from_raw(raw: RawDepartment) -> Result<Department, String> {
+        let span = |key: &str, text: &str| -> Result<Option<crate::when::WorkingSpan>, String> {
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            crate::when::WorkingSpan::parse(text).map(Some).map_err(|e| format!("{key}: {e}"))
+        };
+        let survey = match raw.survey.as_deref().map(str::trim) {
+            None | Some("") | Some("none") => None,
+            Some(s) => Some(
+                Survey::parse(s)
+                    .ok_or_else(|| format!("survey: unknown survey {s:?}: use \"nps\", \"csat\" or \"none\""))?,
+            ),
+        };
+        Ok(Department {
+            remind_after: span("remind_after", &raw.remind_after)?,
+            close_after: span("close_after", &raw.close_after)?,
+            close_mail: raw.close_mail,
+            survey,
             name: raw.name,
             sla: raw.sla,
             language: raw.language.unwrap_or_else(|| "en".into()).to_ascii_lowercase(),
             from: raw.from,
             notify: raw.notify,
             escalate_to: raw.escalate_to,
-        }
+        })
     }
 }
 

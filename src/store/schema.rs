@@ -277,7 +277,9 @@ END;
 
 CREATE TABLE sla_steps_v5 (
     ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
-    clock       TEXT NOT NULL CHECK (clock IN ('first_response','next_response','resolution')),
+    -- first_response, next_response, resolution, and the promises of SPEC §7 (waiting, eta):
+    -- the code names them, the table records what was done.
+    clock       TEXT NOT NULL,
     cycle       INTEGER NOT NULL DEFAULT 0,
     step        TEXT NOT NULL,
     due_at      INTEGER NOT NULL,
@@ -313,6 +315,26 @@ CREATE TABLE next_responses (
 );
 CREATE INDEX next_responses_ended ON next_responses(ended_at);
 CREATE INDEX tickets_awaiting ON tickets(status, awaiting, created_at);
+
+-- Promises said out loud (SPEC §7): the resolution time told to the customer; a wait on the
+-- customer, since when and (a snooze) until when; the rating the closing mail asked for.
+ALTER TABLE tickets ADD COLUMN eta INTEGER;
+ALTER TABLE tickets ADD COLUMN waiting_since INTEGER;
+ALTER TABLE tickets ADD COLUMN wait_until INTEGER;
+ALTER TABLE tickets ADD COLUMN survey TEXT CHECK (survey IN ('nps','csat'));
+UPDATE tickets SET waiting_since = updated_at WHERE status = 'waiting';
+
+-- A customer's rating of a closed ticket; a later one replaces it.
+CREATE TABLE ratings (
+    ticket_id   INTEGER PRIMARY KEY REFERENCES tickets(id),
+    score       INTEGER NOT NULL,
+    scale       TEXT NOT NULL CHECK (scale IN ('nps','csat')),
+    comment     TEXT NOT NULL DEFAULT '',
+    at          INTEGER NOT NULL,
+    -- "reply" or "link"
+    via         TEXT NOT NULL
+);
+CREATE INDEX ratings_at ON ratings(at);
 "#,
 ];
 

@@ -38,6 +38,16 @@ pub struct Ticket {
     pub next_response_from: Option<i64>,
     /// Derived by `crate::sla` and stored, while that clock runs.
     pub next_response_due: Option<i64>,
+    /// The resolution time promised to the customer (`#eta`, or a delay mail's new time).
+    pub eta: Option<i64>,
+    /// While waiting on the customer: since when.
+    pub waiting_since: Option<i64>,
+    /// A snooze: the wait ends then.
+    pub wait_until: Option<i64>,
+    /// The rating the closing mail asked for ("nps" or "csat").
+    pub survey: Option<String>,
+    /// The customer's rating, the latest.
+    pub rating: Option<Rating>,
     /// Missed targets: (kind, the due time missed).
     pub breaches: Vec<(String, i64)>,
 }
@@ -47,6 +57,8 @@ const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.department, t.priorit
     t.first_response_at, t.first_response_by, t.closed_at, t.linked_to, t.silent, t.tags, \
     (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id) AS message_count, t.first_response_due, \
     t.resolution_due, t.awaiting, t.automatic, t.next_response_from, t.next_response_due, \
+    t.eta, t.waiting_since, t.wait_until, t.survey, \
+    (SELECT json_array(r.score, r.scale, r.comment, r.at, r.via) FROM ratings r WHERE r.ticket_id = t.id) AS rating, \
     (SELECT json_group_array(json_array(b.kind, b.due_at)) FROM breaches b WHERE b.ticket_id = t.id) AS breaches";
 
 fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
@@ -77,8 +89,57 @@ fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         automatic: r.get("automatic")?,
         next_response_from: r.get("next_response_from")?,
         next_response_due: r.get("next_response_due")?,
+        eta: r.get("eta")?,
+        waiting_since: r.get("waiting_since")?,
+        wait_until: r.get("wait_until")?,
+        survey: r.get("survey")?,
+        rating: r
+            .get::<_, Option<String>>("rating")?
+            .and_then(|json| serde_json::from_str::<(i64, String, String, i64, String)>(&json).ok())
+            .map(|(score, scale, comment, at, via)| Rating { score, scale, comment, at, via }),
         breaches: serde_json::from_str(&r.get::<_, String>("breaches")?).unwrap_or_default(),
     })
+}
+
+/// A customer's rating of a closed ticket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rating {
+    pub score: i64,
+    /// "nps" or "csat".
+    pub scale: String,
+    pub comment: String,
+    pub at: i64,
+    /// "reply" or "link".
+    pub via: String,
+}
+
+/// Records a rating; a later one replaces the earlier.
+pub fn record_rating(conn: &Connection, ticket: i64, rating: &Rating) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO ratings (ticket_id, score, scale, comment, at, via) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (ticket_id) DO UPDATE SET score = ?2, scale = ?3, comment = ?4, at = ?5, via = ?6",
+    )?
+    .execute(params![ticket, rating.score, rating.scale, rating.comment, rating.at, rating.via])?;
+    Ok(())
+}
+
+/// Sets or clears the resolution time promised to the customer.
+pub fn set_eta(conn: &Connection, id: i64, eta: Option<i64>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET eta = ?2 WHERE id = ?1")?.execute(params![id, eta])?;
+    Ok(())
+}
+
+/// Starts (since, and until for a snooze) or ends (None, None) a wait on the customer.
+pub fn set_wait(conn: &Connection, id: i64, since: Option<i64>, until: Option<i64>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET waiting_since = ?2, wait_until = ?3 WHERE id = ?1")?
+        .execute(params![id, since, until])?;
+    Ok(())
+}
+
+/// Notes the rating a closing mail asked for (None: it asked for none).
+pub fn set_survey(conn: &Connection, id: i64, survey: Option<&str>) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET survey = ?2 WHERE id = ?1")?.execute(params![id, survey])?;
+    Ok(())
 }
 
 /// What a new ticket starts with.
@@ -339,6 +400,13 @@ pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(
     };
     if let Some(awaiting) = awaiting {
         set_awaiting(conn, id, awaiting)?;
+    }
+    // A wait on the customer lasts as long as the status; the action that starts one says
+    // until when.
+    match (status, before.as_deref()) {
+        ("waiting", Some(b)) if b != "waiting" => set_wait(conn, id, Some(at), None)?,
+        ("waiting", _) => {}
+        _ => set_wait(conn, id, None, None)?,
     }
     Ok(())
 }
