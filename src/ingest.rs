@@ -717,6 +717,10 @@ fn open_ticket(
                     in_reply_to: m.message_id.as_deref(),
                     references: &m.references,
                     now,
+                    resolve_by: clocks
+                        .resolution_due
+                        .and_then(|due| DateTime::from_timestamp(due, 0))
+                        .map(|due| (due, p.rules.department_zone(&routed.department))),
                     reply_by: clocks
                         .first_response_due
                         .and_then(|due| DateTime::from_timestamp(due, 0))

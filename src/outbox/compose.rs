@@ -115,6 +115,8 @@ pub struct AckFacts<'a> {
     pub now: DateTime<Utc>,
     /// When a person will answer (the first-response due time), in the department's zone.
     pub reply_by: Option<(DateTime<Utc>, chrono_tz::Tz)>,
+    /// When the resolution is due (the SLA's resolution target), for templates that name it.
+    pub resolve_by: Option<(DateTime<Utc>, chrono_tz::Tz)>,
 }
 
 /// A moment as people write it in `language`, in `zone`, with the zone's abbreviation: the
@@ -188,6 +190,7 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
     let (name, source) = find_template(templates, facts.department, "ack", facts.languages);
     let language = language_of(&name);
     let reply_by = facts.reply_by.map(|(at, zone)| local_time(at, zone, language));
+    let resolve_by = facts.resolve_by.map(|(at, zone)| local_time(at, zone, language));
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
     let body = env
@@ -201,6 +204,7 @@ pub fn acknowledgement(templates: &Path, facts: &AckFacts<'_>) -> Result<Compose
                 customer_address => facts.customer_address,
                 department => facts.department,
                 reply_by => reply_by,
+                resolve_by => resolve_by,
             },
         )
         .map_err(|source| ComposeError::Template { name: name.clone(), source })?;
@@ -468,6 +472,7 @@ mod tests {
             references: &[],
             now: Utc::now(),
             reply_by: None,
+            resolve_by: None,
         }
     }
 
