@@ -524,6 +524,21 @@ escalate_to = ["lead@example.test"]
     }
 
     #[test]
+    fn a_department_without_a_policy_still_has_its_waits_on_an_always_open_calendar() {
+        let rules = rules();
+        let policy = policy_or_none(&rules, "no such department");
+        assert!(!policy.sla.first_response.any() && !policy.sla.resolution.any());
+        let mut t = ticket("2026-11-23 09:00");
+        t.department = "no such department".into();
+        t.status = "waiting".into();
+        t.waiting_since = Some(budapest("2026-11-23 09:00"));
+        t.wait_until = Some(budapest("2026-11-28 03:00"));
+        let p = plan(&t, &[], &policy, budapest("2026-11-23 09:00"));
+        assert_eq!(p.steps.len(), 1, "{:?}", p.steps);
+        assert_eq!((p.steps[0].action.clone(), p.steps[0].at), (Action::Snooze, budapest("2026-11-28 03:00")));
+    }
+
+    #[test]
     fn friday_afternoon_mail_plans_monday() {
         let rules = rules();
         let policy = policy_for(&rules, "support").unwrap();
