@@ -441,7 +441,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 }
                 _ => None,
             };
-            let pipeline = ticketd::ingest::Pipeline {
+            let pipeline = ticketd::pipeline::Pipeline {
                 config: &config,
                 rules: &rules,
                 tags: &tags,
@@ -528,14 +528,14 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                     let mut store = Store::open(&config.database.path)?;
                     let own = daemon::own_addresses(&config, &rules);
                     let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
-                    let pipeline = ticketd::ingest::Pipeline {
+                    let pipeline = ticketd::pipeline::Pipeline {
                         config: &config,
                         rules: &rules,
                         tags: &tags,
                         own_addresses: &own,
                         scanner: None,
                     };
-                    let manual = ticketd::ingest::ByHand {
+                    let manual = ticketd::pipeline::ByHand {
                         from: &from,
                         subject: &subject,
                         body: &body,
@@ -544,7 +544,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                         ack: !no_ack,
                         by: by.as_deref(),
                     };
-                    let ticket = ticketd::ingest::file_by_hand(&mut store, &pipeline, &manual, now)?;
+                    let ticket = ticketd::pipeline::file_by_hand(&mut store, &pipeline, &manual, now)?;
                     println!("ticket {ticket} opened");
                     if store::outbox::pending_count(store.conn())? > 0 {
                         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -612,14 +612,14 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             let mut store = Store::open(&config.database.path)?;
             let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
             let own = daemon::own_addresses(&config, &rules);
-            let pipeline = ticketd::ingest::Pipeline {
+            let pipeline = ticketd::pipeline::Pipeline {
                 config: &config,
                 rules: &rules,
                 tags: &tags,
                 own_addresses: &own,
                 scanner: None,
             };
-            let released = ticketd::ingest::release(&mut store, &pipeline, id, args.now.unwrap_or_else(Utc::now))?;
+            let released = ticketd::pipeline::release(&mut store, &pipeline, id, args.now.unwrap_or_else(Utc::now))?;
             println!("message {id} released as ticket {}", released.ticket);
             let mb = config.mailboxes.iter().find(|m| m.name == released.mailbox).context("mailbox vanished")?;
             let target = match &mb.after {

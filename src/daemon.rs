@@ -12,9 +12,9 @@ use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, MailboxConfig};
-use crate::ingest::Pipeline;
 use crate::mailbox::{self, MailboxClient, MailboxReport};
 use crate::outbox::{self, Mailer};
+use crate::pipeline::Pipeline;
 use crate::rules::Rules;
 use crate::store::{self, Store};
 use crate::thread::TagMatcher;

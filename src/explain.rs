@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::config::MailboxConfig;
 use crate::filter::{self, Class};
-use crate::ingest::{self, Pipeline};
 use crate::parse::ParsedMessage;
+use crate::pipeline::{self, Pipeline};
 use crate::scan::ScanResult;
 use crate::thread::{self, ThreadInput, Threading};
 
@@ -23,30 +23,31 @@ pub fn explain(
     now: i64,
 ) -> Value {
     let conn = read_only(&p.config.database.path);
-    let own = conn.as_ref().is_some_and(|c| ingest::sent_by_ticketd(c, message).unwrap_or(false));
-    let d = ingest::decide(p, message, mailbox, from_sent_folder, scan, own);
+    let own = conn.as_ref().is_some_and(|c| pipeline::sent_by_ticketd(c, message).unwrap_or(false));
+    let d = pipeline::decide(p, message, mailbox, from_sent_folder, scan, own);
     let (spam_reasons, score) = filter::spam_verdict(message, &p.config.spam, scan);
     let automatic = filter::automatic_reasons(message);
-    let (requester, _) = ingest::requester_of(message, d.class, &d.routed, p);
+    let (requester, _) = pipeline::requester_of(message, d.class, &d.routed, p);
     let threads = conn.and_then(|conn| {
         let input = ThreadInput {
             message,
             tags: p.tags,
-            sender: ingest::thread_sender(d.class, &d.verdict),
+            sender: pipeline::thread_sender(d.class, &d.verdict),
             now,
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         };
-        thread::thread(&input, &ingest::ThreadLookup { conn: &conn, tickets: &p.config.tickets }).ok()
+        thread::thread(&input, &pipeline::ThreadLookup { conn: &conn, tickets: &p.config.tickets }).ok()
     });
     let joins = match threads {
         Some(Threading::Join { ticket, .. }) => Some(ticket),
         _ => None,
     };
-    let ack = joins.is_none() && ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message).is_none();
+    let ack =
+        joins.is_none() && pipeline::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message).is_none();
     // A trusted staff mail that opens no ticket and forwards a customer's mail opens theirs.
     let opens_plain = matches!(threads, Some(Threading::New) | None);
     let forwarded = (d.class == Class::StaffNote && opens_plain && !from_sent_folder).then(|| {
-        match ingest::forwarded_mail(message) {
+        match pipeline::forwarded_mail(message) {
             Ok(Some((inner, style))) => {
                 json!({ "from": inner.from.map(|f| f.address), "subject": inner.subject, "style": style })
             }
@@ -54,7 +55,7 @@ pub fn explain(
             Err(why) => json!({ "unreadable": why }),
         }
     });
-    let languages = ingest::customer_languages(d.language, p.rules.department(&d.routed.department));
+    let languages = pipeline::customer_languages(d.language, p.rules.department(&d.routed.department));
     let (ack_template, ack_language) =
         crate::outbox::compose::template_choice(&p.rules.templates_dir, &d.routed.department, "ack", &languages);
     json!({
@@ -73,7 +74,7 @@ pub fn explain(
         "assignee": d.routed.assignee,
         "tags": d.routed.tags,
         "ack": ack,
-        "ack_blocked_by": if joins.is_some() { Some("joins an existing ticket".to_string()) } else { ingest::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message) },
+        "ack_blocked_by": if joins.is_some() { Some("joins an existing ticket".to_string()) } else { pipeline::ack_blocker(p, d.class, &d.verdict, &requester, &d.routed, message) },
         "joins": joins,
         "forwarded": forwarded.unwrap_or(Value::Null),
         "language": d.language,

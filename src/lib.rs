@@ -3,7 +3,7 @@
 //! The modules follow the path of a message:
 //!
 //! ```text
-//! mailbox ──► scan ──► parse ──► filter ──► thread ──► route ──► ingest (store) ──► outbox
+//! mailbox ──► scan ──► parse ──► filter ──► thread ──► route ──► pipeline (store) ──► outbox
 //!  (IMAP)    (spamd,   (MIME)    (spam,     (which     (rules)   (one SQLite        (SMTP)
 //!            rspamd;             auto,      ticket)              transaction)
 //!            optional)           staff)
@@ -24,7 +24,7 @@ pub mod digest;
 pub mod explain;
 pub mod files;
 pub mod filter;
-pub mod ingest;
+
 pub mod loops;
 pub mod mailbox;
 pub mod metrics;
@@ -32,6 +32,7 @@ pub mod notify;
 pub mod oauth;
 pub mod outbox;
 pub mod parse;
+pub mod pipeline;
 pub mod present;
 pub mod ratings;
 pub mod route;

@@ -150,7 +150,7 @@ fn every_corpus_message_decodes_as_expected() {
             }
         }
         if let Some(lang) = &e.language {
-            let got = ticketd::ingest::detect_language(&format!("{}\n{}", m.subject, m.text));
+            let got = ticketd::pipeline::detect_language(&format!("{}\n{}", m.subject, m.text));
             if got != Some(lang.as_str()) {
                 fail(format!("language {got:?}, expected {lang:?}"));
             }
@@ -478,7 +478,7 @@ fn fuzz_parse_and_thread_never_panic() {
                 },
             );
             let _ = tags.find(&m.subject);
-            let _ = ticketd::ingest::detect_language(&m.text);
+            let _ = ticketd::pipeline::detect_language(&m.text);
             (m.is_flagged("unparsable"), m.is_flagged("too_deep"))
         });
         let took = began.elapsed();

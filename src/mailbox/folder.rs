@@ -10,7 +10,7 @@ use super::connect::{timed, ImapSession};
 use super::MailboxError;
 use crate::clock::Clock;
 use crate::config::{InitialSync, MailboxConfig};
-use crate::ingest::{self, Origin, Outcome, Pipeline};
+use crate::pipeline::{self, Origin, Outcome, Pipeline};
 use crate::store::{self, Store};
 
 /// Messages stored per transaction, and so held in memory at once while a round streams in.
@@ -318,7 +318,8 @@ fn store_batch(
         // Each message on its own savepoint: one that does not fit on the disk is left on the
         // server for a later pass, and the others are stored.
         tx.execute_batch("SAVEPOINT message").map_err(store::StoreError::from)?;
-        let outcome = match ingest::ingest_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now()) {
+        let outcome = match pipeline::ingest_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now())
+        {
             Ok(outcome) => {
                 tx.execute_batch("RELEASE message").map_err(store::StoreError::from)?;
                 store::sync::clear_deferred(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
@@ -901,11 +902,11 @@ fn store_placeholder(
         store_caught(store, pipeline, clock, place, one, bodies, &mut decoded, &HashMap::new(), report)
             .map(|r| r.map(|_| ()))
     };
-    match store_as(&|raw| ingest::placeholder(raw, why)) {
+    match store_as(&|raw| pipeline::placeholder(raw, why)) {
         Ok(result) => result,
         // Something in the header it could read made storing panic too: store it bare, with
         // nothing but its bytes, so that the folder can never be stuck on it.
-        Err(_) => match store_as(&|raw| ingest::bare_placeholder(raw, why)) {
+        Err(_) => match store_as(&|raw| pipeline::bare_placeholder(raw, why)) {
             Ok(result) => result,
             Err(panic) => Err(MailboxError::Folder {
                 folder: place.folder.to_string(),

@@ -1,5 +1,5 @@
 //! Mailbox: reads a shared mailbox's folders over IMAP and feeds every new message to the
-//! pipeline ([`crate::ingest`]). Messages are fetched by UID above the folder's checkpoint
+//! pipeline ([`crate::pipeline`]). Messages are fetched by UID above the folder's checkpoint
 //! (RFC 3501 §2.3.1.1); a message is moved or flagged on the server only after its ticket is
 //! committed, through the `pending_actions` table, so a crash repeats an action but never skips
 //! one.
@@ -15,7 +15,7 @@ pub use folder::{sync_folder, FolderReport};
 
 use crate::clock::Clock;
 use crate::config::MailboxConfig;
-use crate::ingest::Pipeline;
+use crate::pipeline::Pipeline;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub enum MailboxError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Ingest(#[from] crate::ingest::IngestError),
+    Ingest(#[from] crate::pipeline::IngestError),
 }
 
 /// Summary of one pass over a mailbox.

@@ -1,0 +1,685 @@
+//! File: the ticket state changes one message causes, inside the caller's transaction —
+//! joining a ticket (follow-ups, responses, ratings, bounces, email commands) or opening one
+//! (for the sender, the forwarded customer, or by staff), with its events and SLA clocks.
+//!
+//! It must never talk to the network or decide what a message is (decide does); the
+//! acknowledgement's rules are ack's.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use crate::filter::{self, Class, Verdict};
+use crate::outbox::compose::{self, AckFacts};
+use crate::parse::{self, ParsedMessage};
+use crate::route::Route;
+use crate::store::{self, NewMessage, NewTicket, StoreError};
+use crate::thread::{self, ThreadIndex, ThreadInput, Threading};
+
+use super::*;
+
+pub(super) struct Stored<'a> {
+    pub(super) message: &'a ParsedMessage,
+    pub(super) raw: &'a [u8],
+    pub(super) attachments: &'a [store::Attachment],
+    pub(super) origin: &'a Origin<'a>,
+    pub(super) verdict: &'a Verdict,
+    pub(super) language: Option<&'a str>,
+    /// The staff member who forwarded this customer's mail to a shared mailbox (SPEC §7).
+    pub(super) forwarded_by: Option<&'a str>,
+    /// Why the caller forbids an acknowledgement, beyond what the message itself tells.
+    pub(super) no_ack: Option<String>,
+}
+
+impl Stored<'_> {
+    pub(super) fn insert(
+        &self,
+        conn: &Connection,
+        ticket: Option<i64>,
+        kind: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let m = self.message;
+        let mut flags = m.flags.clone();
+        if self.verdict.forged_staff {
+            flags.push("forged_staff".into());
+        }
+        if let Some(reason) = &self.verdict.unscanned {
+            flags.push(format!("unscanned: {reason}"));
+        }
+        if self.verdict.class == Class::Spam || kind == "spam" {
+            flags.push(format!("spam: {}", self.verdict.reasons.join("; ")));
+            if let Some(score) = self.verdict.spam_score {
+                flags.push(format!("spam_score: {score}"));
+            }
+        }
+        // Spam keeps its bytes, so a release from the quarantine has the whole message.
+        let keep_raw = m.is_flagged("unparsable") || kind == "spam";
+        let references = m.referenced_ids();
+        let identity = m.identity();
+        store::insert_message(
+            conn,
+            &NewMessage {
+                ticket_id: ticket,
+                direction: if self.origin.from_sent_folder { "out" } else { "in" },
+                kind,
+                message_id: Some(&identity),
+                content_hash: &m.content_hash,
+                from_addr: m.from.as_ref().map(|f| f.address.as_str()),
+                from_name: m.from.as_ref().and_then(|f| f.name.as_deref()),
+                to: &m.to,
+                cc: &m.cc,
+                subject: &m.subject,
+                date: m.date.map(|d| d.timestamp()),
+                received_at: self.origin.received_at.timestamp(),
+                in_reply_to: m.in_reply_to.first().map(String::as_str),
+                references: &references,
+                text: &m.text,
+                new_text: &m.new_text,
+                raw: keep_raw.then_some(self.raw),
+                flags: &flags,
+                mailbox: Some(&self.origin.mailbox.name),
+                folder: Some(self.origin.folder),
+                uid: Some(self.origin.uid),
+                attachments: self.attachments,
+            },
+        )
+    }
+}
+
+/// Files a non-spam message: joins or opens a ticket, updates its state, queues the
+/// acknowledgement.
+pub(super) fn file_message(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    s: &Stored<'_>,
+    class: Class,
+    routed: &Route,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
+    let m = s.message;
+    let received = s.origin.received_at.timestamp();
+    let too_old = now.timestamp() - received > p.config.tickets.max_age.as_secs() as i64;
+    // The company's MTA found the sender forged: its address proves nothing.
+    let forged_sender = s.verdict.forged_sender.as_deref().filter(|_| class == Class::Customer);
+    let threading = thread::thread(
+        &ThreadInput {
+            message: m,
+            tags: p.tags,
+            sender: thread_sender(class, s.verdict),
+            now: now.timestamp(),
+            reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
+        },
+        &ThreadLookup { conn: tx, tickets: &p.config.tickets },
+    )?;
+    let kind = message_kind(class);
+
+    if let Threading::Join { ticket, how } = threading {
+        let kind = if class == Class::Own { own_kind(tx, m)? } else { kind.to_string() };
+        s.insert(tx, Some(ticket), &kind, now)?;
+        if !s.verdict.forged_staff {
+            store::touch_ticket(tx, ticket, received)?;
+        }
+        let t = store::get_ticket(tx, ticket)?.ok_or(StoreError::NoSuchTicket(ticket))?;
+        let at = now.timestamp();
+        let sender = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+        // Mail imported or too old to act on is stored, never told or timed.
+        let live = !s.origin.import_silently && !too_old;
+        // Some(reopened) when the customer's message is a follow-up staff must hear of.
+        let mut followup = None;
+        if class == Class::Customer && sender != t.requester {
+            let who = if sender.is_empty() { "a sender without an address" } else { sender };
+            store::add_event(tx, ticket, at, "joined", None, &format!("{who} joined by {how}"))?;
+        }
+        match class {
+            Class::Customer if s.verdict.forged_staff => {
+                // Stored as evidence, flagged; it changes nothing on the ticket.
+                let detail = format!("mail claiming to be from staff member {sender} without proof; no effect");
+                store::add_event(tx, ticket, at, "forged_staff", None, &detail)?;
+                tracing::warn!(ticket, sender, "forged staff mail stored; nothing done");
+            }
+            Class::Customer if forged_sender.is_some() => {
+                let why = forged_sender.unwrap_or_default();
+                store::add_event(tx, ticket, at, "forged_sender", None, &format!("{sender}: {why}; no effect"))?;
+                tracing::warn!(ticket, sender, "mail from a forged sender stored; nothing done");
+            }
+            // A score in reply to the closing mail's survey: a rating, nothing else (SPEC §7).
+            Class::Customer if rating_reply(&t, m).is_some() => {
+                let (score, scale, comment) = rating_reply(&t, m).unwrap_or_default();
+                let rating = store::Rating { score, scale: scale.clone(), comment, at: received, via: "reply".into() };
+                store::record_rating(tx, ticket, &rating)?;
+                store::add_event(tx, ticket, at, "rating", Some(sender), &format!("{score} ({scale})"))?;
+                tracing::info!(ticket, score, scale, "rating by reply");
+            }
+            Class::Customer => {
+                let next = if t.first_response_at.is_some() { "open" } else { "new" };
+                if t.status == "waiting" || t.status == "closed" {
+                    store::set_status(tx, ticket, next, at)?;
+                    let what =
+                        if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
+                    store::add_event(tx, ticket, at, "status", None, &format!("{} -> {next}: {what}", t.status))?;
+                    if t.status == "closed" {
+                        store::add_event(tx, ticket, at, "reopened", Some(sender), "")?;
+                    }
+                }
+                // Whose turn it is: staff's, whatever it was (SPEC §4, §7).
+                store::set_awaiting(tx, ticket, Some("staff"))?;
+                if t.automatic {
+                    // A person wrote on what automatic mail opened: an ordinary ticket now.
+                    store::clear_automatic(tx, ticket, received)?;
+                    store::add_event(
+                        tx,
+                        ticket,
+                        at,
+                        "automatic",
+                        None,
+                        &format!("{sender} wrote: a ticket for people now"),
+                    )?;
+                }
+                if live {
+                    crate::sla::start_next_response(tx, &t, received)?;
+                    followup = Some(t.status == "closed");
+                }
+            }
+            Class::StaffResponse => {
+                let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+                if store::record_response(tx, ticket, received, by)? {
+                    store::add_event(tx, ticket, at, "first_response", Some(by), "")?;
+                }
+                // A reply that the Sent folder gave up after a newer customer message (folders
+                // are read one after the other) answers what came before it, not that message.
+                let answers_latest =
+                    store::last_customer_message_at(tx, ticket)?.is_none_or(|customer| customer <= received);
+                if t.next_response_from.is_some_and(|from| from <= received) {
+                    crate::sla::end_next_response(tx, p.rules, &t, received, Some(by))?;
+                }
+                // Whoever answers an unassigned ticket first takes it: follow-ups reach them.
+                if t.assignee.is_none()
+                    && p.config.staff.is_staff(by)
+                    && !p.own_addresses.iter().any(|a| a.as_str() == by)
+                {
+                    store::set_assignee(tx, ticket, by, at)?;
+                    store::add_event(tx, ticket, at, "assigned", Some(by), &format!("{by} (answered first)"))?;
+                }
+                if t.status != "closed" && answers_latest {
+                    store::set_awaiting(tx, ticket, Some("customer"))?;
+                }
+                if t.automatic {
+                    store::clear_automatic(tx, ticket, received)?;
+                }
+                if t.status == "new" {
+                    store::set_status(tx, ticket, "open", at)?;
+                    store::add_event(tx, ticket, at, "status", Some(by), "new -> open: staff responded")?;
+                }
+            }
+            // A bounce marks the requester only when it names mail ticketd sent to them.
+            Class::Automatic if is_delivery_failure(m) && store::sent_to(tx, &m.references, &t.requester)? => {
+                let detail = format!("{} bounced ({})", t.requester, m.subject);
+                store::add_event(tx, ticket, now.timestamp(), "bounce", None, &detail)?;
+                store::addresses::mark_bounced(tx, &t.requester, received, &m.subject)?;
+                tracing::warn!(ticket, requester = %t.requester, "a mail to the requester bounced");
+            }
+            _ => {}
+        }
+        if matches!(class, Class::StaffResponse | Class::StaffNote) {
+            apply_commands(tx, p, ticket, m, now)?;
+        }
+        crate::sla::refresh(tx, p.rules, ticket, at)?;
+        if let Some(reopened) = followup {
+            if !crate::notify::followup(tx, p.config, p.rules, ticket, reopened, now)? {
+                let what = "the customer wrote again, but nobody could be told (no assignee, no notify list)";
+                store::add_event(tx, ticket, at, "followup", None, what)?;
+            }
+        }
+        tracing::debug!(ticket, how, "message joined ticket");
+        return Ok(Outcome::Stored {
+            ticket,
+            new_ticket: false,
+            acknowledged: false,
+            loop_suspected: false,
+            automatic: class == Class::Automatic,
+        });
+    }
+
+    // Trusted staff mail to a shared mailbox alone, opening no ticket: when it forwards a
+    // customer's mail, the ticket is the customer's (SPEC §7 "Forwarded mail").
+    let mut unreadable_forward = None;
+    if class == Class::StaffNote && threading == Threading::New && !s.origin.from_sent_folder {
+        match forwarded_mail(m) {
+            Ok(Some((inner, style))) => return file_forward(tx, p, s, inner, style, now),
+            Ok(None) => {}
+            Err(why) => unreadable_forward = Some(why),
+        }
+    }
+
+    // Own mail that belongs to no ticket (e.g. a Sent copy of mail ticketd no longer knows).
+    if class == Class::Own {
+        s.insert(tx, None, "ack", now)?;
+        return Ok(Outcome::Unfiled);
+    }
+    open_ticket(tx, p, s, class, routed, threading, unreadable_forward, now)
+}
+
+/// Opens a ticket for a message that joins none: its requester, subject, department and
+/// clocks; the acknowledgement, unless something forbids it; the department's notification.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn open_ticket(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    s: &Stored<'_>,
+    class: Class,
+    routed: &Route,
+    threading: Threading,
+    unreadable_forward: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
+    let m = s.message;
+    let received = s.origin.received_at.timestamp();
+    let too_old = now.timestamp() - received > p.config.tickets.max_age.as_secs() as i64;
+    let linked_to = match threading {
+        Threading::NewLinked { ticket, .. } => Some(ticket),
+        _ => None,
+    };
+    let (requester, requester_name) = requester_of(m, class, routed, p);
+    let silent = s.origin.import_silently || too_old;
+    let subject = p.rules.subject_prefixes.strip(&p.tags.strip(&m.subject)).to_string();
+    let subject = if subject.is_empty() { "(no subject)".to_string() } else { subject };
+    let department = p.rules.department(&routed.department);
+    let ticket = store::insert_ticket(
+        tx,
+        &NewTicket {
+            subject: &subject,
+            department: &routed.department,
+            priority: routed.priority.as_str(),
+            requester: &requester,
+            requester_name: requester_name.as_deref(),
+            assignee: routed.assignee.as_deref(),
+            mailbox: Some(&s.origin.owner.name),
+            language: s.language,
+            created_at: received,
+            linked_to,
+            silent,
+            tags: &routed.tags,
+            automatic: class == Class::Automatic,
+            // Whose turn it is: nobody's on what automatic mail opened, the customer's when
+            // staff wrote first to them, else staff's.
+            awaiting: match class {
+                Class::Automatic => None,
+                Class::StaffResponse => Some("customer"),
+                _ => Some("staff"),
+            },
+        },
+    )?;
+    s.insert(tx, Some(ticket), message_kind(class), now)?;
+    let at = now.timestamp();
+    let how = match (&threading, class) {
+        _ if s.forwarded_by.is_some() => {
+            format!("mail from {requester} forwarded to {} by {}", s.origin.owner.address, s.forwarded_by.unwrap_or(""))
+        }
+        (Threading::NewLinked { why, ticket: old }, _) => format!("linked to ticket {old}: {why}"),
+        (_, Class::StaffResponse | Class::StaffNote) => "opened by staff mail".to_string(),
+        (_, Class::Automatic) => format!("automatic mail: {}", s.verdict.reasons.join("; ")),
+        _ => format!("mail to {}", s.origin.owner.address),
+    };
+    store::add_event(tx, ticket, at, "created", None, &how)?;
+    if let Some(why) = &unreadable_forward {
+        let detail = format!(
+            "this looks like a forwarded mail, but {why}: the ticket is the forwarder's; \
+             #requester ADDR (or `ticketd tickets requester`) names the customer"
+        );
+        store::add_event(tx, ticket, at, "forward_unreadable", None, &detail)?;
+    }
+    if let Some(reason) = &s.verdict.unscanned {
+        store::add_event(tx, ticket, at, "unscanned", None, reason)?;
+    }
+    for r in &routed.rules {
+        store::add_event(tx, ticket, at, "rule", None, &r.name)?;
+    }
+    if class == Class::StaffResponse {
+        let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+        store::record_response(tx, ticket, received, by)?;
+        store::set_status(tx, ticket, "open", at)?;
+        if routed.assignee.is_none() && p.config.staff.is_staff(by) {
+            // Staff writing first to a customer own what they started.
+            store::set_assignee(tx, ticket, by, at)?;
+        }
+    }
+    let (clocks, _) = crate::sla::refresh(tx, p.rules, ticket, at)?;
+
+    // The acknowledgement.
+    let mut loop_suspected = false;
+    let suppressed = match ack_blocker(p, class, s.verdict, &requester, routed, m) {
+        Some(reason) => Some(reason),
+        None if s.no_ack.is_some() => s.no_ack.clone(),
+        None if s.origin.import_silently => Some("imported by initial_sync = \"all\"".to_string()),
+        None if too_old => Some(format!("received more than {} ago", p.config.tickets.max_age)),
+        None if recent_acks(tx, &requester, at)? >= i64::from(p.config.acks.per_sender_per_hour) => Some(format!(
+            "already {} acknowledgements to {requester} in the last hour",
+            p.config.acks.per_sender_per_hour
+        )),
+        None if p.config.acks.per_hour > 0 && all_recent_acks(tx, at)? >= i64::from(p.config.acks.per_hour) => {
+            let cap = p.config.acks.per_hour;
+            crate::metrics::global().acks_capped.inc();
+            crate::alerts::raise_in(
+                tx,
+                p.config,
+                "acks-per-hour",
+                &format!("acknowledgements suppressed: more than {cap} in an hour"),
+                &format!(
+                    "ticketd has sent {cap} acknowledgements within the last hour ([acks] per_hour = {cap}); \
+                     new tickets are stored, but not acknowledged until the rate falls. A flood of new \
+                     senders is often a spam run or a mail loop: look at `ticketd tickets list`."
+                ),
+                now,
+                3600,
+            )?;
+            Some(format!("more than {cap} acknowledgements in the last hour ([acks] per_hour)"))
+        }
+        None => match store::addresses::last_bounce(tx, &requester)? {
+            Some((bounced, detail)) if received - bounced < BOUNCE_MEMORY_SECS => {
+                Some(format!("mail to {requester} bounced within the last day ({detail})"))
+            }
+            _ if !p.config.acks.loop_breaker => None,
+            _ => {
+                let suspected = crate::loops::loop_suspected(tx, &requester, &subject, received)?;
+                if let Some(why) = &suspected {
+                    loop_suspected = true;
+                    tracing::warn!(ticket, requester = %requester, "{why}; not acknowledging");
+                }
+                suspected
+            }
+        },
+    };
+    let acknowledged = match suppressed {
+        Some(reason) => {
+            if class == Class::Customer {
+                store::add_event(tx, ticket, at, "ack_suppressed", None, &reason)?;
+            }
+            false
+        }
+        None => {
+            let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.owner);
+            let languages = customer_languages(s.language, department);
+            let tag = format!("[{}#{ticket}]", p.config.tickets.tag_prefix);
+            let composed = compose::acknowledgement(
+                &p.rules.templates_dir,
+                &AckFacts {
+                    ticket_id: ticket,
+                    tag: &tag,
+                    subject: &subject,
+                    customer_name: requester_name.as_deref().filter(|n| harmless_display_name(n)),
+                    customer_address: &requester,
+                    department: &routed.department,
+                    languages: &languages,
+                    from: &from,
+                    in_reply_to: m.message_id.as_deref(),
+                    references: &m.references,
+                    now,
+                    resolve_by: clocks
+                        .resolution_due
+                        .and_then(|due| DateTime::from_timestamp(due, 0))
+                        .map(|due| (due, p.rules.department_zone(&routed.department))),
+                    reply_by: clocks
+                        .first_response_due
+                        .and_then(|due| DateTime::from_timestamp(due, 0))
+                        .map(|due| (due, p.rules.department_zone(&routed.department))),
+                },
+            )?;
+            crate::outbox::queue::queue(
+                tx,
+                ticket,
+                "ack",
+                &from.address,
+                std::slice::from_ref(&requester),
+                &composed,
+                at,
+            )?;
+            true
+        }
+    };
+    // The department hears of every new customer ticket; an assignee set by a rule, of theirs.
+    if class == Class::Customer && !silent {
+        crate::notify::new_ticket(tx, p.config, p.rules, ticket, now)?;
+        if routed.assignee.is_some() {
+            crate::notify::assigned(tx, p.config, p.rules, ticket, None, now)?;
+        }
+    }
+    Ok(Outcome::Stored { ticket, new_ticket: true, acknowledged, loop_suspected, automatic: class == Class::Automatic })
+}
+
+/// Opens a ticket for the customer whose mail a trusted staff member forwarded to a shared
+/// mailbox: the forwarded mail is the customer's first message (routed, acknowledged when
+/// `ack_forwarded`, notified and timed like mail they had sent us), the forwarding mail an
+/// internal note on it, and an event `forwarded` names the forwarder.
+pub(super) fn file_forward(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    outer: &Stored<'_>,
+    mut inner: ParsedMessage,
+    style: &'static str,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IngestError> {
+    let forwarder = outer.message.from.as_ref().map(|f| f.address.clone()).unwrap_or_default();
+    let customer = inner.from.as_ref().map(|f| f.address.clone()).unwrap_or_default();
+    let at = now.timestamp();
+    // The customer's mail may have reached us already (they wrote to us too): the forward is
+    // a note on that ticket.
+    if store::message_seen(tx, &inner.identity())?.is_some() {
+        if let Some(ticket) = store::ticket_by_thread_ids(tx, &[inner.identity()])? {
+            outer.insert(tx, Some(ticket), "note", now)?;
+            let detail = format!("{forwarder} forwarded mail from {customer} that is on this ticket already");
+            store::add_event(tx, ticket, at, "forwarded", Some(&forwarder), &detail)?;
+            return Ok(Outcome::Stored {
+                ticket,
+                new_ticket: false,
+                acknowledged: false,
+                loop_suspected: false,
+                automatic: false,
+            });
+        }
+        // Stored without a ticket (held as spam, say): this copy gets an identity of its own.
+        inner.message_id = None;
+        inner.copy_hash = parse::sha256_hex(format!("forwarded\n{}", outer.message.identity()).as_bytes());
+    }
+    let d = decide(p, &inner, outer.origin.mailbox, false, None, false);
+    // The forwarder vouches for the mail: it is the customer's, whatever a filter would say of
+    // a message without its transport headers; what the company's MTA found forged stays so.
+    let verdict = Verdict {
+        class: Class::Customer,
+        reasons: Vec::new(),
+        spam_score: None,
+        forged_staff: false,
+        unscanned: None,
+        forged_sender: d.verdict.forged_sender.clone(),
+    };
+    let mut routed = d.routed;
+    routed.spam = false;
+    // Staff forward spam and automatic mail too (to report a phishing mail, to pass on a
+    // supplier's notice): the ticket opens, but such a sender gets nothing from us.
+    let no_ack = match d.class {
+        Class::Spam => Some(format!("the forwarded mail looks like spam ({})", d.verdict.reasons.join("; "))),
+        Class::Automatic => Some(format!("the forwarded mail is automatic ({})", d.verdict.reasons.join("; "))),
+        _ if !p.config.tickets.ack_forwarded => Some("a forwarded mail, and [tickets] ack_forwarded = false".into()),
+        _ => None,
+    };
+    let attachments = store_attachments(&p.config.database.data_dir, &inner)?;
+    let inner_raw = outer.raw;
+    let stored = Stored {
+        message: &inner,
+        raw: inner_raw,
+        attachments: &attachments,
+        origin: outer.origin,
+        verdict: &verdict,
+        language: d.language,
+        forwarded_by: Some(&forwarder),
+        no_ack,
+    };
+    let outcome = open_ticket(tx, p, &stored, Class::Customer, &routed, Threading::New, None, now)?;
+    if let Outcome::Stored { ticket, .. } = outcome {
+        outer.insert(tx, Some(ticket), "note", now)?;
+        let detail = format!("mail from {customer} forwarded by {forwarder} ({style})");
+        store::add_event(tx, ticket, at, "forwarded", Some(&forwarder), &detail)?;
+        tracing::info!(ticket, forwarder, customer, style, "forwarded mail opened a ticket for the customer");
+    }
+    Ok(outcome)
+}
+
+/// A customer's reply to a closed ticket whose closing mail asked for a rating, when its first
+/// line is a score in the survey's scale: (score, scale, comment).
+pub(super) fn rating_reply(t: &store::Ticket, m: &ParsedMessage) -> Option<(i64, String, String)> {
+    if t.status != "closed" {
+        return None;
+    }
+    let survey = crate::rules::Survey::parse(t.survey.as_deref()?)?;
+    let (score, comment) = crate::ratings::from_reply(&m.new_text, survey)?;
+    Some((score, survey.as_str().to_string(), comment))
+}
+
+/// The stored kind of a message of this class (SPEC §5).
+pub(super) fn message_kind(class: Class) -> &'static str {
+    match class {
+        Class::Own => "ack",
+        Class::Automatic => "auto",
+        Class::StaffResponse => "staff",
+        Class::StaffNote => "note",
+        _ => "customer",
+    }
+}
+
+/// Carries out the email commands at the start of a trusted staff mail (`#close`, `#assign bob`,
+/// ...), each an event by the sender; what cannot be done is answered to the sender with the
+/// reason.
+pub(super) fn apply_commands(
+    tx: &Connection,
+    p: &Pipeline<'_>,
+    ticket: i64,
+    m: &ParsedMessage,
+    now: DateTime<Utc>,
+) -> Result<(), IngestError> {
+    let commands = crate::commands::parse(&m.new_text);
+    if commands.actions.is_empty() && commands.invalid.is_empty() {
+        return Ok(());
+    }
+    let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+    let mut invalid = commands.invalid;
+    let mut done = Vec::new();
+    for (action, line) in commands.actions.iter().zip(&commands.lines) {
+        // Each command on its own: one that fails leaves the others standing.
+        tx.execute_batch("SAVEPOINT command")?;
+        match crate::actions::apply_in(tx, p.config, p.rules, ticket, action, Some(by), now.timestamp()) {
+            Ok(summary) => {
+                tx.execute_batch("RELEASE command")?;
+                done.push(summary);
+            }
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO command; RELEASE command")?;
+                invalid.push((line.clone(), e.to_string()));
+            }
+        }
+    }
+    tracing::info!(ticket, by, done = done.len(), refused = invalid.len(), "email commands");
+    if !invalid.is_empty() && p.config.staff.is_staff(by) {
+        if let Some(t) = store::get_ticket(tx, ticket)? {
+            crate::notify::command_errors(tx, p.config, p.rules, &t, by, &invalid, &done, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// After a bounce, an address gets no acknowledgement for this long: a full mailbox or a dead
+/// address would only bounce again.
+pub(super) const BOUNCE_MEMORY_SECS: i64 = 24 * 3600;
+
+/// A delivery status notification that reports a failure (RFC 3464), or a bounce in the old
+/// free-text style from MAILER-DAEMON.
+pub(super) fn is_delivery_failure(m: &ParsedMessage) -> bool {
+    let from = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+    m.content_type == "multipart/report"
+        || filter::is_automatic_sender(from) && !from.contains("noreply") && !from.contains("no-reply")
+}
+
+/// Message-IDs of ticketd's own mail quoted in a delivery report (the returned message or its
+/// headers).
+pub(super) fn returned_own_ids(raw: &[u8]) -> Vec<String> {
+    use std::sync::OnceLock;
+    static OWN_ID: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = OWN_ID.get_or_init(|| {
+        let pattern =
+            format!(r"(?im)^message-id:\s*<({}[^>\s]{{1,200}})>", regex::escape(filter::OWN_MESSAGE_ID_PREFIX));
+        regex::bytes::Regex::new(&pattern).expect("a valid pattern")
+    });
+    let mut ids: Vec<String> =
+        re.captures_iter(raw).filter_map(|c| std::str::from_utf8(&c[1]).ok().map(str::to_string)).collect();
+    ids.dedup();
+    ids
+}
+
+/// What a message of ticketd's own is, by the outbox row that sent it.
+pub(super) fn own_kind(tx: &Connection, m: &ParsedMessage) -> Result<String, StoreError> {
+    let kind: Option<String> = match &m.message_id {
+        Some(mid) => {
+            use rusqlite::OptionalExtension;
+            tx.prepare_cached("SELECT kind FROM outbox WHERE message_id = ?1")?
+                .query_row([mid], |r| r.get(0))
+                .optional()?
+        }
+        None => None,
+    };
+    Ok(kind.unwrap_or_else(|| "ack".into()))
+}
+
+/// Writes attachments content-addressed under `data_dir/attachments`, once however often they
+/// arrive. Written before the transaction: a crash leaves at worst an unreferenced file.
+pub(super) fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Vec<store::Attachment>, IngestError> {
+    let mut out = Vec::new();
+    for a in &m.attachments {
+        let sha = parse::sha256_hex(&a.content);
+        let dir = data_dir.join("attachments").join(&sha[..2]);
+        let path = dir.join(&sha);
+        if !path.exists() {
+            // Private (0640 files, 0750 folders) whatever the umask, owned like data_dir when a
+            // shell command runs as root, fsync'd with its folder before the commit; a failed
+            // write (a full disk) leaves no temporary file (SPEC §4 "Durability").
+            let err = |source| IngestError::Attachment { path: path.display().to_string(), source };
+            crate::files::create_private_dir_all(&dir).map_err(err)?;
+            crate::files::write_private_file_synced(&path, &a.content).map_err(err)?;
+        }
+        out.push(store::Attachment {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.content.len() as i64,
+            sha256: sha,
+        });
+    }
+    Ok(out)
+}
+
+/// Threading lookups over a store connection, with the configuration that says who is known to
+/// a ticket.
+pub struct ThreadLookup<'c> {
+    pub conn: &'c Connection,
+    pub tickets: &'c crate::config::TicketsConfig,
+}
+
+impl ThreadIndex for ThreadLookup<'_> {
+    fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
+        Ok(store::get_ticket(self.conn, id)?.map(|t| (t.status, t.closed_at)))
+    }
+    fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
+        store::ticket_by_thread_ids(self.conn, ids)
+    }
+    fn referencing(&self, mid: &str) -> Result<Option<i64>, StoreError> {
+        store::ticket_referencing(self.conn, mid)
+    }
+    fn sender_known(&self, ticket: i64, address: &str) -> Result<bool, StoreError> {
+        // A shared domain proves something only at a company's own domain, never at a public
+        // mail provider where anyone can have an address.
+        let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        let same_domain = self.tickets.join_same_domain && !domain.is_empty() && !self.tickets.is_public_domain(domain);
+        store::address_known_to_ticket(self.conn, ticket, address, same_domain)
+    }
+    fn by_sent_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
+        store::ticket_by_sent_ids(self.conn, ids)
+    }
+}
