@@ -25,6 +25,7 @@ pub type SharedRules = Arc<RwLock<Arc<Rules>>>;
 /// Checks what config.toml and the rules say about each other.
 pub fn cross_check(config: &Config, rules: &Rules) -> Result<Vec<String>, ConfigError> {
     let mut warnings = config.staff.warnings();
+    warnings.extend(rules.warnings.iter().cloned());
     for m in &config.mailboxes {
         let Some(dept) = rules.department(&m.department) else {
             return Err(ConfigError {

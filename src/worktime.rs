@@ -1,6 +1,6 @@
 //! Working time on a business calendar (SPEC §3): adding a working duration to an instant, and
 //! measuring the working time between two instants, in the calendar's time zone — split days,
-//! closed days, holidays and daylight-saving changes included.
+//! closed days, holidays, extra working days and daylight-saving changes included.
 //!
 //! Pure arithmetic over instants in UTC; it never reads a clock. A wall-clock time that does not
 //! exist on a spring-forward day starts at the first instant after the gap; one that happens twice
@@ -28,7 +28,12 @@ impl Calendar {
             return Vec::new();
         }
         let tz = self.timezone;
-        self.hours[day.weekday().num_days_from_monday() as usize]
+        let hours = if self.workdays.binary_search(&day).is_ok() {
+            self.workday_hours()
+        } else {
+            &self.hours[day.weekday().num_days_from_monday() as usize]
+        };
+        hours
             .iter()
             .map(|(start, end)| {
                 let from = local_instant(tz, day.and_time(*start), Edge::Open);
@@ -163,9 +168,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn calendar(zone: &str, hours: &[(&str, &str)], holidays: &[&str]) -> Calendar {
+        calendar_with(zone, hours, holidays, "")
+    }
+
+    /// A calendar with more keys (`extra`, TOML lines) before its hours.
+    fn calendar_with(zone: &str, hours: &[(&str, &str)], holidays: &[&str], extra: &str) -> Calendar {
         let mut src = format!("[[calendar]]\nname = \"c\"\ntimezone = \"{zone}\"\nholidays = [");
         src.push_str(&holidays.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "));
-        src.push_str("]\n[calendar.hours]\n");
+        src.push_str("]\n");
+        src.push_str(extra);
+        src.push_str("\n[calendar.hours]\n");
         for (day, spec) in hours {
             src.push_str(&format!("{day} = \"{spec}\"\n"));
         }
@@ -174,10 +186,19 @@ mod tests {
     }
 
     fn office(zone: &str, holidays: &[&str]) -> Calendar {
-        let week = [("mon", "08:00-17:00"), ("tue", "08:00-17:00"), ("wed", "08:00-17:00"), ("thu", "08:00-17:00")];
-        let mut hours = week.to_vec();
-        hours.push(("fri", "08:00-12:00,13:00-17:00"));
-        calendar(zone, &hours, holidays)
+        office_with(zone, holidays, "")
+    }
+
+    const OFFICE_WEEK: [(&str, &str); 5] = [
+        ("mon", "08:00-17:00"),
+        ("tue", "08:00-17:00"),
+        ("wed", "08:00-17:00"),
+        ("thu", "08:00-17:00"),
+        ("fri", "08:00-12:00,13:00-17:00"),
+    ];
+
+    fn office_with(zone: &str, holidays: &[&str], extra: &str) -> Calendar {
+        calendar_with(zone, &OFFICE_WEEK, holidays, extra)
     }
 
     fn at(zone: &str, local: &str) -> DateTime<Utc> {
@@ -267,6 +288,95 @@ mod tests {
         assert_eq!(c.working_between(t, t + Duration::hours(5)), Duration::hours(5));
     }
 
+    #[test]
+    fn a_transferred_saturday_works_with_mondays_hours() {
+        // Hungary 2026: Friday 2 January is a rest day, worked on Saturday 10 January.
+        let c = office_with(BUD, &["2026-01-02"], "workdays = [\"2026-01-10\"]");
+        let due = c.add_working(at(BUD, "2026-01-09 16:00"), Duration::hours(2));
+        assert_eq!(local(&c, due), "Sat 2026-01-10 09:00");
+        assert_eq!(c.working_between(at(BUD, "2026-01-10 00:00"), at(BUD, "2026-01-11 00:00")), Duration::hours(9));
+        assert!(c.is_working(at(BUD, "2026-01-10 16:59")));
+        assert!(!c.is_working(at(BUD, "2026-01-10 17:00")));
+        assert_eq!(local(&c, c.next_working(at(BUD, "2026-01-10 06:00"))), "Sat 2026-01-10 08:00");
+        assert_eq!(local(&c, c.next_working(at(BUD, "2026-01-10 18:00"))), "Mon 2026-01-12 08:00");
+        // The Sunday after stays closed, and without the workday Saturday is closed too.
+        assert_eq!(c.working_between(at(BUD, "2026-01-11 00:00"), at(BUD, "2026-01-12 00:00")), Duration::zero());
+        let plain = office(BUD, &["2026-01-02"]);
+        let due = plain.add_working(at(BUD, "2026-01-09 16:00"), Duration::hours(2));
+        assert_eq!(local(&plain, due), "Mon 2026-01-12 09:00");
+        // With Monday closed, the first weekday after it with hours lends its own.
+        let hours = [("tue", "10:00-14:00"), ("wed", "08:00-17:00")];
+        let c = calendar_with(BUD, &hours, &[], "workdays = [\"2026-01-10\"]");
+        assert_eq!(c.workday_hours(), c.hours[1].as_slice());
+        let due = c.add_working(at(BUD, "2026-01-07 16:00"), Duration::hours(3));
+        assert_eq!(local(&c, due), "Sat 2026-01-10 12:00");
+    }
+
+    /// An excerpt of a Hungarian public-holiday feed as such feeds are written: CRLF, folded
+    /// lines, a multi-day event, a yearly rule and date-times.
+    const HU_FEED: &str = "BEGIN:VCALENDAR\r\n\
+VERSION:2.0\r\n\
+PRODID:-//Example//Magyar munkaszüneti napok//HU\r\n\
+X-WR-CALNAME:Munkaszüneti napok\r\n\
+BEGIN:VEVENT\r\n\
+UID:hu-2026-easter@example.test\r\n\
+DTSTART;VALUE=DATE:20260403\r\n\
+DTEND;VALUE=DATE:20260407\r\n\
+SUMMARY:Nagypéntek\\, húsvét és húsvéthétfő (Good Friday to Easter M\r\n onday)\r\n\
+TRANSP:TRANSPARENT\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:hu-christmas-eve@example.test\r\n\
+DTSTART;VALUE=DATE:20241224\r\n\
+RRULE:FREQ=YEARLY\r\n\
+SUMMARY:Szenteste\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:hu-2026-christmas@example.test\r\n\
+DTSTART;VALUE=DATE:20261225\r\n\
+DTEND;VALUE=DATE:20261227\r\n\
+SUMMARY:Karácsony\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:hu-2026-10-23@example.test\r\n\
+DTSTART;TZID=Europe/Budapest:20261023T000000\r\n\
+DTEND;TZID=Europe/Budapest:20261024T000000\r\n\
+SUMMARY:Nemzeti ünnep (1956-os forradalom és szabadságharc emléknapja)\r\n\
+DESCRIPTION:Munkaszüneti nap. Az 1956-os forradalom kitörésének évfordulój\r\n a.\r\n\
+END:VEVENT\r\n\
+BEGIN:VEVENT\r\n\
+UID:hu-2026-bridge@example.test\r\n\
+DTSTART:20260102T000000Z\r\n\
+SUMMARY:Pihenőnap (ledolgozva január 10-én)\r\n\
+END:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
+    #[test]
+    fn a_holiday_feed_closes_its_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let ics = dir.path().join("hu.ics");
+        std::fs::write(&ics, HU_FEED).unwrap();
+        let extra = format!("workdays = [\"2026-01-10\"]\nholidays_ics = {:?}", ics.display().to_string());
+        let c = office_with(BUD, &["2026-11-02"], &extra);
+        // Easter: DTEND is exclusive, so Tuesday 7 April is open again.
+        let due = c.add_working(at(BUD, "2026-04-02 16:00"), Duration::hours(2));
+        assert_eq!(local(&c, due), "Tue 2026-04-07 09:00");
+        // The yearly Christmas Eve, then Christmas: Wednesday evening is due the next Monday.
+        let due = c.add_working(at(BUD, "2026-12-23 16:00"), Duration::hours(2));
+        assert_eq!(local(&c, due), "Mon 2026-12-28 09:00");
+        assert!(!c.is_working(at(BUD, "2027-12-24 10:00")), "the rule repeats");
+        assert!(c.is_working(at(BUD, "2027-12-23 10:00")));
+        // The date-time events close their dates.
+        let due = c.add_working(at(BUD, "2026-10-22 16:00"), Duration::hours(2));
+        assert_eq!(local(&c, due), "Mon 2026-10-26 09:00");
+        assert!(!c.is_working(at(BUD, "2026-01-02 10:00")));
+        assert!(c.is_working(at(BUD, "2026-01-10 10:00")), "the workday still works");
+        // The TOML holidays are kept beside the feed's, sorted and without repeats.
+        assert!(c.holidays.contains(&NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()));
+        assert!(c.holidays.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(c.holidays.len(), 1 + 4 + 11 + 2 + 1 + 1);
+    }
+
     fn zone() -> impl Strategy<Value = &'static str> {
         prop_oneof![Just("Europe/Budapest"), Just("Asia/Jerusalem"), Just("America/New_York"), Just("UTC")]
     }
@@ -285,8 +395,9 @@ mod tests {
         ) {
             let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
             let start = base + Duration::minutes(start_minutes);
-            let holiday = (start + Duration::days(holiday_offset)).date_naive().format("%Y-%m-%d").to_string();
-            let c = office(zone, &[&holiday]);
+            let holiday = (start + Duration::days(holiday_offset)).date_naive();
+            let workday = holiday + Duration::days(1);
+            let c = office_with(zone, &[&holiday.to_string()], &format!("workdays = [\"{workday}\"]"));
             let work = Duration::minutes(minutes);
             let due = c.add_working(start, work);
             prop_assert!(due > start);

@@ -6,6 +6,7 @@
 //! This module owns the policy's shape and its validation; routing a message lives in
 //! [`crate::route`]. It must never touch the store or the network.
 
+mod ics;
 mod model;
 
 pub use model::*;
@@ -74,7 +75,8 @@ impl Rules {
         Rules::from_sources(&sources, dir.join("templates"))
     }
 
-    /// Validates rule files given as (path, text) pairs, in order.
+    /// Validates rule files given as (path, text) pairs, in order. Files they name (a calendar's
+    /// `holidays_ics`) are read relative to the folder of the path that names them.
     pub fn from_sources(sources: &[(PathBuf, String)], templates_dir: PathBuf) -> Result<Rules, ConfigError> {
         let mut builder = Builder::default();
         for (file, text) in sources {
@@ -94,6 +96,7 @@ struct Builder {
     rules: Vec<(RawRule, Place)>,
     contracts: Vec<Contract>,
     subject_prefixes: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl Builder {
@@ -114,7 +117,9 @@ impl Builder {
             let p = place(c.span());
             let c = c.into_inner();
             self.define("calendar", &c.name, &p)?;
-            let cal = Calendar::from_raw(c).map_err(|m| p.error(m))?;
+            let dir = file.parent().unwrap_or(Path::new(""));
+            let cal = Calendar::from_raw(c, dir, &mut self.warnings)
+                .map_err(|e| e.span.map_or_else(|| p.clone(), place).error(e.message))?;
             self.calendars.push((cal, p));
         }
         for s in raw.sla {
@@ -186,6 +191,7 @@ impl Builder {
             subject_prefixes: crate::parse::subject::PrefixStripper::new(&self.subject_prefixes),
             index,
             templates_dir,
+            warnings: self.warnings,
         })
     }
 }
