@@ -1,7 +1,14 @@
 //! Digest: a mail to managers on a schedule (`[digest] every = "weekdays 08:00"`) with the state
 //! of the desk — open tickets per department and agent, the tickets waiting longest without any
-//! response, breaches since the last digest, SLA compliance since then — as HTML with a small
+//! response, the tickets whose customer has waited longest for staff, breaches since the last
+//! digest, SLA compliance since then, and the promises of SPEC §7 since then (ratings with NPS
+//! and CSAT, reopened tickets, ETAs kept; defined in `crate::stats`) — as HTML with a small
 //! inline-SVG bar chart and a plain-text alternative beside it.
+//!
+//! "Awaiting staff longest": up to ten tickets that are not closed, not automatic, not imported
+//! silently, and await staff (`awaiting = 'staff'`), ordered by how long the customer has
+//! waited: since the follow-up that started the running next-response clock, else since the
+//! ticket was received (a ticket staff reopened, or whose snooze ended, counts from its receipt).
 //!
 //! Sent once per scheduled moment (a row per slot, written with the outbox mail), only for the
 //! latest moment that has passed: a daemon that was down for a week sends one digest, not five.
@@ -67,6 +74,32 @@ pub struct Figures {
     pub breaches: Vec<(i64, String, i64)>,
     /// (department, first-response share met, resolution share met) since the last digest.
     pub compliance: Vec<(String, Option<f64>, Option<f64>)>,
+    /// Per department since the last digest: ratings, NPS, CSAT, reopens, ETAs kept.
+    pub promises: Vec<Promises>,
+    /// Tickets awaiting staff, the customer waiting longest first; at most ten.
+    pub awaiting_staff: Vec<Awaiting>,
+}
+
+/// A department's promise figures (SPEC §7), as `crate::stats` computes them.
+#[derive(Debug, Default, PartialEq)]
+pub struct Promises {
+    pub department: String,
+    pub ratings: u64,
+    pub nps: Option<f64>,
+    pub csat: Option<f64>,
+    pub reopened: u64,
+    pub eta_kept: Option<f64>,
+}
+
+/// A ticket whose customer waits for staff.
+#[derive(Debug, Default, PartialEq)]
+pub struct Awaiting {
+    pub ticket: i64,
+    pub subject: String,
+    pub department: String,
+    pub assignee: Option<String>,
+    /// Since when the customer has waited.
+    pub since: i64,
 }
 
 pub fn figures(conn: &Connection, rules: &Rules, since: i64, now: i64) -> Result<Figures, StoreError> {
@@ -93,14 +126,61 @@ pub fn figures(conn: &Connection, rules: &Rules, since: i64, now: i64) -> Result
     )?;
     let breaches =
         stmt.query_map(params![since, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, subject, department, assignee, COALESCE(next_response_from, created_at) AS since FROM tickets \
+         WHERE status IN ('new', 'open') AND awaiting = 'staff' AND automatic = 0 AND silent = 0 \
+         ORDER BY since, id LIMIT 10",
+    )?;
+    let awaiting_staff = stmt
+        .query_map([], |r| {
+            Ok(Awaiting {
+                ticket: r.get("id")?,
+                subject: r.get("subject")?,
+                department: r.get("department")?,
+                assignee: r.get("assignee")?,
+                since: r.get("since")?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
     let day = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default().date_naive();
     let stats = crate::stats::compute(conn, rules, day(since), day(now))?;
-    let compliance = stats.departments.into_iter().map(|d| (d.name, d.first_response_met, d.resolution_met)).collect();
-    Ok(Figures { since, open_by_department, open_by_agent, waiting_longest, breaches, compliance })
+    let compliance =
+        stats.departments.iter().map(|d| (d.name.clone(), d.first_response_met, d.resolution_met)).collect();
+    let promises = stats
+        .departments
+        .into_iter()
+        .map(|d| Promises {
+            department: d.name,
+            ratings: d.ratings,
+            nps: d.nps,
+            csat: d.csat,
+            reopened: d.reopened,
+            eta_kept: d.eta_kept,
+        })
+        .collect();
+    Ok(Figures {
+        since,
+        open_by_department,
+        open_by_agent,
+        waiting_longest,
+        breaches,
+        compliance,
+        promises,
+        awaiting_staff,
+    })
 }
 
 fn percent(share: Option<f64>) -> String {
     share.map(|s| format!("{:.0}%", s * 100.0)).unwrap_or_else(|| "–".into())
+}
+
+/// An NPS or CSAT score with `decimals` places; a dash without one.
+fn score(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        // No "-0" for a score that rounds to zero from below.
+        Some(v) => format!("{:.decimals$}", if v.abs() < 0.5 / 10f64.powi(decimals as i32) { 0.0 } else { v }),
+        None => "–".into(),
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -164,6 +244,20 @@ pub fn render(f: &Figures, tag_prefix: &str, zone: chrono_tz::Tz, now: DateTime<
     for (id, subject, requester, created) in &f.waiting_longest {
         let _ = writeln!(text, "  [{tag_prefix}#{id}] since {}  {requester}  {subject}", when(*created));
     }
+    let waited = |since: i64| crate::notify::human(chrono::Duration::seconds(now.timestamp() - since));
+    let assignee = |a: &Option<String>| a.clone().unwrap_or_else(|| "unassigned".into());
+    text.push_str("\nAwaiting staff longest:\n");
+    for a in &f.awaiting_staff {
+        let _ = writeln!(
+            text,
+            "  [{tag_prefix}#{}] waiting {}  {}  {}  {}",
+            a.ticket,
+            waited(a.since),
+            a.department,
+            assignee(&a.assignee),
+            a.subject
+        );
+    }
     let _ = writeln!(text, "\nBreaches since {}: {}", when(f.since), f.breaches.len());
     for (id, kind, due) in &f.breaches {
         let _ = writeln!(text, "  [{tag_prefix}#{id}] {kind} was due {}", when(*due));
@@ -171,6 +265,19 @@ pub fn render(f: &Figures, tag_prefix: &str, zone: chrono_tz::Tz, now: DateTime<
     text.push_str("\nSLA compliance since then (first response / resolution met):\n");
     for (d, fr, res) in &f.compliance {
         let _ = writeln!(text, "  {d:<20} {} / {}", percent(*fr), percent(*res));
+    }
+    text.push_str("\nRatings, reopened tickets and ETAs kept since then:\n");
+    for p in &f.promises {
+        let _ = writeln!(
+            text,
+            "  {:<20} ratings {}, NPS {}, CSAT {}, reopened {}, ETAs kept {}",
+            p.department,
+            p.ratings,
+            score(p.nps, 0),
+            score(p.csat, 2),
+            p.reopened,
+            percent(p.eta_kept)
+        );
     }
 
     let mut html = format!(
@@ -200,6 +307,19 @@ pub fn render(f: &Figures, tag_prefix: &str, zone: chrono_tz::Tz, now: DateTime<
             escape(subject)
         );
     }
+    html.push_str("</table><h2 style=\"font-size:16px\">Awaiting staff longest</h2>");
+    html.push_str("<table id=\"awaiting-staff\" border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\"><tr><th>Ticket</th><th>Waiting</th><th>Department</th><th>Assignee</th><th>Subject</th></tr>");
+    for a in &f.awaiting_staff {
+        let _ = write!(
+            html,
+            "<tr><td>[{tag_prefix}#{}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            a.ticket,
+            waited(a.since),
+            escape(&a.department),
+            escape(&assignee(&a.assignee)),
+            escape(&a.subject)
+        );
+    }
     let _ = write!(
         html,
         "</table><h2 style=\"font-size:16px\">Breaches since {}: <span id=\"breach-count\">{}</span></h2><ul>",
@@ -213,6 +333,20 @@ pub fn render(f: &Figures, tag_prefix: &str, zone: chrono_tz::Tz, now: DateTime<
     html.push_str("<table id=\"compliance\" border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\"><tr><th>Department</th><th>First response met</th><th>Resolution met</th></tr>");
     for (d, fr, res) in &f.compliance {
         let _ = write!(html, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(d), percent(*fr), percent(*res));
+    }
+    html.push_str("</table><h2 style=\"font-size:16px\">Ratings, reopened tickets and ETAs kept since then</h2>");
+    html.push_str("<table id=\"promises\" border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\"><tr><th>Department</th><th>Ratings</th><th>NPS</th><th>CSAT</th><th>Reopened</th><th>ETAs kept</th></tr>");
+    for p in &f.promises {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&p.department),
+            p.ratings,
+            score(p.nps, 0),
+            score(p.csat, 2),
+            p.reopened,
+            percent(p.eta_kept)
+        );
     }
     html.push_str("</table></body></html>");
     (subject, text, html)
@@ -268,6 +402,164 @@ pub fn send_if_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const RULES: &str = r#"
+[[calendar]]
+name = "office"
+timezone = "Europe/Budapest"
+[calendar.hours]
+mon = "08:00-17:00"
+tue = "08:00-17:00"
+wed = "08:00-17:00"
+thu = "08:00-17:00"
+fri = "08:00-17:00"
+
+[[sla]]
+name = "standard"
+calendar = "office"
+first_response = { normal = "8h" }
+resolution = { normal = "40h" }
+
+[[department]]
+name = "support"
+sla = "standard"
+
+[[department]]
+name = "billing"
+sla = "standard"
+"#;
+
+    /// The digest's new lines with figures known by hand: ratings, NPS, CSAT, reopens and ETAs
+    /// kept per department, and the tickets whose customer has waited longest for staff.
+    #[test]
+    fn the_digest_names_the_promises_and_who_waits_longest_for_staff() {
+        let zone = chrono_tz::Europe::Budapest;
+        let at = |local: &str| {
+            let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
+            zone.from_local_datetime(&naive).unwrap().timestamp()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("t.db")).unwrap();
+        let c = store.conn();
+        let rules = Rules::from_sources(&[("r.toml".into(), RULES.into())], "templates".into()).unwrap();
+        let ticket = |dept: &str, subject: &str, created: &str, status: &str, awaiting: Option<&str>| {
+            c.execute(
+                "INSERT INTO tickets (subject, department, requester, created_at, updated_at, status, awaiting) \
+                 VALUES (?1, ?2, 'customer@customer.test', ?3, ?3, ?4, ?5)",
+                params![subject, dept, at(created), status, awaiting],
+            )
+            .unwrap();
+            c.last_insert_rowid()
+        };
+        let set = |t: i64, column: &str, value: &dyn rusqlite::ToSql| {
+            c.execute(&format!("UPDATE tickets SET {column} = ?2 WHERE id = ?1"), params![t, value]).unwrap();
+        };
+        let close = |t: i64, by: &str, when: &str| {
+            store::set_status(c, t, "closed", at(when)).unwrap();
+            store::add_event(c, t, at(when), "status", Some(by), "open -> closed").unwrap();
+        };
+        let rate = |t: i64, score: i64, scale: &str, when: &str| {
+            let rating =
+                store::Rating { score, scale: scale.into(), comment: String::new(), at: at(when), via: "link".into() };
+            store::record_rating(c, t, &rating).unwrap();
+        };
+        // The digest of Tuesday 2026-11-17 08:00, looking back a week.
+        let now = at("2026-11-17 08:00");
+
+        // 1: new since Monday 09:00, nobody's: the customer has waited 23 h.
+        ticket("support", "Printer on fire", "2026-11-16 09:00", "new", Some("staff"));
+        // 2: answered long ago; bob's; the customer followed up Monday 15:30: 16 h 30 min,
+        // the shortest wait although the oldest ticket.
+        let t2 = ticket("billing", "Invoice wrong", "2026-11-10 09:00", "open", Some("staff"));
+        set(t2, "assignee", &"bob@example.test");
+        set(t2, "first_response_at", &at("2026-11-10 10:00"));
+        set(t2, "next_response_from", &at("2026-11-16 15:30"));
+        // 3: waiting on the customer, and 4: automatic: in neither list.
+        ticket("support", "Waiting on you", "2026-11-02 09:00", "waiting", Some("customer"));
+        let t4 = ticket("support", "Out of office", "2026-11-01 09:00", "new", Some("staff"));
+        set(t4, "automatic", &1);
+        // 5: closed by alice Monday 10:00, two hours before its ETA (kept); rated NPS 9.
+        let t5 = ticket("support", "Done", "2026-11-16 08:00", "open", Some("staff"));
+        store::set_eta(c, t5, Some(at("2026-11-16 12:00"))).unwrap();
+        close(t5, "alice@example.test", "2026-11-16 10:00");
+        rate(t5, 9, "nps", "2026-11-16 11:00");
+        // 6: alice's, answered and closed last week, reopened by the customer Monday 12:00: waiting 20 h.
+        let t6 = ticket("support", "Again", "2026-11-12 09:00", "open", Some("staff"));
+        set(t6, "assignee", &"alice@example.test");
+        set(t6, "first_response_at", &at("2026-11-12 10:00"));
+        close(t6, "alice@example.test", "2026-11-13 10:00");
+        store::set_status(c, t6, "open", at("2026-11-16 12:00")).unwrap();
+        store::add_event(c, t6, at("2026-11-16 12:00"), "reopened", Some("customer@customer.test"), "").unwrap();
+        set(t6, "next_response_from", &at("2026-11-16 12:00"));
+        // 7: billing, closed by bob, rated CSAT 4.
+        let t7 = ticket("billing", "Thanks", "2026-11-12 09:00", "open", Some("staff"));
+        close(t7, "bob@example.test", "2026-11-12 11:00");
+        rate(t7, 4, "csat", "2026-11-13 09:00");
+
+        let f = figures(c, &rules, now - 7 * 86_400, now).unwrap();
+        let waiting: Vec<(i64, Option<&str>, i64)> =
+            f.awaiting_staff.iter().map(|a| (a.ticket, a.assignee.as_deref(), a.since)).collect();
+        assert_eq!(
+            waiting,
+            vec![
+                (1, None, at("2026-11-16 09:00")),
+                (6, Some("alice@example.test"), at("2026-11-16 12:00")),
+                (2, Some("bob@example.test"), at("2026-11-16 15:30")),
+            ]
+        );
+        assert_eq!(
+            f.promises,
+            vec![
+                Promises { department: "billing".into(), ratings: 1, csat: Some(4.0), ..Default::default() },
+                Promises {
+                    department: "support".into(),
+                    ratings: 1,
+                    // One promoter of one.
+                    nps: Some(100.0),
+                    csat: None,
+                    // Ticket 6.
+                    reopened: 1,
+                    // Ticket 5 (ticket 6 is open again).
+                    eta_kept: Some(1.0),
+                }
+            ]
+        );
+
+        let (_, text, html) = render(&f, "TD", zone, DateTime::from_timestamp(now, 0).unwrap());
+        let lines = [
+            "Awaiting staff longest:",
+            "  [TD#1] waiting 23 h  support  unassigned  Printer on fire",
+            "  [TD#6] waiting 20 h  support  alice@example.test  Again",
+            "  [TD#2] waiting 16 h 30 min  billing  bob@example.test  Invoice wrong",
+            "Ratings, reopened tickets and ETAs kept since then:",
+            "  billing              ratings 1, NPS –, CSAT 4.00, reopened 0, ETAs kept –",
+            "  support              ratings 1, NPS 100, CSAT –, reopened 1, ETAs kept 100%",
+        ];
+        let mut after = 0;
+        for line in lines {
+            let found = text.lines().skip(after).position(|l| l == line);
+            assert!(found.is_some(), "{line:?} in order in:\n{text}");
+            after += found.unwrap_or(0) + 1;
+        }
+        assert!(
+            html.contains(
+                "<tr><td>[TD#1]</td><td>23 h</td><td>support</td><td>unassigned</td><td>Printer on fire</td></tr>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr><td>[TD#2]</td><td>16 h 30 min</td><td>billing</td><td>bob@example.test</td><td>Invoice wrong</td></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr><td>support</td><td>1</td><td>100</td><td>–</td><td>1</td><td>100%</td></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr><td>billing</td><td>1</td><td>–</td><td>4.00</td><td>0</td><td>–</td></tr>"),
+            "{html}"
+        );
+    }
 
     #[test]
     fn schedules() {
