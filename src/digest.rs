@@ -109,15 +109,16 @@ pub fn figures(conn: &Connection, rules: &Rules, since: i64, now: i64) -> Result
         Ok(rows.collect::<Result<_, _>>()?)
     };
     let open_by_department = grouped(
-        "SELECT department, COUNT(*) FROM tickets WHERE status != 'closed' GROUP BY department ORDER BY department",
+        "SELECT department, COUNT(*) FROM tickets WHERE status != 'closed' AND automatic = 0 \
+         GROUP BY department ORDER BY department",
     )?;
     let open_by_agent = grouped(
         "SELECT COALESCE(assignee, '(unassigned)'), COUNT(*) FROM tickets WHERE status != 'closed' \
-         GROUP BY 1 ORDER BY 2 DESC, 1",
+         AND automatic = 0 GROUP BY 1 ORDER BY 2 DESC, 1",
     )?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, subject, requester, created_at FROM tickets WHERE status != 'closed' AND first_response_at IS NULL \
-         AND silent = 0 ORDER BY created_at, id LIMIT 10",
+         AND silent = 0 AND automatic = 0 ORDER BY created_at, id LIMIT 10",
     )?;
     let waiting_longest =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;

@@ -270,7 +270,8 @@ async fn every_email_command_valid_and_invalid() {
     type Expected = Result<(&'static str, &'static str), &'static str>;
     let cases: &[(&str, Expected)] = &[
         ("#waiting", Ok(("status", "waiting"))),
-        ("#waiting now", Err("takes no argument")),
+        ("#waiting now", Err("is not a time")),
+        ("#eta someday", Err("is not a time")),
         ("#reopen", Ok(("status", "new"))),
         ("#reopen please", Err("takes no argument")),
         ("#close", Ok(("status", "closed"))),
