@@ -24,7 +24,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked --version 3.8.0
 
-cargo deb --locked --strip
+# The manual page and the shell completions are made by the binary itself from its command-line
+# definitions, so they never drift from it.
+cargo build --release --locked
+mkdir -p target/assets
+target/release/ticketd man | gzip -9n > target/assets/ticketd.1.gz
+target/release/ticketd completions bash > target/assets/ticketd.bash
+target/release/ticketd completions zsh > target/assets/_ticketd
+target/release/ticketd completions fish > target/assets/ticketd.fish
+cargo deb --locked --no-build --strip
 deb=$(ls -t target/debian/ticketd_*.deb | head -1)
 echo "built $deb ($(du -h "$deb" | cut -f1))"
 
@@ -42,6 +50,14 @@ getent passwd ticketd >/dev/null || { echo "FAIL: no ticketd user" >&2; exit 1; 
 [ "$(stat -c %U:%G:%a /etc/ticketd/config.toml)" = "root:ticketd:640" ] \
     || { echo "FAIL: /etc/ticketd/config.toml is $(stat -c %U:%G:%a /etc/ticketd/config.toml)" >&2; exit 1; }
 /usr/bin/ticketd --version
+# The manual page and completions are where man and the shells look.
+command -v man >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq man-db >/dev/null
+MANPAGER=cat man ticketd | grep -q "ticketd" || { echo "FAIL: man ticketd" >&2; exit 1; }
+for f in /usr/share/bash-completion/completions/ticketd /usr/share/zsh/vendor-completions/_ticketd \
+         /usr/share/fish/vendor_completions.d/ticketd.fish; do
+    [ -s "$f" ] || { echo "FAIL: no $f" >&2; exit 1; }
+done
+echo "man page and completions: ok"
 
 # systemd-analyze verify checks the unit's syntax, its ExecStart binary and its dependencies.
 systemd-analyze verify "$unit"

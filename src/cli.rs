@@ -87,6 +87,18 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Print the manual page ticketd(1), in roff, made from these very definitions.
+    #[command(hide = true)]
+    Man,
+    /// Print shell completions: bash, zsh, fish, elvish or powershell.
+    Completions { shell: clap_complete::Shell },
+}
+
+impl Args {
+    /// Whether this runs the daemon (`run`, not a one-shot command).
+    pub fn is_daemon(&self) -> bool {
+        matches!(self.command, Command::Run { .. })
+    }
 }
 
 #[derive(Subcommand)]
@@ -707,6 +719,17 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
             } else {
                 print!("{}", present::for_terminal(&ticketd::stats::human(&stats)));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut command = <Args as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "ticketd", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
         Command::Db { command: DbCommand::Backup { path } } => {

@@ -8,7 +8,24 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    // A usage mistake exits 1 like every other error (SPEC §1); --help and --version exit 0.
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if !args.is_daemon() {
+        // A command's output piped into `head` ends quietly when the pipe closes, as Unix tools
+        // do, instead of panicking on the failed write. The daemon keeps ignoring SIGPIPE: its
+        // sockets report a closed peer as an error to handle.
+        // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(e) => {

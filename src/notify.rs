@@ -106,6 +106,12 @@ fn ticket_context(
     })
 }
 
+/// The language a mail of `template` is written in: the first of `languages` with a template
+/// file (English last). Dates and times in the mail follow it, not merely the first wish.
+fn written_in(rules: &Rules, t: &Ticket, template: &str, languages: &[&str]) -> String {
+    compose::template_choice(&rules.templates_dir, &t.department, template, languages).1
+}
+
 /// The department's language first, then English: mail to staff.
 fn staff_languages<'a>(rules: &'a Rules, t: &Ticket) -> Vec<&'a str> {
     rules.department(&t.department).map(|d| vec![d.language.as_str()]).unwrap_or_default()
@@ -128,7 +134,7 @@ fn send(
     if to.is_empty() {
         return Ok(false);
     }
-    let language = languages.first().copied().unwrap_or("en");
+    let language = &written_in(rules, t, template, languages);
     let context = ticket_context(conn, config, rules, t, language, now)?;
     let from = sender(config, rules, t);
     let tag = format!("[{}#{}]", config.tickets.tag_prefix, t.id);
@@ -204,7 +210,7 @@ pub fn followup(
             .unwrap_or_default(),
     };
     let languages = staff_languages(rules, &t);
-    let language = languages.first().copied().unwrap_or("en");
+    let language = &written_in(rules, &t, "followup", &languages);
     let zone = rules.department_zone(&t.department);
     // The follow-up itself is the newest; the conversation is what came before it.
     let mut conversation = store::recent_conversation(conn, t.id, CONVERSATION_MESSAGES + 1)?;
@@ -397,7 +403,7 @@ pub fn sla_step(
             return Ok(true);
         }
     }
-    let language = languages.first().copied().unwrap_or("en");
+    let language = &written_in(rules, t, template, &languages);
     let when =
         |unix: Option<i64>| unix.and_then(|u| DateTime::from_timestamp(u, 0)).map(|at| local_time(at, zone, language));
     let left = crate::sla::policy_for(rules, &t.department)
@@ -451,7 +457,7 @@ pub fn eta(
     }
     let zone = rules.department_zone(&t.department);
     let languages = customer_languages(rules, t);
-    let language = languages.first().copied().unwrap_or("en");
+    let language = &written_in(rules, t, "eta", &languages);
     let when =
         |unix: Option<i64>| unix.and_then(|u| DateTime::from_timestamp(u, 0)).map(|at| local_time(at, zone, language));
     let extra = minijinja::context! { eta => when(t.eta), previous_eta => when(previous) };
@@ -501,7 +507,7 @@ pub fn closed(
     let (low, high) = survey.map(|s| s.scale()).unwrap_or((0, 0));
     let zone = rules.department_zone(&t.department);
     let languages = customer_languages(rules, t);
-    let language = languages.first().copied().unwrap_or("en");
+    let language = &written_in(rules, t, "closed", &languages);
     let reopen_until = DateTime::from_timestamp(now.timestamp() + config.tickets.reopen_window.as_secs() as i64, 0)
         .map(|at| crate::outbox::compose::local_date(at, zone, language));
     let extra = minijinja::context! {
