@@ -33,6 +33,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod parse;
 pub mod present;
+pub mod rating_page;
 pub mod ratings;
 pub mod route;
 pub mod rules;
