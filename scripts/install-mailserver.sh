@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need — Dovecot (IMAP + LMTP), Postfix and SpamAssassin's
-# spamd — when missing.
+# Installs what the tests and the demo need — Dovecot (IMAP + LMTP), Postfix, SpamAssassin's
+# spamd and Chromium (headless, for the rating page test) — when missing.
 # Debian/Ubuntu only; needs root (or sudo). The packages' own system services are kept from
 # starting: ticketd's tests run private instances on loopback ports instead.
 set -euo pipefail
@@ -14,6 +14,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # SpamAssassin's spamd, for the live-scan tests (started privately, local rules only).
 # Debian 12's later point releases moved the daemon into a package of its own, "spamd".
 command -v spamd >/dev/null 2>&1 || need+=(spamassassin spamd-if-packaged)
+# A real browser for the rating page (tests/ratings.rs runs it headless).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -460,7 +460,17 @@ pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>,
     let _checkpointer = start_checkpointer(&config);
     if let Some(listen) = config.http_listen.clone() {
         let names = config.mailboxes.iter().map(|m| m.name.clone()).collect();
-        tokio::spawn(crate::metrics::serve(listen, names, config.http_max_connections, stop.clone()));
+        // The rating links are served only while mail carries them.
+        let rate = (!config.http_public_url.is_empty()).then(|| {
+            Arc::new(crate::rating_page::RateContext::new(
+                config.database.path.clone(),
+                config.database.data_dir.clone(),
+                config.tickets.tag_prefix.clone(),
+                rules.clone(),
+                clock.clone(),
+            ))
+        });
+        tokio::spawn(crate::metrics::serve(listen, names, config.http_max_connections, rate, stop.clone()));
     }
     // Each task is supervised: one that panics is logged, counted, shown in /healthz and started
     // again after the usual backoff, never left silently gone.

@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod parse;
 pub mod pipeline;
 pub mod present;
+pub mod rating_page;
 pub mod ratings;
 pub mod route;
 pub mod rules;

@@ -1,4 +1,5 @@
-//! Metrics for Prometheus (`[http] listen` serves `/metrics` and `/healthz`): per mailbox the
+//! Metrics for Prometheus (`[http] listen` serves `/metrics` and `/healthz`, and the rating links
+//! page of [`crate::rating_page`] when `[http] public_url` is set): per mailbox the
 //! messages ingested by outcome, whether the last pass worked, and the gap count (messages below
 //! the checkpoint still in a folder); the outbox's sent, deferred and refused mail and its queue.
 //!
@@ -67,7 +68,8 @@ pub struct Metrics {
     pub last_sync: Family<MailboxLabel, Gauge>,
     /// Panicked tasks, by task ("mailbox:NAME", "outbox", "scheduler"); each is restarted.
     pub task_panics: Family<TaskLabel, Counter>,
-    /// HTTP connections not served: "busy", "displaced", "timeout", "too_large".
+    /// HTTP connections not served: "busy", "displaced", "timeout", "too_large", and rating
+    /// requests over a client's limit, "rate_limited".
     pub http_refused: Family<ReasonLabel, Counter>,
     /// Tasks that panicked and have not had a good pass since, with what `/healthz` says.
     troubled: std::sync::Mutex<std::collections::BTreeMap<String, &'static str>>,
@@ -100,7 +102,7 @@ impl Metrics {
         );
         registry.register(
             "http_refused",
-            "HTTP connections not served: busy (503), displaced (idle at the limit), timeout, too_large",
+            "HTTP connections not served: busy (503), displaced (idle at the limit), timeout, too_large, rate_limited (429)",
             http_refused.clone(),
         );
         let acks_capped = Counter::default();
@@ -292,7 +294,8 @@ struct Slot {
     handle: tokio::task::AbortHandle,
 }
 
-/// Serves `/healthz` and `/metrics` on `listen` until `stop` turns true.
+/// Serves `/healthz` and `/metrics` on `listen` until `stop` turns true, and the rating links
+/// (`/rate/{token}/{score}`) when `rate` is given.
 ///
 /// Bounded, so that no client can starve the daemon of descriptors or memory: at most
 /// `max_connections` connections are served at once; a request head must arrive within 5 s and
@@ -304,6 +307,7 @@ pub async fn serve(
     listen: String,
     mailboxes: Vec<String>,
     max_connections: usize,
+    rate: Option<std::sync::Arc<crate::rating_page::RateContext>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -315,7 +319,11 @@ pub async fn serve(
             return;
         }
     };
-    tracing::info!(%listen, max_connections, "serving /healthz and /metrics");
+    if rate.is_some() {
+        tracing::info!(%listen, max_connections, "serving /healthz, /metrics and the rating links");
+    } else {
+        tracing::info!(%listen, max_connections, "serving /healthz and /metrics");
+    }
     let mailboxes: Arc<[String]> = mailboxes.into();
     let max_connections = max_connections.max(1);
     let mut tasks = tokio::task::JoinSet::new();
@@ -381,7 +389,7 @@ pub async fn serve(
             }
         }
         let waiting = Arc::new(AtomicBool::new(true));
-        let handle = tasks.spawn(serve_one(conn, mailboxes.clone(), waiting.clone()));
+        let handle = tasks.spawn(serve_one(conn, mailboxes.clone(), rate.clone(), waiting.clone()));
         slots.insert(handle.id(), Slot { waiting, since: std::time::Instant::now(), handle });
     }
 }
@@ -419,13 +427,18 @@ async fn read_head(conn: &mut tokio::net::TcpStream) -> Result<Vec<u8>, HeadErro
     }
 }
 
-/// The answer to a request head.
-fn answer(head: &[u8], mailboxes: &[String]) -> Vec<u8> {
-    let request = String::from_utf8_lossy(head);
+/// The method and the path (without its query) of a request head.
+fn request_line(request: &str) -> (&str, &str) {
     let mut words = request.split_whitespace();
     let method = words.next().unwrap_or("");
     let target = words.next().unwrap_or("/");
-    let path = target.split('?').next().unwrap_or(target);
+    (method, target.split('?').next().unwrap_or(target))
+}
+
+/// The answer to a request head.
+fn answer(head: &[u8], mailboxes: &[String]) -> Vec<u8> {
+    let request = String::from_utf8_lossy(head);
+    let (method, path) = request_line(&request);
     let (status, ctype, body) = match (method, path) {
         ("GET" | "HEAD", "/healthz") => {
             let (healthy, body) = global().health(mailboxes);
@@ -448,15 +461,61 @@ fn answer(head: &[u8], mailboxes: &[String]) -> Vec<u8> {
     reply
 }
 
+/// The answer to a rating link (`GET` or `HEAD /rate/...`), None for any other request. The
+/// client is counted against its limit first; the database work runs off the async threads.
+async fn answer_rating(
+    head: &[u8],
+    peer: Option<std::net::IpAddr>,
+    rate: &std::sync::Arc<crate::rating_page::RateContext>,
+) -> Option<Vec<u8>> {
+    use crate::rating_page::{client_address, parse_path, Page};
+    let request = String::from_utf8_lossy(head);
+    let (method, path) = request_line(&request);
+    if !matches!(method, "GET" | "HEAD") || !(path == "/rate" || path.starts_with("/rate/")) {
+        return None;
+    }
+    let head_only = method == "HEAD";
+    if let Some(peer) = peer {
+        if !rate.allow(client_address(peer, &request)) {
+            global().http_refused.get_or_create(&ReasonLabel { reason: "rate_limited".into() }).inc();
+            return Some(Page::too_many().to_http(head_only));
+        }
+    }
+    let Some((token, score)) = parse_path(path) else { return Some(Page::not_found().to_http(head_only)) };
+    let (token, score, rate) = (token.to_string(), score.to_string(), rate.clone());
+    let page = tokio::task::spawn_blocking(move || crate::rating_page::handle(&rate, &token, &score, !head_only))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the rating page failed");
+            Page {
+                status: "500 Internal Server Error",
+                content_type: "text/plain; charset=utf-8",
+                body: "internal error\n".into(),
+                headers: vec![],
+            }
+        });
+    Some(page.to_http(head_only))
+}
+
 async fn serve_one(
     mut conn: tokio::net::TcpStream,
     mailboxes: std::sync::Arc<[String]>,
+    rate: Option<std::sync::Arc<crate::rating_page::RateContext>>,
     waiting: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) {
     let head = tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut conn)).await;
     waiting.store(false, std::sync::atomic::Ordering::Relaxed);
     let reply = match head {
-        Ok(Ok(head)) => answer(&head, &mailboxes),
+        Ok(Ok(head)) => {
+            let rating = match &rate {
+                Some(rate) => answer_rating(&head, conn.peer_addr().ok().map(|a| a.ip()), rate).await,
+                None => None,
+            };
+            match rating {
+                Some(reply) => reply,
+                None => answer(&head, &mailboxes),
+            }
+        }
         Ok(Err(HeadError::TooLarge)) => {
             global().http_refused.get_or_create(&ReasonLabel { reason: "too_large".into() }).inc();
             // Take in (a bounded amount of) the rest first: closing with unread data would reset
@@ -496,7 +555,7 @@ mod tests {
     fn start(max_connections: usize) -> (u16, tokio::sync::watch::Sender<bool>) {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(super::serve(format!("127.0.0.1:{port}"), vec![], max_connections, rx));
+        tokio::spawn(super::serve(format!("127.0.0.1:{port}"), vec![], max_connections, None, rx));
         (port, tx)
     }
 
@@ -544,6 +603,117 @@ mod tests {
         // Idle ones were displaced (closed by the server), never more than 4 served at once.
         let displaced = super::global().http_refused.get_or_create(&super::ReasonLabel { reason: "displaced".into() });
         assert!(displaced.get() >= 16, "{}", displaced.get());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn rating_links_are_checked_recorded_and_limited_beside_health() {
+        use crate::store::{self, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let (rated, unasked, unknown_language) = {
+            let store = Store::open(&db).unwrap();
+            let new = |language| store::NewTicket {
+                subject: "Printer",
+                department: "support",
+                priority: "normal",
+                requester: "anna@customer.test",
+                requester_name: None,
+                assignee: None,
+                mailbox: None,
+                language,
+                created_at: 1_700_000_000,
+                linked_to: None,
+                silent: false,
+                tags: &[],
+                automatic: false,
+                awaiting: None,
+            };
+            let rated = store::insert_ticket(store.conn(), &new(Some("de"))).unwrap();
+            store::set_survey(store.conn(), rated, Some("csat")).unwrap();
+            let unasked = store::insert_ticket(store.conn(), &new(Some("de"))).unwrap();
+            let unknown_language = store::insert_ticket(store.conn(), &new(None)).unwrap();
+            store::set_survey(store.conn(), unknown_language, Some("nps")).unwrap();
+            (rated, unasked, unknown_language)
+        };
+        let rules = crate::rules::Rules::from_sources(
+            &[("r.toml".into(), "[[department]]\nname = \"support\"\nlanguage = \"hu\"\n".into())],
+            dir.path().join("templates"),
+        )
+        .unwrap();
+        let at = chrono::DateTime::from_timestamp(1_700_000_500, 0).unwrap();
+        let ctx = std::sync::Arc::new(crate::rating_page::RateContext::new(
+            db.clone(),
+            dir.path().to_path_buf(),
+            "Ticket".into(),
+            std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(rules))),
+            std::sync::Arc::new(crate::clock::FixedClock(at)),
+        ));
+        let key = crate::ratings::key(dir.path()).unwrap();
+        let token = crate::ratings::token(&key, rated);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (_stop, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(super::serve(format!("127.0.0.1:{port}"), vec![], 8, Some(ctx), rx));
+        let get = |method: &str, path: String| {
+            let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes();
+            exchange(port, vec![request])
+        };
+        let rating = || {
+            let store = Store::open_existing(&db).unwrap();
+            store::get_ticket(store.conn(), rated).unwrap().unwrap().rating.map(|r| (r.score, r.via, r.at))
+        };
+
+        let page = get("GET", format!("/rate/{token}/4")).await;
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+        assert!(page.contains("Content-Type: text/html; charset=utf-8\r\n"), "{page}");
+        assert!(page.contains("Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'"), "{page}");
+        assert!(page.contains("lang=\"de\"") && page.contains(r#"id="score">4<"#), "the customer's language: {page}");
+        assert_eq!(rating(), Some((4, "link".to_string(), at.timestamp())));
+        let events = store::events_of(Store::open_existing(&db).unwrap().conn(), rated).unwrap();
+        assert_eq!(events.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>(), ["4 (csat, by link)"]);
+        // HEAD checks and shows, records nothing.
+        let head = get("HEAD", format!("/rate/{token}/5?utm=x")).await;
+        assert!(head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"), "{head}");
+        assert_eq!(rating().unwrap().0, 4);
+        // The department's language when the customer's is unknown.
+        let page = get("GET", format!("/rate/{}/10", crate::ratings::token(&key, unknown_language))).await;
+        assert!(page.contains("lang=\"hu\"") && page.contains(r#"id="score">10<"#), "{page}");
+        let other = crate::ratings::token(&key, unasked);
+        let flipped = {
+            let mut b = token.clone().into_bytes();
+            let i = b.len() - 5;
+            b[i] = if b[i] == b'a' { b'b' } else { b'a' };
+            String::from_utf8(b).unwrap()
+        };
+        for path in [
+            format!("/rate/{token}/6"),
+            format!("/rate/{token}/0"),
+            format!("/rate/{token}/+3"),
+            format!("/rate/{token}/3/"),
+            format!("/rate/{other}/3"),
+            format!("/rate/{flipped}/3"),
+            format!("/rate/{}/3", crate::ratings::token(&key, 999)),
+            "/rate/".to_string(),
+        ] {
+            let answer = get("GET", path.clone()).await;
+            assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{path}: {answer}");
+            assert!(answer.contains("Content-Type: text/plain"), "{answer}");
+        }
+        assert_eq!(rating().unwrap().0, 4);
+        let health = get("GET", "/healthz".into()).await;
+        assert!(health.starts_with("HTTP/1.1 200 OK"), "{health}");
+        // 11 rating requests so far from this address; the 21st of the minute is refused.
+        for n in 12..=20 {
+            let answer = get("GET", format!("/rate/{token}/2")).await;
+            assert!(answer.starts_with("HTTP/1.1 200 OK"), "request {n}: {answer}");
+        }
+        let limited = super::global().http_refused.get_or_create(&super::ReasonLabel { reason: "rate_limited".into() });
+        let before = limited.get();
+        let answer = get("GET", format!("/rate/{token}/5")).await;
+        assert!(answer.starts_with("HTTP/1.1 429 Too Many Requests\r\n"), "{answer}");
+        assert_eq!(rating().unwrap().0, 2, "nothing recorded over the limit");
+        assert!(limited.get() > before);
+        let metrics = get("GET", "/metrics".into()).await;
+        assert!(metrics.starts_with("HTTP/1.1 200 OK") && metrics.contains("reason=\"rate_limited\""), "{metrics}");
     }
 
     #[tokio::test(flavor = "multi_thread")]
