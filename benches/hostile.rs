@@ -1,4 +1,4 @@
-//! Hostile mail through `ticketd::parse::parse` (SPEC §4 "Hostile and broken input", issue 17):
+//! Hostile mail through `ticketd::parse::parse` (docs/message-handling.md "Hostile and broken input", issue 17):
 //! each case is built here, parsed several times, and reported with its wall and CPU time per
 //! message and the process's peak RSS while it ran (VmHWM, reset before each case where the
 //! kernel allows), beside a normal corpus message as the baseline.

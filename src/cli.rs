@@ -1,4 +1,4 @@
-//! The command line (SPEC §1). Each subcommand's doc comment is its help text.
+//! The command line (docs/commands.md). Each subcommand's doc comment is its help text.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -483,7 +483,7 @@ pub fn dispatch(args: Args) -> Result<ExitCode> {
                 Rules::from_sources(&[], config.tickets.rules_dir.join("templates"))
                     .expect("an empty rule set is valid")
             });
-            // Commands that only read never create or migrate the database (SPEC §1).
+            // Commands that only read never create or migrate the database (docs/commands.md).
             let reader = || Store::open_existing(&config.database.path);
             let prefix = &config.tickets.tag_prefix;
             match command {

@@ -1,5 +1,5 @@
 //! Email commands: the `#close`, `#assign bob`, `#time 45m` ... lines a trusted staff member
-//! writes at the start of a mail (SPEC §4, issue "know who answered"), parsed into the same
+//! writes at the start of a mail (docs/message-handling.md, issue "know who answered"), parsed into the same
 //! actions the shell offers.
 //!
 //! Pure parsing: it never applies anything and never decides trust — ingest applies commands

@@ -1,4 +1,4 @@
-//! Contracts: a customer's included hours per month, quarter or year (SPEC §3 `[[contract]]`).
+//! Contracts: a customer's included hours per month, quarter or year (docs/rules.md `[[contract]]`).
 //! When time logged on their tickets crosses the contract's warning share and when it reaches
 //! the included hours, the customer and the contract's `notify` list get a mail — once each per
 //! period — and the crossing is recorded on the ticket whose time crossed it.

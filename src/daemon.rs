@@ -66,7 +66,7 @@ fn pipeline_parts(config: &Config, rules: &Rules) -> (TagMatcher, Vec<crate::con
 }
 
 /// Every address ticketd sends from or receives at — the mailboxes', `[smtp].from` and every
-/// department's `from` — mail from them is its own (SPEC §4).
+/// department's `from` — mail from them is its own (docs/message-handling.md).
 pub fn own_addresses(config: &Config, rules: &Rules) -> Vec<crate::config::Address> {
     let mut all = config.own_addresses();
     all.extend(rules.departments.iter().filter_map(|d| d.from.as_ref()).map(|f| f.address.clone()));

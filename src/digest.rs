@@ -1,7 +1,7 @@
 //! Digest: a mail to managers on a schedule (`[digest] every = "weekdays 08:00"`) with the state
 //! of the desk — open tickets per department and agent, the tickets waiting longest without any
 //! response, the tickets whose customer has waited longest for staff, breaches since the last
-//! digest, SLA compliance since then, and the promises of SPEC §7 since then (ratings with NPS
+//! digest, SLA compliance since then, and the promises of docs/conversation.md since then (ratings with NPS
 //! and CSAT, reopened tickets, ETAs kept; defined in `crate::stats`) — as HTML with a small
 //! inline-SVG bar chart and a plain-text alternative beside it.
 //!
@@ -80,7 +80,7 @@ pub struct Figures {
     pub awaiting_staff: Vec<Awaiting>,
 }
 
-/// A department's promise figures (SPEC §7), as `crate::stats` computes them.
+/// A department's promise figures (docs/conversation.md), as `crate::stats` computes them.
 #[derive(Debug, Default, PartialEq)]
 pub struct Promises {
     pub department: String,

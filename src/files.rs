@@ -1,5 +1,5 @@
 //! Files ticketd creates beside its database — the database itself, backups, attachments and
-//! token state (SPEC §4 "Durability"):
+//! token state (docs/message-handling.md "Durability"):
 //!
 //! - private to the service user and its group whatever the umask: files 0640 (secrets 0600),
 //!   folders 0750, set exactly after creation (a umask can only take bits away, and a tight one

@@ -1,4 +1,4 @@
-//! Filter: decides what kind of mail a message is (SPEC §4) — ticketd's own, spam, automatic,
+//! Filter: decides what kind of mail a message is (docs/message-handling.md) — ticketd's own, spam, automatic,
 //! staff (response or note) or a customer's — with the reasons for the verdict.
 //!
 //! Pure: it reads only the parsed message and the configuration. It must never let automatic
@@ -280,7 +280,7 @@ pub fn is_automatic_sender(address: &str) -> bool {
     local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") || is_noreply(local)
 }
 
-/// The trust source that lets staff mail count (SPEC §4), if a listed one holds.
+/// The trust source that lets staff mail count (docs/message-handling.md), if a listed one holds.
 fn staff_trust(m: &ParsedMessage, ctx: &FilterContext<'_>, auth: Option<&(usize, CompanyAuth)>) -> Option<String> {
     let staff = ctx.staff;
     if ctx.from_sent_folder {
@@ -529,7 +529,7 @@ fn is_mta(host: Option<&str>, mta_hosts: &[String]) -> bool {
     })
 }
 
-/// Where the company's own header block ends (SPEC §4): the index of the topmost Received
+/// Where the company's own header block ends (docs/message-handling.md): the index of the topmost Received
 /// header in which a host of `mta_hosts` took the message from a host outside them. Everything
 /// above it was written by the company's servers; everything from it down may be the sender's.
 /// None when the message did not come in through such a host (IMAP APPEND, another server).
@@ -617,7 +617,7 @@ mod tests {
         classify_with(headers, sent, &staff(), false)
     }
 
-    /// What Postfix and Dovecot write above a message they received from `client` (SPEC §4).
+    /// What Postfix and Dovecot write above a message they received from `client` (docs/message-handling.md).
     const LMTP: &str = "Received: from mail.example.test\r\n\tby mail.example.test with LMTP id x\r\n\t\
         (envelope-from <a@b>) for <support@example.test>; Sun, 06 Dec 2026 02:41:01 +0000";
     const SMTP_IN: &str = "Received: from [127.0.0.1] (unknown [127.0.0.1])\r\n\tby mail.example.test (Postfix) \

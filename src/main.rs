@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // A usage mistake exits 1 like every other error (SPEC §1); --help and --version exit 0.
+    // A usage mistake exits 1 like every other error (docs/commands.md); --help and --version exit 0.
     let args = match cli::Args::try_parse() {
         Ok(args) => args,
         Err(e) => {

@@ -33,7 +33,7 @@ impl From<rusqlite::Error> for NotifyError {
 /// The longest customer text quoted in a mail to staff.
 const QUOTED_CHARS: usize = 4000;
 
-/// What ticketd sends as for a ticket (SPEC §4): the department's `from`, else the address of the
+/// What ticketd sends as for a ticket (docs/message-handling.md): the department's `from`, else the address of the
 /// mailbox the ticket came in on, else `[smtp].from`.
 pub fn sender(config: &Config, rules: &Rules, t: &Ticket) -> NamedAddress {
     if let Some(from) = rules.department(&t.department).and_then(|d| d.from.clone()) {
@@ -191,7 +191,7 @@ pub fn new_ticket(
 }
 
 /// Tells the assignee (else the department's `notify` list) that the customer wrote again on
-/// their ticket (SPEC §7 "Follow-ups"): the new text, the conversation before it, and when the
+/// their ticket (docs/conversation.md "Follow-ups"): the new text, the conversation before it, and when the
 /// next response is due. `reopened` when the message reopened a closed ticket.
 pub fn followup(
     conn: &Connection,

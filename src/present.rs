@@ -1,4 +1,4 @@
-//! Present: what the CLI prints — the JSON of SPEC §5 and aligned tables for people. Times are
+//! Present: what the CLI prints — the JSON of docs/json.md and aligned tables for people. Times are
 //! shown in the department calendar's zone, RFC 3339 with whole seconds.
 //!
 //! Read-only: it formats what the store returns and never changes anything.

@@ -1,4 +1,4 @@
-//! The page behind a rating link (SPEC §7 "Closing and rating"): `GET /rate/{token}/{score}` on
+//! The page behind a rating link (docs/conversation.md "Closing and rating"): `GET /rate/{token}/{score}` on
 //! the `[http]` listener records the score (a later one replaces it), thanks the customer in
 //! their language, and changes nothing else.
 //!

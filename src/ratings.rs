@@ -1,4 +1,4 @@
-//! Ratings (SPEC §7 "Closing and rating"): the score a customer gives a closed ticket, by a reply
+//! Ratings (docs/conversation.md "Closing and rating"): the score a customer gives a closed ticket, by a reply
 //! to the closing mail or by a signed link in it.
 //!
 //! This module owns what counts as a rating and the link tokens: reading a score from the first

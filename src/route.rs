@@ -1,4 +1,4 @@
-//! Route: applies the admins' rules (SPEC §3) to a message — department, priority, assignee,
+//! Route: applies the admins' rules (docs/rules.md) to a message — department, priority, assignee,
 //! tags, whether to acknowledge — and records which rules matched and the text each condition
 //! matched, so `rules test` can explain the decision.
 //!

@@ -32,7 +32,7 @@ pub struct SchedulerReport {
     pub closed: usize,
 }
 
-/// Who changes a ticket when the scheduler does (SPEC §7: "event by ticketd").
+/// Who changes a ticket when the scheduler does (docs/conversation.md: "event by ticketd").
 pub const TICKETD: &str = "ticketd";
 
 /// Takes every step due at `now`.

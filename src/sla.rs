@@ -1,4 +1,4 @@
-//! SLA clocks (SPEC §4): for a ticket, when the first response and the resolution are due on
+//! SLA clocks (docs/message-handling.md): for a ticket, when the first response and the resolution are due on
 //! its department's calendar, which warnings, escalations and notices lie ahead, and which
 //! targets were missed.
 //!
@@ -19,10 +19,10 @@ use crate::store::{self, sla as stored, StoreError, Ticket};
 pub enum Clock {
     FirstResponse,
     /// From the first customer message after a staff response to the next staff response
-    /// (SPEC §7); runs once per such follow-up.
+    /// (docs/conversation.md); runs once per such follow-up.
     NextResponse,
     Resolution,
-    /// The promise of a resolution time (SPEC §7): the assignee asked for an ETA before the
+    /// The promise of a resolution time (docs/conversation.md): the assignee asked for an ETA before the
     /// due time, warned again when an ETA lapses. Its cycle is the due time it is about.
     Eta,
     /// A wait on the customer: the snooze's end, the reminder, the closing. Its cycle is the
@@ -81,7 +81,7 @@ pub struct Step {
 /// A ticket's clocks at a moment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
-    /// Shown while the first response is outstanding (SPEC §5).
+    /// Shown while the first response is outstanding (docs/json.md).
     pub first_response_due: Option<i64>,
     /// Shown while the resolution clock runs (not waiting, not closed).
     pub resolution_due: Option<i64>,

@@ -1,4 +1,4 @@
-//! Stats (SPEC §6): the figures a manager runs the desk by — per department, agent and customer
+//! Stats (docs/stats.md): the figures a manager runs the desk by — per department, agent and customer
 //! domain over a period: tickets created, closed and still open; first-response time median
 //! and 90th percentile in working time; the share of tickets that met their first-response and
 //! resolution targets; breaches; hours logged.
@@ -20,7 +20,7 @@
 //! - tickets opened by automatic mail that nobody has written on are left out of every figure;
 //! - breaches are counted by the due time they missed; hours by the time they were logged.
 //!
-//! The promises of SPEC §7, per department and agent:
+//! The promises of docs/conversation.md, per department and agent:
 //! - a ticket's *closer* is the `by` of the status event that closed it (`... -> closed`, also
 //!   `waiting -> closed: close_after`, whose closer is "ticketd", listed as an agent like any
 //!   other); a ticket closed without such an event (a merge) counts for its department only;
@@ -1014,7 +1014,7 @@ sla = "standard"
         assert!(human(&s).contains("33%"));
     }
 
-    /// The promises of SPEC §7 on a desk of its own: resolution times less the waits, reopens,
+    /// The promises of docs/conversation.md on a desk of its own: resolution times less the waits, reopens,
     /// ETAs, ratings. Office hours are Monday to Friday 08:00–17:00 (Budapest); 2026-11-09 is a
     /// Monday. Every expected figure is worked out by hand in the comments.
     #[test]

@@ -1,4 +1,4 @@
-//! Thread: decides which ticket a message belongs to (SPEC §4): the subject tag `[Prefix#ID]`
+//! Thread: decides which ticket a message belongs to (docs/message-handling.md): the subject tag `[Prefix#ID]`
 //! first, then In-Reply-To / References against every Message-ID a ticket has received or sent,
 //! then a stored message whose References name this one (a reply that arrived first). A subject
 //! alone never joins tickets.
@@ -16,7 +16,7 @@ pub trait ThreadIndex {
     fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError>;
     fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError>;
     fn referencing(&self, message_id: &str) -> Result<Option<i64>, StoreError>;
-    /// Whether an address is known to the ticket (SPEC §4): its requester, an address of its
+    /// Whether an address is known to the ticket (docs/message-handling.md): its requester, an address of its
     /// messages, or (where the configuration allows) a colleague at the requester's domain.
     fn sender_known(&self, ticket: i64, address: &str) -> Result<bool, StoreError>;
     /// The ticket of a Message-ID ticketd itself sent (the outbox), newest reference first.

@@ -1,6 +1,6 @@
 //! When: the moments staff name for a promise or a snooze (`#eta WHEN`, `#waiting WHEN`,
 //! `tickets eta`, `tickets wait --until`) and the spans of the waiting policy (`remind_after`,
-//! `close_after`), read and placed on a department's calendar (SPEC §7).
+//! `close_after`), read and placed on a department's calendar (docs/conversation.md).
 //!
 //! WHEN is an RFC 3339 time, a date, or working time from now: "2d" (two working days: the
 //! same clock time two working days later, moved on to the next working minute when that is

@@ -1,4 +1,4 @@
-//! Working time on a business calendar (SPEC §3): adding a working duration to an instant, and
+//! Working time on a business calendar (docs/rules.md): adding a working duration to an instant, and
 //! measuring the working time between two instants, in the calendar's time zone — split days,
 //! closed days, holidays, extra working days and daylight-saving changes included.
 //!

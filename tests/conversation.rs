@@ -1,4 +1,4 @@
-//! The conversation after the first answer (SPEC §7), end to end against a real Dovecot and
+//! The conversation after the first answer (docs/conversation.md), end to end against a real Dovecot and
 //! Postfix on an injected clock: whose turn it is, a customer's follow-up reaching the
 //! assignee, the next-response clock with its warning, escalation and breach, automatic
 //! tickets kept out of the way, and forwarded mail opening a ticket for the customer.

@@ -81,7 +81,7 @@ async fn a_uidvalidity_change_rereads_the_folder_without_storing_anything_twice(
 async fn the_same_message_in_two_mailboxes_is_stored_and_acknowledged_once() {
     let server = MailServer::start();
     std::fs::write(std::env::temp_dir().join("ticketd-billing.pass"), "secret\n").unwrap();
-    // billing is configured first, but the mail is To support: support owns it (SPEC §4).
+    // billing is configured first, but the mail is To support: support owns it (docs/message-handling.md).
     let extra = format!(
         "[[mailbox]]\nname = \"billing\"\naddress = \"billing@example.test\"\nhost = \"127.0.0.1\"\nport = {}\n\
          security = \"none\"\nusername = \"billing@example.test\"\npassword_file = \"{}\"\ndepartment = \"billing\"\n",

@@ -1,4 +1,4 @@
-//! Promises kept and said out loud (SPEC §7), end to end against a real Dovecot and Postfix on
+//! Promises kept and said out loud (docs/conversation.md), end to end against a real Dovecot and Postfix on
 //! an injected clock: waiting with its reminder and closing, the closing mail's survey and a
 //! rating by reply, snoozes, ETAs told in the customer's language, the request for an ETA and
 //! the delay mail with a new time — each once, whatever the restarts.

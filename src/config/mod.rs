@@ -1,4 +1,4 @@
-//! `config.toml` (SPEC §2): where things are — the database, the mailboxes, the SMTP relay, who is
+//! `config.toml` (docs/configuration.md): where things are — the database, the mailboxes, the SMTP relay, who is
 //! staff. Loading happens in two steps: the file is deserialized into raw structs that refuse
 //! unknown keys (serde reports the line), then validated into the typed [`Config`] that the rest
 //! of ticketd trusts without checking again.
@@ -54,7 +54,7 @@ pub fn toml_error(file: &Path, source: &str, err: &toml::de::Error) -> ConfigErr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw structs: exactly the file's shape. Defaults live here so that SPEC §2 reads off them.
+// Raw structs: exactly the file's shape. Defaults live here so that docs/configuration.md reads off them.
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,7 +186,7 @@ fn default_smtp_timeout() -> HumanDuration {
     HumanDuration(std::time::Duration::from_secs(30))
 }
 
-/// A source that proves a staff From is genuine (SPEC §4 "Staff mail"). Each proves something
+/// A source that proves a staff From is genuine (docs/message-handling.md "Staff mail"). Each proves something
 /// different; the admin lists the ones that hold on their mail system.
 #[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "kebab-case")]
@@ -667,7 +667,7 @@ pub struct SmtpConfig {
 pub struct StaffConfig {
     pub addresses: Vec<Address>,
     pub domains: Vec<String>,
-    /// The trust sources in force (SPEC §4).
+    /// The trust sources in force (docs/message-handling.md).
     pub trust: Vec<TrustSource>,
     /// Whose Authentication-Results count (`dkim`); empty = none do.
     pub authserv_id: String,
@@ -1020,7 +1020,7 @@ impl Config {
         })
     }
 
-    /// The addresses ticketd sends from or receives at: mail from them is its own (SPEC §4).
+    /// The addresses ticketd sends from or receives at: mail from them is its own (docs/message-handling.md).
     pub fn own_addresses(&self) -> Vec<Address> {
         let mut all: Vec<Address> = self.mailboxes.iter().map(|m| m.address.clone()).collect();
         all.push(self.smtp.from.address.clone());

@@ -258,7 +258,7 @@ struct Place<'a> {
 /// A fetched message's bytes, shared with the thread that decodes it.
 type Body = std::sync::Arc<[u8]>;
 
-/// Tries per message before it is stored as a placeholder (SPEC §4): a panic, an abort or a
+/// Tries per message before it is stored as a placeholder (docs/message-handling.md): a panic, an abort or a
 /// time-out, each counted durably before the try.
 const MAX_TRIES: i64 = 3;
 /// How long decoding one message may take before it counts as a failed try (a group gets up to

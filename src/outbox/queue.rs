@@ -10,7 +10,7 @@ use crate::config::Address;
 use crate::outbox::compose::Composed;
 use crate::store::{self, outbox::NewOutgoing, NewMessage, StoreError};
 
-/// The message kind (SPEC §5) of a mail queued as `outbox_kind`.
+/// The message kind (docs/json.md) of a mail queued as `outbox_kind`.
 pub fn message_kind(outbox_kind: &str) -> &'static str {
     match outbox_kind {
         "ack" => "ack",

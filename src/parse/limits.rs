@@ -1,4 +1,4 @@
-//! Bounds on what one hostile message can cost (SPEC §4 "Hostile and broken input"): MIME
+//! Bounds on what one hostile message can cost (docs/message-handling.md "Hostile and broken input"): MIME
 //! nesting measured before the full parser sees a message, and caps on the text given to reply
 //! extraction and HTML conversion. The raw message is always kept whole by the caller; these only
 //! bound the work done to decode it.

@@ -246,7 +246,7 @@ fn header_fields(message: &mail_parser::Message<'_>) -> ParsedMessage {
     }
 }
 
-/// A message that is not handed to the full parser (SPEC §4 "Hostile and broken input"): its
+/// A message that is not handed to the full parser (docs/message-handling.md "Hostile and broken input"): its
 /// top-level header block alone is read, the rest is left to the raw copy the caller keeps for
 /// every message flagged `unparsable`.
 fn headers_only(raw: &[u8], limit: MimeLimit) -> ParsedMessage {

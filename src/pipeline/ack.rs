@@ -1,5 +1,5 @@
 //! Ack: whether a new ticket's sender may be acknowledged, and in which languages and from
-//! which address — the rules against backscatter, loops and floods (SPEC §4).
+//! which address — the rules against backscatter, loops and floods (docs/message-handling.md).
 //!
 //! It must never send: the acknowledgement is composed into the outbox by file, in the
 //! ticket's transaction.
@@ -47,7 +47,7 @@ pub fn ack_blocker(
     }
 }
 
-/// A display name ticketd may repeat in its own mail (SPEC §4): short, and without anything
+/// A display name ticketd may repeat in its own mail (docs/message-handling.md): short, and without anything
 /// that reads as a link or a domain ("Dear CHEAP PILLS at pills.example" is an advert).
 pub fn harmless_display_name(name: &str) -> bool {
     use std::sync::OnceLock;
@@ -69,7 +69,7 @@ pub fn harmless_display_name(name: &str) -> bool {
     !name.is_empty() && name.chars().count() <= 64 && name.chars().all(plain) && !linkish.is_match(name)
 }
 
-/// The template languages for mail to a customer, in order (SPEC §7): the customer's, then the
+/// The template languages for mail to a customer, in order (docs/conversation.md): the customer's, then the
 /// department's; English is the last resort of the template lookup.
 pub fn customer_languages<'a>(
     customer: Option<&'a str>,
@@ -78,7 +78,7 @@ pub fn customer_languages<'a>(
     customer.into_iter().chain(department.map(|d| d.language.as_str())).collect()
 }
 
-/// Sender of ticketd's mail for a ticket (SPEC §4): the department's, else the mailbox's
+/// Sender of ticketd's mail for a ticket (docs/message-handling.md): the department's, else the mailbox's
 /// address, else `[smtp].from`.
 pub fn sender_for(
     p: &Pipeline<'_>,

@@ -26,7 +26,7 @@ pub(super) struct Stored<'a> {
     pub(super) origin: &'a Origin<'a>,
     pub(super) verdict: &'a Verdict,
     pub(super) language: Option<&'a str>,
-    /// The staff member who forwarded this customer's mail to a shared mailbox (SPEC §7).
+    /// The staff member who forwarded this customer's mail to a shared mailbox (docs/conversation.md).
     pub(super) forwarded_by: Option<&'a str>,
     /// Why the caller forbids an acknowledgement, beyond what the message itself tells.
     pub(super) no_ack: Option<String>,
@@ -144,7 +144,7 @@ pub(super) fn file_message(
                 store::add_event(tx, ticket, at, "forged_sender", None, &format!("{sender}: {why}; no effect"))?;
                 tracing::warn!(ticket, sender, "mail from a forged sender stored; nothing done");
             }
-            // A score in reply to the closing mail's survey: a rating, nothing else (SPEC §7).
+            // A score in reply to the closing mail's survey: a rating, nothing else (docs/conversation.md).
             Class::Customer if rating_reply(&t, m).is_some() => {
                 let (score, scale, comment) = rating_reply(&t, m).unwrap_or_default();
                 let rating = store::Rating { score, scale: scale.clone(), comment, at: received, via: "reply".into() };
@@ -163,7 +163,7 @@ pub(super) fn file_message(
                         store::add_event(tx, ticket, at, "reopened", Some(sender), "")?;
                     }
                 }
-                // Whose turn it is: staff's, whatever it was (SPEC §4, §7).
+                // Whose turn it is: staff's, whatever it was (docs/message-handling.md, docs/conversation.md).
                 store::set_awaiting(tx, ticket, Some("staff"))?;
                 if t.automatic {
                     // A person wrote on what automatic mail opened: an ordinary ticket now.
@@ -243,7 +243,7 @@ pub(super) fn file_message(
     }
 
     // Trusted staff mail to a shared mailbox alone, opening no ticket: when it forwards a
-    // customer's mail, the ticket is the customer's (SPEC §7 "Forwarded mail").
+    // customer's mail, the ticket is the customer's (docs/conversation.md "Forwarded mail").
     let mut unreadable_forward = None;
     if class == Class::StaffNote && threading == Threading::New && !s.origin.from_sent_folder {
         match forwarded_mail(m) {
@@ -536,7 +536,7 @@ pub(super) fn rating_reply(t: &store::Ticket, m: &ParsedMessage) -> Option<(i64,
     Some((score, survey.as_str().to_string(), comment))
 }
 
-/// The stored kind of a message of this class (SPEC §5).
+/// The stored kind of a message of this class (docs/json.md).
 pub(super) fn message_kind(class: Class) -> &'static str {
     match class {
         Class::Own => "ack",
@@ -640,7 +640,7 @@ pub(super) fn store_attachments(data_dir: &Path, m: &ParsedMessage) -> Result<Ve
         if !path.exists() {
             // Private (0640 files, 0750 folders) whatever the umask, owned like data_dir when a
             // shell command runs as root, fsync'd with its folder before the commit; a failed
-            // write (a full disk) leaves no temporary file (SPEC §4 "Durability").
+            // write (a full disk) leaves no temporary file (docs/message-handling.md "Durability").
             let err = |source| IngestError::Attachment { path: path.display().to_string(), source };
             crate::files::create_private_dir_all(&dir).map_err(err)?;
             crate::files::write_private_file_synced(&path, &a.content).map_err(err)?;

@@ -83,7 +83,7 @@ pub struct Pipeline<'a> {
 #[derive(Clone, Debug)]
 pub struct Origin<'a> {
     pub mailbox: &'a MailboxConfig,
-    /// The mailbox the ticket belongs to (SPEC §4): the first configured mailbox whose address
+    /// The mailbox the ticket belongs to (docs/message-handling.md): the first configured mailbox whose address
     /// is in To, else in Cc, else the one that fetched it. Filled in by [`ingest`].
     pub owner: &'a MailboxConfig,
     pub folder: &'a str,

@@ -24,7 +24,7 @@ pub struct Released {
     pub message_id: Option<String>,
 }
 
-/// Turns a held spam message into a ticket as if it had just arrived (SPEC §4): classified
+/// Turns a held spam message into a ticket as if it had just arrived (docs/message-handling.md): classified
 /// again without the spam verdict, acknowledged, its clock starting `now`.
 pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc>) -> Result<Released, IngestError> {
     use rusqlite::OptionalExtension;

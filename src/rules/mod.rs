@@ -1,4 +1,4 @@
-//! The rules directory (SPEC §3): calendars, SLA policies, departments, routing rules and support
+//! The rules directory (docs/rules.md): calendars, SLA policies, departments, routing rules and support
 //! contracts that admins edit. Every `*.toml` file is read in file-name order and validated as a
 //! whole; a mistake is refused with file:line and the cause, so that a bad edit never replaces a
 //! working set (the caller keeps the old [`Rules`] when [`Rules::load`] fails).

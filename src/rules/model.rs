@@ -364,7 +364,7 @@ pub(super) struct RawDepartment {
     pub survey: Option<String>,
 }
 
-/// The rating a closing mail asks for (SPEC §7).
+/// The rating a closing mail asks for (docs/conversation.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Survey {
     /// Net Promoter Score: 0 to 10.

@@ -51,7 +51,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     ///
-    /// The files are private to the service user and its group whatever the umask (SPEC §4): a
+    /// The files are private to the service user and its group whatever the umask (docs/message-handling.md): a
     /// new database is created empty with mode 0640 before SQLite opens it (its -wal and -shm
     /// files take the database's mode and owner), owned like its folder when created by root;
     /// an existing one readable by others loses that.
@@ -82,7 +82,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is on disk (the log fsync'd) before it returns. Messages are moved out
         // of the INBOX right after their commit, so with NORMAL a power cut could lose the last
-        // commits of mail that had already left the server's INBOX (SPEC §4 "Durability").
+        // commits of mail that had already left the server's INBOX (docs/message-handling.md "Durability").
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Every statement of the pipeline stays prepared: parsing SQL would cost more than
@@ -96,7 +96,7 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Opens an existing database for commands that only read (SPEC §1): never creates one, never
+    /// Opens an existing database for commands that only read (docs/commands.md): never creates one, never
     /// migrates one. A missing file, or a schema older or newer than this binary's, is an error
     /// that says so. The connection is read-only.
     pub fn open_existing(path: &Path) -> Result<Store, StoreError> {

@@ -277,7 +277,7 @@ END;
 
 CREATE TABLE sla_steps_v5 (
     ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
-    -- first_response, next_response, resolution, and the promises of SPEC §7 (waiting, eta):
+    -- first_response, next_response, resolution, and the promises of docs/conversation.md (waiting, eta):
     -- the code names them, the table records what was done.
     clock       TEXT NOT NULL,
     cycle       INTEGER NOT NULL DEFAULT 0,
@@ -316,7 +316,7 @@ CREATE TABLE next_responses (
 CREATE INDEX next_responses_ended ON next_responses(ended_at);
 CREATE INDEX tickets_awaiting ON tickets(status, awaiting, created_at);
 
--- Promises said out loud (SPEC §7): the resolution time told to the customer; a wait on the
+-- Promises said out loud (docs/conversation.md): the resolution time told to the customer; a wait on the
 -- customer, since when and (a snooze) until when; the rating the closing mail asked for.
 ALTER TABLE tickets ADD COLUMN eta INTEGER;
 ALTER TABLE tickets ADD COLUMN waiting_since INTEGER;

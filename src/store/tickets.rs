@@ -389,7 +389,7 @@ pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(
         "UPDATE tickets SET status = ?2, closed_at = ?3, updated_at = MAX(updated_at, ?4) WHERE id = ?1",
     )?
     .execute(params![id, status, closed_at, at])?;
-    // Whose turn it is follows the status (SPEC §4): nobody's when closed, the customer's while
+    // Whose turn it is follows the status (docs/message-handling.md): nobody's when closed, the customer's while
     // waiting on them, staff's when a ticket is reopened or a wait ends; a staff response or a
     // customer message set it explicitly.
     let awaiting = match (status, before.as_deref()) {
@@ -638,7 +638,7 @@ pub fn message_seen(conn: &Connection, identity: &str) -> Result<Option<i64>, St
 
 /// Whether `address` belongs on this ticket: the requester, anyone who wrote on it or was in
 /// its To/Cc history, or someone at the requester's domain.
-/// Whether `address` is known to a ticket (SPEC §4): its requester, or an address in From, To
+/// Whether `address` is known to a ticket (docs/message-handling.md): its requester, or an address in From, To
 /// or Cc of one of its messages; with `same_domain`, also any address at the requester's domain
 /// (the caller decides whether that domain proves anything).
 pub fn address_known_to_ticket(
