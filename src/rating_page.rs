@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::rules::Survey;
 use crate::store::{self, Store, StoreError};
 
-/// Rating requests one client address may make per [`WINDOW`].
+/// Rating requests one client address may make per minute.
 pub const PER_MINUTE: u32 = 20;
 const WINDOW: Duration = Duration::from_secs(60);
 /// Client addresses remembered by the limiter at most (the oldest is forgotten first).

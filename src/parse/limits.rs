@@ -363,8 +363,8 @@ fn tag_end(b: &[u8], from: usize) -> usize {
 
 /// `html` with every element nested deeper than `max_depth` removed, its text kept: html2text
 /// takes time quadratic in the nesting depth. Markup nested no deeper comes back unchanged.
-/// One pass; the open elements are tracked as HTML does for the usual unclosed ones (an open <p>,
-/// <li> or <td> closed by the next, an end tag closing what it encloses).
+/// One pass; the open elements are tracked as HTML does for the usual unclosed ones (an open `<p>`,
+/// `<li>` or `<td>` closed by the next, an end tag closing what it encloses).
 pub fn flatten_html(html: &str, max_depth: usize) -> Cow<'_, str> {
     let b = html.as_bytes();
     let mut out: Option<String> = None;

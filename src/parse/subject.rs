@@ -38,7 +38,7 @@ pub const DEFAULT_PREFIXES: &[&str] = &[
     "בתשובה",
 ];
 
-/// Strips stacked prefixes such as "Re: AW: [2] Fwd:" from the start of subjects.
+/// Strips stacked prefixes such as "Re: AW: \[2\] Fwd:" from the start of subjects.
 #[derive(Clone, Debug)]
 pub struct PrefixStripper(Regex);
 

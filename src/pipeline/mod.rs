@@ -75,7 +75,7 @@ pub struct Pipeline<'a> {
     pub rules: &'a Rules,
     pub tags: &'a TagMatcher,
     pub own_addresses: &'a [Address],
-    /// The live spam scanner, asked by the mailbox side before [`ingest`] (never by it).
+    /// The live spam scanner, asked by the mailbox side before [`ingest_in`] (never by it).
     pub scanner: Option<&'a crate::scan::Scanner>,
 }
 
@@ -84,7 +84,7 @@ pub struct Pipeline<'a> {
 pub struct Origin<'a> {
     pub mailbox: &'a MailboxConfig,
     /// The mailbox the ticket belongs to (docs/message-handling.md): the first configured mailbox whose address
-    /// is in To, else in Cc, else the one that fetched it. Filled in by [`ingest`].
+    /// is in To, else in Cc, else the one that fetched it. Filled in by [`ingest_in`].
     pub owner: &'a MailboxConfig,
     pub folder: &'a str,
     pub from_sent_folder: bool,
