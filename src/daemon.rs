@@ -112,6 +112,23 @@ fn alert_on_failure(
     now: chrono::DateTime<chrono::Utc>,
 ) {
     let mailbox::MailboxError::Oauth(e) = error else {
+        if error.is_permanent() {
+            let subject = format!("mailbox {:?} cannot be read: {error}", mailbox.name);
+            let body = format!(
+                "ticketd cannot read mailbox {:?} ({}):\n\n  {error}\n\n\
+                 New mail in this mailbox is not being read until this is fixed; ticketd tries again \
+                 every {} minutes. Check the credentials, the certificate and the folder names in {}, \
+                 then: ticketd check-config\n",
+                mailbox.name,
+                mailbox.address,
+                PERMANENT_RETRY.as_secs() / 60,
+                config.path.display()
+            );
+            let key = format!("mailbox-{}", mailbox.name);
+            if let Err(err) = crate::alerts::raise(store, config, &key, &subject, &body, now) {
+                tracing::error!(error = %err, "cannot queue the alert mail");
+            }
+        }
         return;
     };
     let subject = format!("mailbox {:?} cannot log in: OAuth2 token refresh failed", mailbox.name);
@@ -248,6 +265,17 @@ where
     }
 }
 
+/// How long a mailbox waits after a failure only a person can fix (a refused login, a missing
+/// folder): retrying sooner only fills the server's log with refusals. SIGHUP (the admin fixed
+/// it) retries at once.
+const PERMANENT_RETRY: Duration = Duration::from_secs(15 * 60);
+
+/// Woken on SIGHUP: mailboxes waiting out a permanent failure try again now.
+fn retry_now() -> &'static Notify {
+    static RETRY_NOW: std::sync::OnceLock<Notify> = std::sync::OnceLock::new();
+    RETRY_NOW.get_or_init(Notify::new)
+}
+
 /// Doubling backoff with jitter for a failing mailbox or relay: about 1 s, doubling to 5 min.
 fn retry_delay(failures: u32) -> Duration {
     let base = (1u64 << failures.min(9)).min(300);
@@ -287,8 +315,8 @@ async fn mailbox_task(
         }
         let outcome = async {
             if store.is_none() {
-                let opened = Store::open(&config.database.path).map_err(|e| e.to_string())?;
-                opened.tune_for_ingest().map_err(|e| e.to_string())?;
+                let opened = Store::open(&config.database.path)?;
+                opened.tune_for_ingest()?;
                 store = Some(opened);
             }
             let db = store.as_mut().expect("opened above");
@@ -305,7 +333,7 @@ async fn mailbox_task(
             if let Err(e) = &result {
                 alert_on_failure(&config, db, &mailbox, e, clock.now());
             }
-            result.map_err(|e| e.to_string())
+            result
         };
         let result = tokio::select! {
             r = outcome => r,
@@ -324,16 +352,22 @@ async fn mailbox_task(
                 }
             }
             Err(e) => {
-                let delay = retry_delay(failures);
+                // What passes by itself is retried soon; what a person must fix, rarely (the
+                // admins were told, once).
+                let delay = if e.is_permanent() { PERMANENT_RETRY } else { retry_delay(failures) };
                 failures = failures.saturating_add(1);
                 let label = crate::metrics::MailboxLabel { mailbox: mailbox.name.clone() };
                 crate::metrics::global().reconnects.get_or_create(&label).inc();
-                tracing::error!(mailbox = %mailbox.name, error = %e, retry_in_ms = delay.as_millis() as u64, "mailbox pass failed");
+                tracing::error!(
+                    mailbox = %mailbox.name, error = %e, permanent = e.is_permanent(),
+                    retry_in_ms = delay.as_millis() as u64, "mailbox pass failed"
+                );
                 store = None;
                 // An alert may have been queued for the admins.
                 outbox_wake.notify_one();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => continue,
+                    _ = retry_now().notified() => continue,
                     _ = stop.changed() => return,
                 }
             }
@@ -549,7 +583,8 @@ pub fn spawn_rules_watcher(config: Arc<Config>, rules: SharedRules, mut stop: wa
     });
 }
 
-/// Turns SIGTERM / SIGINT into the stop signal and SIGHUP into a rules reload.
+/// Turns SIGTERM / SIGINT into the stop signal and SIGHUP into a rules reload (and a retry of
+/// mailboxes that failed for a reason a person had to fix).
 pub fn spawn_signal_handlers(
     config: Arc<Config>,
     rules: SharedRules,
@@ -565,6 +600,7 @@ pub fn spawn_signal_handlers(
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); let _ = stop.send(true); return; }
                 _ = int.recv() => { tracing::info!("SIGINT: stopping"); let _ = stop.send(true); return; }
                 _ = hup.recv() => {
+                    retry_now().notify_waiters();
                     if let Err(e) = reload_rules(&config, &rules) {
                         tracing::error!(error = %e, "rules not reloaded; the old rules keep running");
                     }

@@ -367,3 +367,25 @@ async fn a_thousand_idle_connections_leave_health_and_mail_working() {
     println!("{}", refused.join("\n"));
     drop(daemon);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_login_alerts_the_admins_once_and_sighup_retries_at_once_after_the_fix() {
+    let server = MailServer::start();
+    let t = Ticketd::new(&server, "", "[alerts]\nto = [\"admin@example.test\"]\n");
+    std::fs::write(t.path("support.pass"), "not the password\n").unwrap();
+    let daemon = support::Daemon::start(&t);
+    // The admins hear of it once: a refused login is not retried every few seconds.
+    let alert = server.wait_for("admin@example.test", "INBOX", 1).await[0].parsed();
+    assert!(alert.subject.contains("cannot be read"), "{}", alert.subject);
+    assert!(!alert.text.contains("not the password"), "the password must never be mailed");
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(server.messages("admin@example.test", "INBOX").await.len(), 1, "one alert, not one per retry");
+    // The admin fixes the password and sends SIGHUP: the mailbox is read at once, not in 15 minutes.
+    std::fs::write(t.path("support.pass"), format!("{}\n", support::PASSWORD)).unwrap();
+    let mail = Mail::new("anna@customer.test", "Hello", "Are you there?");
+    server.append("support@example.test", "INBOX", &mail.bytes(), None).await;
+    let status = std::process::Command::new("kill").args(["-HUP", &daemon.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let ack = server.wait_for("anna@customer.test", "INBOX", 1).await;
+    assert_eq!(ack.len(), 1);
+}

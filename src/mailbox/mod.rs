@@ -42,6 +42,28 @@ pub enum MailboxError {
     Ingest(#[from] crate::pipeline::IngestError),
 }
 
+impl MailboxError {
+    /// A failure only a person can fix — a refused login, a password or token that cannot be
+    /// read or refreshed, a certificate that does not verify, a folder that cannot be selected or
+    /// created — as opposed to one that passes by itself (a timeout, a dropped connection, a busy
+    /// database). The daemon retries the first kind rarely and tells the admins once; the second
+    /// soon and quietly.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            MailboxError::Login(_)
+            | MailboxError::Secret(_)
+            | MailboxError::Tls(_)
+            | MailboxError::Oauth(_)
+            | MailboxError::Folder { .. } => true,
+            MailboxError::Connect(_)
+            | MailboxError::Timeout(_)
+            | MailboxError::Imap(_)
+            | MailboxError::Store(_)
+            | MailboxError::Ingest(_) => false,
+        }
+    }
+}
+
 /// Summary of one pass over a mailbox.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct MailboxReport {
@@ -249,4 +271,24 @@ pub async fn sync_mailbox(
     let report = client.pass(store, pipeline, clock).await?;
     client.close().await;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MailboxError;
+
+    #[test]
+    fn what_a_person_must_fix_is_permanent_and_what_passes_is_not() {
+        for permanent in [
+            MailboxError::Login("support@example.test".into()),
+            MailboxError::Secret("cannot read /etc/ticketd/support.pass".into()),
+            MailboxError::Tls("certificate not valid for mail.example.test".into()),
+            MailboxError::Folder { folder: "Processed".into(), message: "cannot create: NO".into() },
+        ] {
+            assert!(permanent.is_permanent(), "{permanent}");
+        }
+        for passing in [MailboxError::Connect("connection refused".into()), MailboxError::Timeout("FETCH")] {
+            assert!(!passing.is_permanent(), "{passing}");
+        }
+    }
 }
