@@ -9,6 +9,7 @@
 
 pub mod connect;
 mod folder;
+mod tries;
 
 pub use connect::{connect, ImapSession};
 pub use folder::{sync_folder, FolderReport};
