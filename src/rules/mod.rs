@@ -6,9 +6,11 @@
 //! This module owns the policy's shape and its validation; routing a message lives in
 //! [`crate::route`]. It must never touch the store or the network.
 
+mod calendar;
 mod ics;
 mod model;
 
+pub use calendar::*;
 pub use model::*;
 
 use std::collections::HashMap;
