@@ -19,6 +19,10 @@ use crate::rules::Rules;
 use crate::store::{self, Store};
 use crate::thread::TagMatcher;
 
+mod signals;
+use signals::retry_now;
+pub use signals::{reload_rules, spawn_rules_watcher, spawn_signal_handlers};
+
 /// The live rule set; replaced whole on reload.
 pub type SharedRules = Arc<RwLock<Arc<Rules>>>;
 
@@ -197,25 +201,6 @@ pub async fn deliver(config: &Config, store: &mut Store, clock: &dyn Clock) -> R
     outbox::deliver_due(store, &mailer, clock).await.map_err(|e| e.to_string())
 }
 
-/// Reloads the rules; a broken set is refused and the old one keeps running.
-pub fn reload_rules(config: &Config, shared: &SharedRules) -> Result<(), ConfigError> {
-    crate::service::reloading();
-    // Whatever the outcome, the daemon runs on (with the old rules if the new ones are broken).
-    struct Ready;
-    impl Drop for Ready {
-        fn drop(&mut self) {
-            crate::service::reloaded();
-        }
-    }
-    let _ready = Ready;
-    let fresh = Rules::load(&config.tickets.rules_dir)?;
-    cross_check(config, &fresh)?;
-    let count = fresh.rules.len();
-    *shared.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
-    tracing::info!(rules = count, "rules reloaded");
-    Ok(())
-}
-
 fn current_rules(shared: &SharedRules) -> Arc<Rules> {
     shared.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
@@ -269,12 +254,6 @@ where
 /// folder): retrying sooner only fills the server's log with refusals. SIGHUP (the admin fixed
 /// it) retries at once.
 const PERMANENT_RETRY: Duration = Duration::from_secs(15 * 60);
-
-/// Woken on SIGHUP: mailboxes waiting out a permanent failure try again now.
-fn retry_now() -> &'static Notify {
-    static RETRY_NOW: std::sync::OnceLock<Notify> = std::sync::OnceLock::new();
-    RETRY_NOW.get_or_init(Notify::new)
-}
 
 /// Doubling backoff with jitter for a failing mailbox or relay: about 1 s, doubling to 5 min.
 fn retry_delay(failures: u32) -> Duration {
@@ -542,73 +521,6 @@ pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>,
     if tokio::time::timeout(Duration::from_secs(10), outbox).await.is_err() {
         tracing::warn!("outbox still busy after 10 s; stopping anyway (unsent mail stays queued)");
     }
-}
-
-/// What the rules directory looks like now: every `*.toml` with its size and modification time.
-fn rules_fingerprint(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
-                .filter_map(|e| e.metadata().ok().map(|m| (e.path(), m.len(), m.modified().ok())))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-/// Reloads the rules when a file under the rules directory changes (checked every two seconds,
-/// which also works where inotify does not: network shares, bind mounts, editors that replace
-/// files).
-pub fn spawn_rules_watcher(config: Arc<Config>, rules: SharedRules, mut stop: watch::Receiver<bool>) {
-    tokio::spawn(async move {
-        let dir = config.tickets.rules_dir.clone();
-        let mut seen = rules_fingerprint(&dir);
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = stop.changed() => return,
-            }
-            let now = rules_fingerprint(&dir);
-            if now != seen {
-                seen = now;
-                tracing::info!(dir = %dir.display(), "rules changed on disk; reloading");
-                if let Err(e) = reload_rules(&config, &rules) {
-                    tracing::error!(error = %e, "rules not reloaded; the old rules keep running");
-                }
-            }
-        }
-    });
-}
-
-/// Turns SIGTERM / SIGINT into the stop signal and SIGHUP into a rules reload (and a retry of
-/// mailboxes that failed for a reason a person had to fix).
-pub fn spawn_signal_handlers(
-    config: Arc<Config>,
-    rules: SharedRules,
-    stop: watch::Sender<bool>,
-) -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); let _ = stop.send(true); return; }
-                _ = int.recv() => { tracing::info!("SIGINT: stopping"); let _ = stop.send(true); return; }
-                _ = hup.recv() => {
-                    retry_now().notify_waiters();
-                    if let Err(e) = reload_rules(&config, &rules) {
-                        tracing::error!(error = %e, "rules not reloaded; the old rules keep running");
-                    }
-                }
-            }
-        }
-    });
-    Ok(())
 }
 
 #[cfg(test)]
