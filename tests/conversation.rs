@@ -5,19 +5,9 @@
 
 mod support;
 
-use chrono::{DateTime, TimeZone, Utc};
-use support::{Mail, MailServer, Ticketd};
+use support::{budapest, office_calendar, run_at, Mail, MailServer, Ticketd, DKIM_PASS};
 
 const RULES: &str = r#"
-[[calendar]]
-name = "office"
-timezone = "Europe/Budapest"
-[calendar.hours]
-mon = "08:00-17:00"
-tue = "08:00-17:00"
-wed = "08:00-17:00"
-thu = "08:00-17:00"
-fri = "08:00-17:00"
 
 [[sla]]
 name = "standard"
@@ -36,17 +26,8 @@ notify = ["alice@example.test"]
 
 fn desk(server: &MailServer, extra_mailbox: &str, extra: &str) -> Ticketd {
     let t = Ticketd::new(server, extra_mailbox, extra);
-    std::fs::write(t.path("rules/10-base.toml"), RULES).unwrap();
+    std::fs::write(t.path("rules/10-base.toml"), format!("{}{RULES}", office_calendar(""))).unwrap();
     t
-}
-
-fn budapest(local: &str) -> DateTime<Utc> {
-    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
-    chrono_tz::Europe::Budapest.from_local_datetime(&naive).unwrap().with_timezone(&Utc)
-}
-
-fn run_at(t: &Ticketd, local: &str) {
-    t.ok(&["run", "--once", "--now", &budapest(local).to_rfc3339()]);
 }
 
 /// Outbox rows of one kind about one ticket, with their recipients and subjects, oldest first.
@@ -211,10 +192,6 @@ async fn an_auto_reply_opens_an_automatic_ticket_without_clocks_kept_out_of_list
     assert_eq!(support["created"], 1, "{stats:#}");
     assert_eq!(support["breaches"], 1, "the person's ticket only: {stats:#}");
 }
-
-/// What the company's own MTA writes above mail it received from a staff member's client.
-const DKIM_PASS: &str = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
-    Received: from out.example.test (out.example.test [192.0.2.25]) by mail.example.test (Postfix) with ESMTPS id 9C1";
 
 /// A staff member's mail to the shared mailbox alone, forwarding `body`.
 fn forward(from: &str, subject: &str, body: &str) -> Mail {

@@ -7,7 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use support::{Mail, MailServer, Ticketd};
+use support::{count_or, Mail, MailServer, Ticketd};
 
 const MESSAGES: usize = 2000;
 const KILLS: usize = 24;
@@ -31,10 +31,6 @@ fn spawn_daemon(t: &Ticketd, round: usize) -> std::process::Child {
         .stderr(std::fs::File::create(t.path(&format!("daemon-{round}.log"))).unwrap())
         .spawn()
         .unwrap()
-}
-
-fn count(t: &Ticketd, sql: &str) -> i64 {
-    t.db().query_row(sql, [], |r| r.get(0)).unwrap_or(-1)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -87,8 +83,8 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let inbox = server.messages("support@example.test", "INBOX").await.len();
-        let pending = count(&t, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'");
-        let stored = count(&t, "SELECT COUNT(*) FROM messages WHERE direction = 'in'");
+        let pending = count_or(&t, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'", -1);
+        let stored = count_or(&t, "SELECT COUNT(*) FROM messages WHERE direction = 'in'", -1);
         if inbox == 0 && pending == 0 && stored == MESSAGES as i64 {
             break;
         }
@@ -98,8 +94,11 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     std::process::Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status().unwrap();
     daemon.wait().unwrap();
 
-    assert_eq!(count(&t, "SELECT COUNT(DISTINCT message_id) FROM messages WHERE direction = 'in'"), MESSAGES as i64);
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM tickets"), MESSAGES as i64);
+    assert_eq!(
+        count_or(&t, "SELECT COUNT(DISTINCT message_id) FROM messages WHERE direction = 'in'", -1),
+        MESSAGES as i64
+    );
+    assert_eq!(count_or(&t, "SELECT COUNT(*) FROM tickets", -1), MESSAGES as i64);
     let unacknowledged: Vec<String> = t
         .db()
         .prepare(
@@ -114,9 +113,9 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(unacknowledged.is_empty(), "one acknowledgement per ticket queued; not: {unacknowledged:#?}");
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'ack'"), MESSAGES as i64);
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'notification'"), MESSAGES as i64);
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM pending_actions"), 0);
+    assert_eq!(count_or(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'ack'", -1), MESSAGES as i64);
+    assert_eq!(count_or(&t, "SELECT COUNT(*) FROM outbox WHERE kind = 'notification'", -1), MESSAGES as i64);
+    assert_eq!(count_or(&t, "SELECT COUNT(*) FROM pending_actions", -1), 0);
     assert_eq!(server.messages("support@example.test", "Processed").await.len(), MESSAGES);
 
     // What the customer received: every ticket acknowledged; duplicates only from the window

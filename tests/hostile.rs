@@ -8,17 +8,13 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Mail, MailServer, Ticketd};
+use support::{count, Mail, MailServer, Ticketd};
 
 fn set_trust(t: &Ticketd, trust: &str) {
     let path = t.config();
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text.replacen("trust = [\"sent-folder\", \"dkim\", \"submission\"]", &format!("trust = {trust}"), 1);
     std::fs::write(path, text).unwrap();
-}
-
-fn count(t: &Ticketd, sql: &str) -> i64 {
-    t.db().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 fn events(t: &Ticketd, ticket: i64) -> Vec<(String, String)> {

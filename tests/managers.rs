@@ -4,8 +4,7 @@
 
 mod support;
 
-use chrono::{DateTime, TimeZone, Utc};
-use support::{Mail, MailServer, Ticketd};
+use support::{budapest, Mail, MailServer, Ticketd};
 
 const CONTRACT: &str = r#"
 [[contract]]
@@ -16,11 +15,6 @@ period = "month"
 warn_at = 0.8
 notify = ["accounts@example.test"]
 "#;
-
-fn budapest(local: &str) -> DateTime<Utc> {
-    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
-    chrono_tz::Europe::Budapest.from_local_datetime(&naive).unwrap().with_timezone(&Utc)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contract_notices_go_out_once_at_the_warning_share_and_once_at_the_limit() {

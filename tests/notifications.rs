@@ -8,20 +8,12 @@ mod support;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, TimeZone, Utc};
-use support::{Mail, MailServer, Ticketd};
+use chrono::{DateTime, Utc};
+use support::{budapest, office_calendar, Mail, MailServer, Ticketd};
+
+const HOLIDAYS: &str = r#""2025-12-24", "2025-12-25", "2025-12-26""#;
 
 const RULES: &str = r#"
-[[calendar]]
-name = "office"
-timezone = "Europe/Budapest"
-holidays = ["2025-12-24", "2025-12-25", "2025-12-26"]
-[calendar.hours]
-mon = "08:00-17:00"
-tue = "08:00-17:00"
-wed = "08:00-17:00"
-thu = "08:00-17:00"
-fri = "08:00-17:00"
 
 [[sla]]
 name = "standard"
@@ -37,13 +29,8 @@ notify = ["alice@example.test"]
 
 fn desk(server: &MailServer, extra: &str) -> Ticketd {
     let t = Ticketd::new(server, "", extra);
-    std::fs::write(t.path("rules/10-base.toml"), RULES).unwrap();
+    std::fs::write(t.path("rules/10-base.toml"), format!("{}{RULES}", office_calendar(HOLIDAYS))).unwrap();
     t
-}
-
-fn budapest(local: &str) -> DateTime<Utc> {
-    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
-    chrono_tz::Europe::Budapest.from_local_datetime(&naive).unwrap().with_timezone(&Utc)
 }
 
 fn run_at(t: &Ticketd, at: DateTime<Utc>) {

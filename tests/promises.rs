@@ -5,19 +5,9 @@
 
 mod support;
 
-use chrono::{DateTime, TimeZone, Utc};
-use support::{Mail, MailServer, Ticketd};
+use support::{budapest, office_calendar, run_at, Mail, MailServer, Ticketd, DKIM_PASS};
 
 const RULES: &str = r#"
-[[calendar]]
-name = "office"
-timezone = "Europe/Budapest"
-[calendar.hours]
-mon = "08:00-17:00"
-tue = "08:00-17:00"
-wed = "08:00-17:00"
-thu = "08:00-17:00"
-fri = "08:00-17:00"
 
 [[sla]]
 name = "standard"
@@ -39,23 +29,10 @@ close_mail = true
 survey = "nps"
 "#;
 
-/// What the company's own MTA writes above mail it received from a staff member's client.
-const DKIM_PASS: &str = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
-    Received: from out.example.test (out.example.test [192.0.2.25]) by mail.example.test (Postfix) with ESMTPS id 9C1";
-
 fn desk(server: &MailServer) -> Ticketd {
     let t = Ticketd::new(server, "", "");
-    std::fs::write(t.path("rules/10-base.toml"), RULES).unwrap();
+    std::fs::write(t.path("rules/10-base.toml"), format!("{}{RULES}", office_calendar(""))).unwrap();
     t
-}
-
-fn budapest(local: &str) -> DateTime<Utc> {
-    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
-    chrono_tz::Europe::Budapest.from_local_datetime(&naive).unwrap().with_timezone(&Utc)
-}
-
-fn run_at(t: &Ticketd, local: &str) {
-    t.ok(&["run", "--once", "--now", &budapest(local).to_rfc3339()]);
 }
 
 fn at(local: &str) -> String {

@@ -5,20 +5,9 @@
 
 mod support;
 
-use chrono::{DateTime, TimeZone, Utc};
-use support::{Mail, MailServer, Ticketd};
+use support::{budapest, office_calendar, run_at, Mail, MailServer, Ticketd};
 
 const RULES: &str = r#"
-[[calendar]]
-name = "office"
-timezone = "Europe/Budapest"
-holidays = [HOLIDAYS]
-[calendar.hours]
-mon = "08:00-17:00"
-tue = "08:00-17:00"
-wed = "08:00-17:00"
-thu = "08:00-17:00"
-fri = "08:00-17:00"
 
 [[sla]]
 name = "standard"
@@ -38,17 +27,8 @@ notify = ["alice@example.test"]
 
 fn with_rules(server: &MailServer, holidays: &str, extra: &str) -> Ticketd {
     let t = Ticketd::new(server, "", extra);
-    std::fs::write(t.path("rules/10-base.toml"), RULES.replace("HOLIDAYS", holidays)).unwrap();
+    std::fs::write(t.path("rules/10-base.toml"), format!("{}{RULES}", office_calendar(holidays))).unwrap();
     t
-}
-
-fn budapest(local: &str) -> DateTime<Utc> {
-    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
-    chrono_tz::Europe::Budapest.from_local_datetime(&naive).unwrap().with_timezone(&Utc)
-}
-
-fn run_at(t: &Ticketd, local: &str) {
-    t.ok(&["run", "--once", "--now", &budapest(local).to_rfc3339()]);
 }
 
 /// Outbox rows of one kind: (recipients JSON, sent?).

@@ -9,11 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
-use support::{Mail, MailServer, Spamd, Ticketd};
-
-fn count(t: &Ticketd, sql: &str) -> i64 {
-    t.db().query_row(sql, [], |r| r.get(0)).unwrap()
-}
+use support::{count, Mail, MailServer, Spamd, Ticketd};
 
 fn kind_of(t: &Ticketd, message_id: &str) -> String {
     t.db()

@@ -6,7 +6,7 @@ mod support;
 
 use std::io::Write;
 
-use support::{Mail, MailServer, Ticketd};
+use support::{Mail, MailServer, Ticketd, DKIM_PASS};
 
 const AUTHENTICATED: &str =
     "Received: from client.example.test (unknown [10.0.0.5]) (Authenticated sender: alice@example.test) by mail.example.test (Postfix) with ESMTPSA id 4F2A1C0";
@@ -167,12 +167,6 @@ async fn a_sent_folder_quiet_for_a_week_is_warned_about() {
     let log = run(now + chrono::Duration::days(8));
     assert!(log.contains("no new mail in the sent folder") && log.contains("MessageCopyForSentAsEnabled"), "{log}");
 }
-
-/// The company's MTA (mail.example.test) verified the signature and wrote its result above its
-/// own Received header, as a verifier milter does. (Appended by IMAP here to control the
-/// receipt times: only someone with the mailbox's password can do that.)
-const DKIM_PASS: &str = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
-    Received: from out.example.test (out.example.test [192.0.2.25]) by mail.example.test (Postfix) with ESMTPS id 9C1";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_manager_sees_who_answered_and_forgeries_change_nothing() {

@@ -665,3 +665,41 @@ impl MailServer {
         }
     }
 }
+
+/// The office calendar most tests use: Budapest, Monday to Friday 08:00-17:00, with `holidays`
+/// (a TOML array's inside, e.g. `"2026-12-24", "2026-12-25"`).
+pub fn office_calendar(holidays: &str) -> String {
+    format!(
+        "[[calendar]]\nname = \"office\"\ntimezone = \"Europe/Budapest\"\nholidays = [{holidays}]\n\
+         [calendar.hours]\nmon = \"08:00-17:00\"\ntue = \"08:00-17:00\"\nwed = \"08:00-17:00\"\n\
+         thu = \"08:00-17:00\"\nfri = \"08:00-17:00\"\n"
+    )
+}
+
+/// A local Budapest time ("2026-11-23 09:00") as an instant.
+pub fn budapest(local: &str) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
+    chrono_tz::Europe::Budapest.from_local_datetime(&naive).unwrap().with_timezone(&Utc)
+}
+
+/// `ticketd run --once` with the clock at a local Budapest time.
+pub fn run_at(t: &Ticketd, local: &str) {
+    t.ok(&["run", "--once", "--now", &budapest(local).to_rfc3339()]);
+}
+
+/// One number from the database.
+pub fn count(t: &Ticketd, sql: &str) -> i64 {
+    t.db().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// One number from the database, or `fallback` while it cannot be read (a daemon is writing
+/// it, or has not made it yet).
+pub fn count_or(t: &Ticketd, sql: &str, fallback: i64) -> i64 {
+    t.db().query_row(sql, [], |r| r.get(0)).unwrap_or(fallback)
+}
+
+/// What the company's own MTA writes above mail it received from a staff member's client: a
+/// passing DKIM result under its authserv-id, above its Received header.
+pub const DKIM_PASS: &str = "Authentication-Results: mail.example.test; dkim=pass header.d=example.test\r\n\
+    Received: from out.example.test (out.example.test [192.0.2.25]) by mail.example.test (Postfix) with ESMTPS id 9C1";
