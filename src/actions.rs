@@ -5,7 +5,7 @@
 //! Mail an action causes (an assignment notice) is queued in the same transaction; delivery is
 //! the outbox's. Never touches a mailbox.
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::config::{Config, StaffConfig};
 use crate::rules::{Priority, Rules};
@@ -124,7 +124,7 @@ pub fn apply_in(
                     crate::sla::end_next_response(tx, rules, &t, now, None)?;
                 }
                 store::set_status(tx, id, next, now)?;
-                store::add_event(tx, id, now, "status", by_ref, &format!("{} -> {next}", t.status))?;
+                store::add_status_event(tx, id, now, by_ref, &t.status, next, None)?;
                 if t.status == "closed" {
                     store::add_event(tx, id, now, "reopened", by_ref, "")?;
                 }
@@ -147,7 +147,7 @@ pub fn apply_in(
             if t.status != "waiting" {
                 crate::sla::end_next_response(tx, rules, &t, now, None)?;
                 store::set_status(tx, id, "waiting", now)?;
-                store::add_event(tx, id, now, "status", by_ref, &format!("{} -> waiting", t.status))?;
+                store::add_status_event(tx, id, now, by_ref, &t.status, "waiting", None)?;
             }
             let since = store::get_ticket(tx, id)?.and_then(|t| t.waiting_since).unwrap_or(now);
             store::set_wait(tx, id, Some(since), Some(until.timestamp()))?;
@@ -186,8 +186,7 @@ pub fn apply_in(
             format!("ticket {id}: requester {address}")
         }
         Action::Priority(p) => {
-            tx.prepare_cached("UPDATE tickets SET priority = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
-                .execute(params![id, p.as_str(), now])?;
+            store::set_priority(tx, id, p.as_str(), now)?;
             store::add_event(tx, id, now, "priority", by_ref, &format!("{} -> {}", t.priority, p.as_str()))?;
             format!("ticket {id}: priority {}", p.as_str())
         }
@@ -195,8 +194,7 @@ pub fn apply_in(
             if rules.department(name).is_none() {
                 return Err(ActionError::UnknownDepartment(name.clone()));
             }
-            tx.prepare_cached("UPDATE tickets SET department = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
-                .execute(params![id, name, now])?;
+            store::set_department(tx, id, name, now)?;
             store::add_event(tx, id, now, "department", by_ref, &format!("{} -> {name}", t.department))?;
             format!("ticket {id}: department {name}")
         }

@@ -5,7 +5,6 @@
 //! Alerts go through the outbox like every other mail; this module never sends directly.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use crate::config::Config;
 use crate::outbox::compose;
@@ -39,13 +38,7 @@ pub fn raise_in(
     if config.alerts_to.is_empty() {
         return Ok(false);
     }
-    let recent: Option<i64> = conn
-        .prepare_cached(
-            "SELECT id FROM outbox WHERE kind = 'alert' AND message_id LIKE ?1 AND created_at > ?2 LIMIT 1",
-        )?
-        .query_row(params![format!("%.{}@%", alert_key(key)), now.timestamp() - repeat_after_secs], |r| r.get(0))
-        .optional()?;
-    if recent.is_some() {
+    if store::outbox::alert_queued_since(conn, &alert_key(key), now.timestamp() - repeat_after_secs)? {
         return Ok(false);
     }
     let recipients: Vec<String> = config.alerts_to.iter().map(|a| a.to_string()).collect();

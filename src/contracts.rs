@@ -7,7 +7,7 @@
 //! logging: a customer without a contract simply has none.
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::notify::{self, NotifyError};
@@ -40,14 +40,9 @@ fn next_period(period: Period, start: NaiveDate) -> NaiveDate {
 
 /// Minutes logged in [from, to) on tickets of any customer the contract covers.
 fn minutes_used(conn: &Connection, contract: &Contract, from: i64, to: i64) -> Result<i64, store::StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.requester, SUM(e.minutes) FROM time_entries e JOIN tickets t ON t.id = e.ticket_id \
-         WHERE e.at >= ?1 AND e.at < ?2 GROUP BY t.requester",
-    )?;
-    let rows = stmt.query_map(params![from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = store::contracts::minutes_by_requester(conn, from, to)?;
     let mut total = 0;
-    for row in rows {
-        let (requester, minutes) = row?;
+    for (requester, minutes) in rows {
         if contract.customers.iter().any(|g| g.matches(&requester)) {
             total += minutes;
         }
@@ -81,12 +76,7 @@ pub fn after_time_logged(
         if before >= threshold || used < threshold {
             continue;
         }
-        let fresh = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO contract_notices (contract, period_start, level, ticket_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![contract.name, start.to_string(), level, t.id, at])?;
-        if fresh == 0 {
+        if !store::contracts::record_notice(conn, &contract.name, &start.to_string(), level, t.id, at)? {
             continue; // Told already in this period.
         }
         let detail = format!(

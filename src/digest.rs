@@ -16,7 +16,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::outbox::compose::{self, header_safe};
@@ -92,57 +92,23 @@ pub struct Promises {
 }
 
 /// A ticket whose customer waits for staff.
-#[derive(Debug, Default, PartialEq)]
-pub struct Awaiting {
-    pub ticket: i64,
-    pub subject: String,
-    pub department: String,
-    pub assignee: Option<String>,
-    /// Since when the customer has waited.
-    pub since: i64,
-}
+pub use crate::store::stats::Awaiting;
+
+/// How many tickets each list of the digest shows at most.
+const LISTED: usize = 10;
 
 pub fn figures(conn: &Connection, rules: &Rules, since: i64, now: i64) -> Result<Figures, StoreError> {
-    let grouped = |sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    };
-    let open_by_department = grouped(
-        "SELECT department, COUNT(*) FROM tickets WHERE status != 'closed' AND automatic = 0 \
-         GROUP BY department ORDER BY department",
-    )?;
-    let open_by_agent = grouped(
-        "SELECT COALESCE(assignee, '(unassigned)'), COUNT(*) FROM tickets WHERE status != 'closed' \
-         AND automatic = 0 GROUP BY 1 ORDER BY 2 DESC, 1",
-    )?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, subject, requester, created_at FROM tickets WHERE status != 'closed' AND first_response_at IS NULL \
-         AND silent = 0 AND automatic = 0 ORDER BY created_at, id LIMIT 10",
-    )?;
-    let waiting_longest =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT ticket_id, kind, due_at FROM breaches WHERE due_at > ?1 AND due_at <= ?2 ORDER BY due_at, ticket_id",
-    )?;
-    let breaches =
-        stmt.query_map(params![since, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, subject, department, assignee, COALESCE(next_response_from, created_at) AS since FROM tickets \
-         WHERE status IN ('new', 'open') AND awaiting = 'staff' AND automatic = 0 AND silent = 0 \
-         ORDER BY since, id LIMIT 10",
-    )?;
-    let awaiting_staff = stmt
-        .query_map([], |r| {
-            Ok(Awaiting {
-                ticket: r.get("id")?,
-                subject: r.get("subject")?,
-                department: r.get("department")?,
-                assignee: r.get("assignee")?,
-                since: r.get("since")?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let open_by_department = store::stats::open_by_department(conn)?;
+    let open_by_agent = store::stats::open_by_agent(conn)?;
+    let waiting_longest = store::stats::unanswered_oldest(conn, LISTED)?
+        .into_iter()
+        .map(|t| (t.id, t.subject, t.requester, t.created_at))
+        .collect();
+    let breaches = store::stats::breaches_missed_between(conn, since, now)?
+        .into_iter()
+        .map(|b| (b.ticket, b.kind, b.due_at))
+        .collect();
+    let awaiting_staff = store::stats::awaiting_staff_longest(conn, LISTED)?;
     let day = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default().date_naive();
     let stats = crate::stats::compute(conn, rules, day(since), day(now))?;
     let compliance =
@@ -367,11 +333,7 @@ pub fn send_if_due(
     let Ok(schedule) = config.digest.every.parse::<Schedule>() else { return Ok(false) };
     let Some(slot) = schedule.latest(config.digest.timezone, now) else { return Ok(false) };
     let tx = store.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let last: Option<i64> = tx
-        .prepare_cached("SELECT MAX(slot) FROM digests")?
-        .query_row([], |r| r.get::<_, Option<i64>>(0))
-        .optional()?
-        .flatten();
+    let last = store::stats::last_digest_slot(&tx)?;
     if last.is_some_and(|l| l >= slot.timestamp()) {
         return Ok(false);
     }
@@ -393,8 +355,7 @@ pub fn send_if_due(
             created_at: now.timestamp(),
         },
     )?;
-    tx.prepare_cached("INSERT INTO digests (slot, sent_at) VALUES (?1, ?2)")?
-        .execute(params![slot.timestamp(), now.timestamp()])?;
+    store::stats::record_digest(&tx, slot.timestamp(), now.timestamp())?;
     tx.commit()?;
     tracing::info!(slot = %slot, recipients = to.len(), "digest queued");
     Ok(true)
@@ -402,6 +363,8 @@ pub fn send_if_due(
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::params;
+
     use super::*;
 
     const RULES: &str = r#"
@@ -457,7 +420,7 @@ sla = "standard"
         };
         let close = |t: i64, by: &str, when: &str| {
             store::set_status(c, t, "closed", at(when)).unwrap();
-            store::add_event(c, t, at(when), "status", Some(by), "open -> closed").unwrap();
+            store::add_status_event(c, t, at(when), Some(by), "open", "closed", None).unwrap();
         };
         let rate = |t: i64, score: i64, scale: &str, when: &str| {
             let rating =

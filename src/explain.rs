@@ -4,7 +4,6 @@
 //!
 //! Writes nothing: the database is opened read-only, and only when it exists.
 
-use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 
 use crate::config::MailboxConfig;
@@ -12,6 +11,7 @@ use crate::filter::{self, Class};
 use crate::parse::ParsedMessage;
 use crate::pipeline::{self, Pipeline};
 use crate::scan::ScanResult;
+use crate::store::Store;
 use crate::thread::{self, ThreadInput, Threading};
 
 pub fn explain(
@@ -22,8 +22,9 @@ pub fn explain(
     scan: Option<&ScanResult>,
     now: i64,
 ) -> Value {
-    let conn = read_only(&p.config.database.path);
-    let own = conn.as_ref().is_some_and(|c| pipeline::sent_by_ticketd(c, message).unwrap_or(false));
+    let store = Store::open_read_only(&p.config.database.path).ok();
+    let conn = store.as_ref().map(Store::conn);
+    let own = conn.is_some_and(|c| pipeline::sent_by_ticketd(c, message).unwrap_or(false));
     let d = pipeline::decide(p, message, mailbox, from_sent_folder, scan, own);
     let (spam_reasons, score) = filter::spam_verdict(message, &p.config.spam, scan);
     let automatic = filter::automatic_reasons(message);
@@ -36,7 +37,7 @@ pub fn explain(
             now,
             reopen_window_secs: p.config.tickets.reopen_window.as_secs() as i64,
         };
-        thread::thread(&input, &pipeline::ThreadLookup { conn: &conn, tickets: &p.config.tickets }).ok()
+        thread::thread(&input, &pipeline::ThreadLookup { conn, tickets: &p.config.tickets }).ok()
     });
     let joins = match threads {
         Some(Threading::Join { ticket, .. }) => Some(ticket),
@@ -85,13 +86,6 @@ pub fn explain(
         "subject": message.subject,
         "flags": message.flags,
     })
-}
-
-fn read_only(path: &std::path::Path) -> Option<Connection> {
-    if !path.exists() {
-        return None;
-    }
-    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).ok()
 }
 
 /// The explanation for people.

@@ -73,7 +73,7 @@ mod tests {
     }
 
     fn ack_sent(conn: &Connection, ticket: i64, to: &str, at: i64) {
-        outbox::enqueue(
+        let id = outbox::enqueue(
             conn,
             &outbox::NewOutgoing {
                 ticket_id: Some(ticket),
@@ -86,7 +86,7 @@ mod tests {
             },
         )
         .unwrap();
-        conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?1 WHERE ticket_id = ?2", [at, ticket]).unwrap();
+        outbox::mark_sent(conn, id, at).unwrap();
     }
 
     #[test]

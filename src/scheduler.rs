@@ -107,14 +107,14 @@ fn take_steps(
             }
             Action::Snooze => {
                 store::set_status(tx, ticket, "open", at)?;
-                store::add_event(tx, ticket, at, "status", Some(TICKETD), "waiting -> open: the snooze ended")?;
+                store::add_status_event(tx, ticket, at, Some(TICKETD), "waiting", "open", Some("the snooze ended"))?;
                 report.snoozes += 1;
                 store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone())
             }
             Action::AutoClose => {
                 crate::sla::end_next_response(tx, rules, &t, at, None)?;
                 store::set_status(tx, ticket, "closed", at)?;
-                store::add_event(tx, ticket, at, "status", Some(TICKETD), "waiting -> closed: close_after")?;
+                store::add_status_event(tx, ticket, at, Some(TICKETD), "waiting", "closed", Some("close_after"))?;
                 report.closed += 1;
                 let closed = store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone());
                 notify::closed(tx, config, rules, &closed, now)?;

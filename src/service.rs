@@ -24,10 +24,7 @@ fn send(states: &[NotifyState<'_>]) {
 
 /// The one-line status: mailboxes, open tickets, outbox depth.
 pub fn status_line(config: &Config, store: &Store) -> Result<String, crate::store::StoreError> {
-    let open: i64 = store
-        .conn()
-        .prepare_cached("SELECT COUNT(*) FROM tickets WHERE status != 'closed'")?
-        .query_row([], |r| r.get(0))?;
+    let open = crate::store::open_ticket_count(store.conn())?;
     let outbox = crate::store::outbox::pending_count(store.conn())?;
     let mailboxes = config.mailboxes.len();
     Ok(format!(

@@ -44,11 +44,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::rules::Rules;
-use crate::store::StoreError;
+use crate::store::stats::PeriodTicket;
+use crate::store::{self, StoreError};
 
 #[derive(Debug, Default, Serialize, PartialEq)]
 pub struct DepartmentStats {
@@ -121,54 +122,6 @@ pub fn nearest_rank(sorted: &[i64], p: u32) -> Option<i64> {
     sorted.get(rank - 1).copied()
 }
 
-struct Row {
-    id: i64,
-    department: String,
-    requester: String,
-    created_at: i64,
-    closed_at: Option<i64>,
-    status: String,
-    first_response_at: Option<i64>,
-    first_response_by: Option<String>,
-    silent: bool,
-    eta: Option<i64>,
-    /// Who closed it last: the `by` of the closing status event at `closed_at` (a merge writes
-    /// none).
-    closer: Option<String>,
-}
-
-/// The status events that close a ticket, in SQL over the events table aliased `$e`: "open ->
-/// closed" by a person, "waiting -> closed: close_after" by the scheduler.
-macro_rules! closing {
-    ($e:literal) => {
-        concat!(
-            "(",
-            $e,
-            ".kind = 'status' AND (",
-            $e,
-            ".detail LIKE '%-> closed' OR ",
-            $e,
-            ".detail LIKE '%-> closed:%'))"
-        )
-    };
-}
-
-/// Who closed ticket `ticket` last at or before `at`, in SQL (a scalar subquery); `ticket` and
-/// `at` are SQL expressions of the outer query.
-macro_rules! closer_before {
-    ($ticket:literal, $at:literal) => {
-        concat!(
-            "(SELECT c.by FROM events c WHERE c.ticket_id = ",
-            $ticket,
-            " AND ",
-            closing!("c"),
-            " AND c.at <= ",
-            $at,
-            " ORDER BY c.at DESC, c.id DESC LIMIT 1)"
-        )
-    };
-}
-
 /// Per department or agent, what its figures are made of.
 #[derive(Default)]
 struct Tally {
@@ -224,31 +177,7 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
     let wide_from = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() - 86_400;
     let wide_to = (to + chrono::Duration::days(2)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp();
 
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT id, department, requester, created_at, closed_at, status, first_response_at, first_response_by, \
-         silent, eta, (SELECT c.by FROM events c WHERE c.ticket_id = tickets.id AND ",
-        closing!("c"),
-        " AND c.at = tickets.closed_at ORDER BY c.id DESC LIMIT 1) AS closer \
-         FROM tickets WHERE automatic = 0 AND ((created_at >= ?1 AND created_at < ?2) \
-         OR (closed_at >= ?1 AND closed_at < ?2) OR (first_response_at >= ?1 AND first_response_at < ?2))",
-    ))?;
-    let tickets: Vec<Row> = stmt
-        .query_map(params![wide_from, wide_to], |r| {
-            Ok(Row {
-                id: r.get(0)?,
-                department: r.get(1)?,
-                requester: r.get(2)?,
-                created_at: r.get(3)?,
-                closed_at: r.get(4)?,
-                status: r.get(5)?,
-                first_response_at: r.get(6)?,
-                first_response_by: r.get(7)?,
-                silent: r.get(8)?,
-                eta: r.get(9)?,
-                closer: r.get(10)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let tickets = store::stats::tickets_created_closed_or_answered(conn, wide_from, wide_to)?;
     let breaches_of =
         |ticket: i64| -> Result<Vec<(String, i64)>, StoreError> { crate::store::sla::breaches(conn, ticket) };
     let working = |department: &str, a: i64, b: i64| -> i64 {
@@ -262,7 +191,7 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
     };
     // Working time from receipt to `closed`, less the resolution clock's pauses before it (a
     // pause still open at the closing ends there; the closing's own pause starts there).
-    let resolution = |t: &Row, closed: i64| -> Result<i64, StoreError> {
+    let resolution = |t: &PeriodTicket, closed: i64| -> Result<i64, StoreError> {
         let mut paused: Vec<(i64, i64)> = crate::store::sla::pauses(conn, t.id)?
             .into_iter()
             .map(|(paused, resumed)| (paused.max(t.created_at), resumed.unwrap_or(closed).min(closed)))
@@ -357,37 +286,19 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
     }
 
     // Breaches by the due time they missed.
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.department, b.due_at FROM breaches b JOIN tickets t ON t.id = b.ticket_id \
-         WHERE t.automatic = 0 AND b.due_at >= ?1 AND b.due_at < ?2",
-    )?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-        let (name, due) = row?;
-        if within(&name, due) {
-            department(&mut departments, &name).0.breaches += 1;
+    for b in store::stats::breaches_due_between(conn, wide_from, wide_to)? {
+        if within(&b.department, b.due_at) {
+            department(&mut departments, &b.department).0.breaches += 1;
         }
     }
     // Next-response cycles that ended in the period: in time when they ended by their due time.
-    let mut stmt = conn.prepare_cached(
-        "SELECT n.department, n.ended_by, n.ended_at, n.due_at FROM next_responses n \
-         JOIN tickets t ON t.id = n.ticket_id \
-         WHERE t.automatic = 0 AND n.due_at IS NOT NULL AND n.ended_at >= ?1 AND n.ended_at < ?2",
-    )?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| {
-        Ok((
-            r.get::<_, String>("department")?,
-            r.get::<_, Option<String>>("ended_by")?,
-            r.get::<_, i64>("ended_at")?,
-            r.get::<_, i64>("due_at")?,
-        ))
-    })? {
-        let (department, by, ended, due) = row?;
-        if within(&department, ended) {
-            let met = u64::from(ended <= due);
-            let d = next_by_department.entry(department).or_default();
+    for n in store::stats::next_responses_ended(conn, wide_from, wide_to)? {
+        if within(&n.department, n.ended_at) {
+            let met = u64::from(n.ended_at <= n.due_at);
+            let d = next_by_department.entry(n.department).or_default();
             d.0 += met;
             d.1 += 1;
-            if let Some(by) = by {
+            if let Some(by) = n.ended_by {
                 let a = next_by_agent.entry(by).or_default();
                 a.0 += met;
                 a.1 += 1;
@@ -395,120 +306,61 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
         }
     }
     // Cycles still running whose due time passed in the period: decided, and missed.
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.department, b.due_at FROM breaches b JOIN tickets t ON t.id = b.ticket_id \
-         WHERE t.automatic = 0 AND b.kind = 'next_response' AND b.cycle = t.next_response_from \
-         AND b.due_at >= ?1 AND b.due_at < ?2",
-    )?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-        let (department, due) = row?;
-        if within(&department, due) {
-            next_by_department.entry(department).or_default().1 += 1;
+    for b in store::stats::running_next_response_breaches(conn, wide_from, wide_to)? {
+        if within(&b.department, b.due_at) {
+            next_by_department.entry(b.department).or_default().1 += 1;
         }
     }
     // Responses by agent (staff messages received in the period).
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.department, m.from_addr, m.received_at FROM messages m JOIN tickets t ON t.id = m.ticket_id \
-         WHERE t.automatic = 0 AND m.kind = 'staff' AND m.received_at >= ?1 AND m.received_at < ?2 \
-         AND m.from_addr IS NOT NULL",
-    )?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-    })? {
-        let (department, by, at) = row?;
-        if within(&department, at) {
-            agent(&mut agents, &by).0.responses += 1;
+    for r in store::stats::staff_responses(conn, wide_from, wide_to)? {
+        if within(&r.department, r.at) {
+            agent(&mut agents, &r.by).0.responses += 1;
         }
     }
     // Tickets closed by each agent (the status events that closed them).
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT t.department, e.by, e.at FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.automatic = 0 AND ",
-        closing!("e"),
-        " AND e.by IS NOT NULL AND e.at >= ?1 AND e.at < ?2",
-    ))?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-    })? {
-        let (department, by, at) = row?;
-        if within(&department, at) {
-            agent(&mut agents, &by).0.closed += 1;
+    for c in store::status::closings(conn, wide_from, wide_to)? {
+        if within(&c.department, c.at) {
+            agent(&mut agents, &c.by).0.closed += 1;
         }
     }
     // Reopens, by the department and by whoever had closed the ticket just before.
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT t.department, e.at, ",
-        closer_before!("e.ticket_id", "e.at"),
-        " FROM events e JOIN tickets t ON t.id = e.ticket_id \
-         WHERE t.automatic = 0 AND e.kind = 'reopened' AND e.at >= ?1 AND e.at < ?2",
-    ))?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
-    })? {
-        let (name, at, closer) = row?;
-        if within(&name, at) {
-            department(&mut departments, &name).0.reopened += 1;
-            if let Some(by) = closer {
+    for r in store::stats::reopens(conn, wide_from, wide_to)? {
+        if within(&r.department, r.at) {
+            department(&mut departments, &r.department).0.reopened += 1;
+            if let Some(by) = r.closer {
                 agent(&mut agents, &by).0.reopened += 1;
             }
         }
     }
     // Ratings given in the period, by the department and by whoever had closed the ticket.
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT t.department, r.score, r.scale, r.at, ",
-        closer_before!("r.ticket_id", "r.at"),
-        " FROM ratings r JOIN tickets t ON t.id = r.ticket_id \
-         WHERE t.automatic = 0 AND r.at >= ?1 AND r.at < ?2",
-    ))?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, Option<String>>(4)?,
-        ))
-    })? {
-        let (name, score, scale, at, closer) = row?;
-        if !within(&name, at) {
+    for r in store::stats::ratings_given(conn, wide_from, wide_to)? {
+        if !within(&r.department, r.at) {
             continue;
         }
-        let count = |tally: &mut Tally| match scale.as_str() {
-            "nps" => tally.nps.push(score),
-            _ => tally.csat.push(score),
+        let count = |tally: &mut Tally| match r.scale.as_str() {
+            "nps" => tally.nps.push(r.score),
+            _ => tally.csat.push(r.score),
         };
-        let d = department(&mut departments, &name);
+        let d = department(&mut departments, &r.department);
         d.0.ratings += 1;
         count(&mut d.1);
-        if let Some(by) = closer {
-            let a = agent(&mut agents, &by);
+        if let Some(by) = &r.closer {
+            let a = agent(&mut agents, by);
             a.0.ratings += 1;
             count(&mut a.1);
         }
     }
     // Hours logged, by department, agent and customer domain.
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.department, e.agent, t.requester, e.minutes, e.at FROM time_entries e JOIN tickets t ON t.id = e.ticket_id \
-         WHERE t.automatic = 0 AND e.at >= ?1 AND e.at < ?2",
-    )?;
-    for row in stmt.query_map(params![wide_from, wide_to], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })? {
-        let (name, by, requester, minutes, at) = row?;
-        if !within(&name, at) {
+    for e in store::stats::time_logged(conn, wide_from, wide_to)? {
+        if !within(&e.department, e.at) {
             continue;
         }
-        let hours = minutes as f64 / 60.0;
-        department(&mut departments, &name).0.hours_logged += hours;
-        if let Some(by) = by {
+        let hours = e.minutes as f64 / 60.0;
+        department(&mut departments, &e.department).0.hours_logged += hours;
+        if let Some(by) = e.agent {
             agent(&mut agents, &by).0.hours_logged += hours;
         }
-        let domain = requester.rsplit_once('@').map(|(_, d)| d).unwrap_or("").to_string();
+        let domain = e.requester.rsplit_once('@').map(|(_, d)| d).unwrap_or("").to_string();
         let c = customers.entry(domain.clone()).or_default();
         c.domain = domain;
         c.hours_logged += hours;
@@ -761,6 +613,8 @@ pub fn csv(s: &Stats) -> String {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::params;
+
     use super::*;
 
     const RULES: &str = r#"
@@ -821,11 +675,7 @@ sla = "standard"
             .unwrap();
         };
         let closed_by = |t: i64, by: &str, when: &str| {
-            c.execute(
-                "INSERT INTO events (ticket_id, at, kind, by, detail) VALUES (?1, ?2, 'status', ?3, 'open -> closed')",
-                params![t, at(when), by],
-            )
-            .unwrap();
+            crate::store::add_status_event(c, t, at(when), Some(by), "open", "closed", None).unwrap();
         };
         let time = |t: i64, by: &str, minutes: i64, when: &str| {
             crate::store::add_time(c, t, Some(by), minutes, at(when)).unwrap()
@@ -1036,15 +886,18 @@ sla = "standard"
         let event = |t: i64, when: &str, kind: &str, by: Option<&str>, detail: &str| {
             crate::store::add_event(c, t, at(when), kind, by, detail).unwrap()
         };
+        let status_event = |t: i64, when: &str, by: Option<&str>, from: &str, to: &str, why: Option<&str>| {
+            crate::store::add_status_event(c, t, at(when), by, from, to, why).unwrap()
+        };
         // Closing as `tickets close` does it: the status, and an event naming the closer.
         let close = |t: i64, by: &str, when: &str| {
             status(t, "closed", when);
-            event(t, when, "status", Some(by), "open -> closed");
+            status_event(t, when, Some(by), "open", "closed", None);
         };
         // The customer's reply to a closed ticket.
         let reopen = |t: i64, who: &str, when: &str| {
             status(t, "open", when);
-            event(t, when, "status", None, "closed -> open: reopened by the customer's reply");
+            status_event(t, when, None, "closed", "open", Some("reopened by the customer's reply"));
             event(t, when, "reopened", Some(who), "");
         };
         let eta = |t: i64, when: &str| crate::store::set_eta(c, t, Some(at(when))).unwrap();
@@ -1088,7 +941,7 @@ sla = "standard"
         let p3 = ticket("support", "cili@customer.test", "2026-11-10 09:00");
         status(p3, "waiting", "2026-11-10 10:00");
         status(p3, "closed", "2026-11-13 10:00");
-        event(p3, "2026-11-13 10:00", "status", Some("ticketd"), "waiting -> closed: close_after");
+        status_event(p3, "2026-11-13 10:00", Some("ticketd"), "waiting", "closed", Some("close_after"));
         rate(p3, 0, "nps", "2026-11-13 12:00");
         // P4 (support): October, closed by bob and rated then (outside the period); the
         // customer reopens it on Monday 2026-11-09: a reopen in the period, of bob's closing.
@@ -1128,7 +981,7 @@ sla = "standard"
         let b4 = ticket("billing", "boss@acme.test", "2026-11-12 09:00");
         close(b4, alice, "2026-11-12 10:00");
         status(b4, "open", "2026-11-12 11:00");
-        event(b4, "2026-11-12 11:00", "status", Some(bob), "closed -> open");
+        status_event(b4, "2026-11-12 11:00", Some(bob), "closed", "open", None);
         event(b4, "2026-11-12 11:00", "reopened", Some(bob), "");
         // B5: Thursday 09:00, closed by a merge at 11:00 (no closing event): 7200 s for the
         // department, nobody's.

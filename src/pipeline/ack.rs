@@ -91,18 +91,14 @@ pub fn sender_for(
     crate::config::NamedAddress { name: p.config.smtp.from.name.clone(), address: mailbox.address.clone() }
 }
 
+/// Acknowledgements queued in the last hour, to anyone.
 pub(super) fn all_recent_acks(tx: &Connection, now: i64) -> Result<i64, StoreError> {
-    Ok(tx
-        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND created_at > ?1")?
-        .query_row([now - 3600], |r| r.get(0))?)
+    store::outbox::acks_since(tx, now - 3600)
 }
 
+/// Acknowledgements queued in the last hour to `address` alone.
 pub(super) fn recent_acks(tx: &Connection, address: &str, now: i64) -> Result<i64, StoreError> {
-    Ok(tx
-        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE kind = 'ack' AND recipients = ?1 AND created_at > ?2")?
-        .query_row(rusqlite::params![serde_json::to_string(&[address]).unwrap_or_default(), now - 3600], |r| {
-            r.get(0)
-        })?)
+    store::outbox::acks_to_since(tx, address, now - 3600)
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ pub(super) fn file_message(
                     store::set_status(tx, ticket, next, at)?;
                     let what =
                         if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
-                    store::add_event(tx, ticket, at, "status", None, &format!("{} -> {next}: {what}", t.status))?;
+                    store::add_status_event(tx, ticket, at, None, &t.status, next, Some(what))?;
                     if t.status == "closed" {
                         store::add_event(tx, ticket, at, "reopened", Some(sender), "")?;
                     }
@@ -210,7 +210,7 @@ pub(super) fn file_message(
                 }
                 if t.status == "new" {
                     store::set_status(tx, ticket, "open", at)?;
-                    store::add_event(tx, ticket, at, "status", Some(by), "new -> open: staff responded")?;
+                    store::add_status_event(tx, ticket, at, Some(by), "new", "open", Some("staff responded"))?;
                 }
             }
             // A bounce marks the requester only when it names mail ticketd sent to them.
@@ -566,16 +566,12 @@ pub(super) fn apply_commands(
     let mut done = Vec::new();
     for (action, line) in commands.actions.iter().zip(&commands.lines) {
         // Each command on its own: one that fails leaves the others standing.
-        tx.execute_batch("SAVEPOINT command")?;
-        match crate::actions::apply_in(tx, p.config, p.rules, ticket, action, Some(by), now.timestamp()) {
-            Ok(summary) => {
-                tx.execute_batch("RELEASE command")?;
-                done.push(summary);
-            }
-            Err(e) => {
-                tx.execute_batch("ROLLBACK TO command; RELEASE command")?;
-                invalid.push((line.clone(), e.to_string()));
-            }
+        let applied = store::on_savepoint(tx, "command", || {
+            crate::actions::apply_in(tx, p.config, p.rules, ticket, action, Some(by), now.timestamp())
+        })?;
+        match applied {
+            Ok(summary) => done.push(summary),
+            Err(e) => invalid.push((line.clone(), e.to_string())),
         }
     }
     tracing::info!(ticket, by, done = done.len(), refused = invalid.len(), "email commands");
@@ -617,13 +613,8 @@ pub(super) fn returned_own_ids(raw: &[u8]) -> Vec<String> {
 
 /// What a message of ticketd's own is, by the outbox row that sent it.
 pub(super) fn own_kind(tx: &Connection, m: &ParsedMessage) -> Result<String, StoreError> {
-    let kind: Option<String> = match &m.message_id {
-        Some(mid) => {
-            use rusqlite::OptionalExtension;
-            tx.prepare_cached("SELECT kind FROM outbox WHERE message_id = ?1")?
-                .query_row([mid], |r| r.get(0))
-                .optional()?
-        }
+    let kind = match &m.message_id {
+        Some(mid) => store::outbox::kind_of(tx, mid)?,
         None => None,
     };
     Ok(kind.unwrap_or_else(|| "ack".into()))

@@ -27,17 +27,10 @@ pub struct Released {
 /// Turns a held spam message into a ticket as if it had just arrived (docs/message-handling.md): classified
 /// again without the spam verdict, acknowledged, its clock starting `now`.
 pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc>) -> Result<Released, IngestError> {
-    use rusqlite::OptionalExtension;
     let tx = store.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // The held message's bytes, mailbox and folder.
-    type HeldRow = (Option<Vec<u8>>, Option<String>, Option<String>);
-    let row: Option<HeldRow> = tx
-        .prepare_cached(
-            "SELECT raw, mailbox, folder FROM messages WHERE id = ?1 AND kind = 'spam' AND ticket_id IS NULL",
-        )?
-        .query_row([held], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((Some(raw), mailbox, folder)) = row else { return Err(IngestError::NotHeld(held)) };
+    let Some(store::HeldMessage { raw: Some(raw), mailbox, folder }) = store::held_message(&tx, held)? else {
+        return Err(IngestError::NotHeld(held));
+    };
     let mb = p
         .config
         .mailboxes
@@ -62,9 +55,7 @@ pub fn release(store: &mut Store, p: &Pipeline<'_>, held: i64, now: DateTime<Utc
         import_silently: false,
         truncated: false,
     };
-    tx.prepare_cached("DELETE FROM message_refs WHERE message_id = ?1")?.execute([held])?;
-    tx.prepare_cached("DELETE FROM attachments WHERE message_id = ?1")?.execute([held])?;
-    tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?.execute([held])?;
+    store::delete_message(&tx, held)?;
     let attachments = store_attachments(&p.config.database.data_dir, &message)?;
     let stored = Stored {
         message: &message,

@@ -6,9 +6,12 @@
 
 pub mod addresses;
 mod checkpoint;
+pub mod contracts;
 pub mod outbox;
 mod schema;
 pub mod sla;
+pub mod stats;
+pub mod status;
 pub mod sync;
 pub mod tickets;
 
@@ -19,6 +22,7 @@ use rusqlite::Connection;
 
 pub use checkpoint::Checkpointer;
 pub use schema::SCHEMA_VERSION;
+pub use status::add_status_event;
 pub use tickets::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -119,11 +123,19 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::Missing(path.display().to_string()));
         }
-        use rusqlite::OpenFlags;
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let conn = read_only_connection(path)?;
         conn.busy_timeout(Duration::from_secs(30))?;
         Ok(Store { conn })
+    }
+
+    /// Opens an existing database read-only as it is, for a look that can do without it
+    /// (`explain`): no schema check, no migration, no waiting on locks. A missing file is an
+    /// error that says so.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        Ok(Store { conn: read_only_connection(path)? })
     }
 
     /// Tunes a connection that delivers the outbox (and runs the scheduler beside it).
@@ -179,6 +191,29 @@ impl Store {
         }
         written
     }
+}
+
+fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    Ok(Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?)
+}
+
+/// Runs `work` on a savepoint `name` of the caller's transaction: what it wrote stays when it
+/// returns Ok and is undone when it returns Err, the transaction going on either way. `name`
+/// is an SQL identifier chosen by the caller, never input. The outer Result is the store's,
+/// the inner one `work`'s.
+pub fn on_savepoint<T, E>(
+    conn: &Connection,
+    name: &str,
+    work: impl FnOnce() -> Result<T, E>,
+) -> Result<Result<T, E>, StoreError> {
+    conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+    let done = work();
+    match &done {
+        Ok(_) => conn.execute_batch(&format!("RELEASE {name}"))?,
+        Err(_) => conn.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?,
+    }
+    Ok(done)
 }
 
 /// The folder a file is in ("." for a bare name).

@@ -86,6 +86,42 @@ pub fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.prepare_cached("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")?.query_row([], |r| r.get(0))?)
 }
 
+/// The kind of the mail queued with `message_id` ("ack", "alert", ...), if it is in the outbox.
+pub fn kind_of(conn: &Connection, message_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT kind FROM outbox WHERE message_id = ?1")?
+        .query_row([message_id], |r| r.get("kind"))
+        .optional()?)
+}
+
+/// How many acknowledgements were queued after `since`, to anyone.
+pub fn acks_since(conn: &Connection, since: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) AS acks FROM outbox WHERE kind = 'ack' AND created_at > ?1")?
+        .query_row([since], |r| r.get("acks"))?)
+}
+
+/// How many acknowledgements were queued after `since` to `address` alone.
+pub fn acks_to_since(conn: &Connection, address: &str, since: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) AS acks FROM outbox WHERE kind = 'ack' AND recipients = ?1 AND created_at > ?2",
+        )?
+        .query_row(params![serde_json::to_string(&[address]).unwrap_or_default(), since], |r| r.get("acks"))?)
+}
+
+/// Whether an alert whose Message-ID carries `.{key}@` was queued after `since`. `key` holds
+/// only letters, digits and '-' (no LIKE wildcards).
+pub fn alert_queued_since(conn: &Connection, key: &str, since: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM outbox WHERE kind = 'alert' AND message_id LIKE ?1 AND created_at > ?2 LIMIT 1",
+        )?
+        .query_row(params![format!("%.{key}@%"), since], |r| r.get("id"))
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Claims a due row for one delivery attempt: its next attempt moves `lease` seconds ahead, so
 /// a second process (the daemon beside `run --once` or a shell command) does not send it too.
 /// False when someone else claimed it first.

@@ -364,6 +364,36 @@ pub fn quarantine(conn: &Connection) -> Result<Vec<Held>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A message held in the quarantine, as it came.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldMessage {
+    /// None when the raw bytes were not kept.
+    pub raw: Option<Vec<u8>>,
+    pub mailbox: Option<String>,
+    pub folder: Option<String>,
+}
+
+/// The held message `id`: spam stored without a ticket. None for any other message.
+pub fn held_message(conn: &Connection, id: i64) -> Result<Option<HeldMessage>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT raw, mailbox, folder FROM messages WHERE id = ?1 AND kind = 'spam' AND ticket_id IS NULL",
+        )?
+        .query_row([id], |r| {
+            Ok(HeldMessage { raw: r.get("raw")?, mailbox: r.get("mailbox")?, folder: r.get("folder")? })
+        })
+        .optional()?)
+}
+
+/// Deletes message `id` with its references and attachment rows (a held message being filed
+/// again; the attachment files stay, content-addressed).
+pub fn delete_message(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM message_refs WHERE message_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM attachments WHERE message_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
 pub fn touch_ticket(conn: &Connection, id: i64, at: i64) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE tickets SET updated_at = MAX(updated_at, ?2) WHERE id = ?1")?
         .execute(params![id, at])?;
@@ -448,6 +478,27 @@ pub fn set_requester(conn: &Connection, id: i64, address: &str, at: i64) -> Resu
     )?
     .execute(params![id, address, at])?;
     Ok(())
+}
+
+/// Sets a ticket's priority ("low", "normal", "high", "urgent").
+pub fn set_priority(conn: &Connection, id: i64, priority: &str, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET priority = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
+        .execute(params![id, priority, at])?;
+    Ok(())
+}
+
+/// Moves a ticket to another department.
+pub fn set_department(conn: &Connection, id: i64, department: &str, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tickets SET department = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1")?
+        .execute(params![id, department, at])?;
+    Ok(())
+}
+
+/// How many tickets are not closed (automatic ones included).
+pub fn open_ticket_count(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) AS tickets FROM tickets WHERE status != 'closed'")?
+        .query_row([], |r| r.get("tickets"))?)
 }
 
 /// Sets or ends (None) a ticket's running next-response clock.
