@@ -74,16 +74,15 @@ pub(super) fn store_batch(
         let poison = message.flags.iter().any(|f| f.starts_with("poison: "));
         // Each message on its own savepoint: one that does not fit on the disk is left on the
         // server for a later pass, and the others are stored.
-        tx.execute_batch("SAVEPOINT message").map_err(store::StoreError::from)?;
-        let outcome = match pipeline::ingest_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now())
-        {
+        let ingested = store::on_savepoint(&tx, "message", || {
+            pipeline::ingest_in(&tx, pipeline, &origin, raw, message, scans.get(&meta.uid), clock.now())
+        })?;
+        let outcome = match ingested {
             Ok(outcome) => {
-                tx.execute_batch("RELEASE message").map_err(store::StoreError::from)?;
                 store::sync::clear_deferred(&tx, &cfg.name, folder, uidvalidity, meta.uid)?;
                 outcome
             }
             Err(e) if e.is_disk_full() => {
-                tx.execute_batch("ROLLBACK TO message; RELEASE message").map_err(store::StoreError::from)?;
                 tracing::error!(
                     mailbox = %cfg.name, folder, uid = meta.uid, error = %e,
                     "no space left to store this message; it stays on the server and is tried again"
