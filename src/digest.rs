@@ -15,52 +15,13 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::outbox::compose::{self, header_safe};
 use crate::rules::Rules;
 use crate::store::{self, StoreError};
-
-/// When digests go out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Schedule {
-    Daily(NaiveTime),
-    Weekdays(NaiveTime),
-    Weekly(Weekday, NaiveTime),
-}
-
-impl std::str::FromStr for Schedule {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Schedule, String> {
-        let bad = || format!("every = {text:?}: write \"daily 08:00\", \"weekdays 08:00\" or \"weekly mon 08:00\"");
-        let parts: Vec<&str> = text.split_whitespace().collect();
-        let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| bad());
-        match parts.as_slice() {
-            ["daily", t] => Ok(Schedule::Daily(time(t)?)),
-            ["weekdays", t] => Ok(Schedule::Weekdays(time(t)?)),
-            ["weekly", day, t] => Ok(Schedule::Weekly(day.parse().map_err(|_| bad())?, time(t)?)),
-            _ => Err(bad()),
-        }
-    }
-}
-
-impl Schedule {
-    /// The latest scheduled moment at or before `now`, in `zone`.
-    pub fn latest(&self, zone: chrono_tz::Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let today = now.with_timezone(&zone).date_naive();
-        (0..8).map(|back| today - chrono::Duration::days(back)).find_map(|day| {
-            let (fits, time) = match *self {
-                Schedule::Daily(t) => (true, t),
-                Schedule::Weekdays(t) => (!matches!(day.weekday(), Weekday::Sat | Weekday::Sun), t),
-                Schedule::Weekly(d, t) => (day.weekday() == d, t),
-            };
-            let at = zone.from_local_datetime(&day.and_time(time)).earliest()?.with_timezone(&Utc);
-            (fits && at <= now).then_some(at)
-        })
-    }
-}
 
 /// What the digest reports, read from the store.
 #[derive(Debug, Default, PartialEq)]
@@ -330,7 +291,7 @@ pub fn send_if_due(
     if config.digest.to.is_empty() {
         return Ok(false);
     }
-    let Ok(schedule) = config.digest.every.parse::<Schedule>() else { return Ok(false) };
+    let schedule = config.digest.every;
     let Some(slot) = schedule.latest(config.digest.timezone, now) else { return Ok(false) };
     let tx = store.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let last = store::stats::last_digest_slot(&tx)?;
@@ -364,6 +325,8 @@ pub fn send_if_due(
 #[cfg(test)]
 mod tests {
     use rusqlite::params;
+
+    use crate::config::Schedule;
 
     use super::*;
 

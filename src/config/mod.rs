@@ -19,7 +19,7 @@ pub use domains::PUBLIC_MAIL_DOMAINS;
 use raw::*;
 pub use raw::{InitialSync, LogFormat, SmtpAuth, TrustSource};
 pub use secret::SecretSource;
-pub use values::{Address, AddressGlob, ByteSize, HumanDuration, NamedAddress, Security};
+pub use values::{Address, AddressGlob, ByteSize, HumanDuration, NamedAddress, Schedule, Security};
 
 /// A configuration mistake, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,7 +227,7 @@ pub struct LogConfig {
 #[derive(Debug, Clone)]
 pub struct DigestConfig {
     pub to: Vec<Address>,
-    pub every: String,
+    pub every: Schedule,
     pub timezone: chrono_tz::Tz,
 }
 
@@ -353,9 +353,7 @@ impl Config {
         if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
             return Err(at(raw.log.level.span(), format!("unknown log level {level:?}")));
         }
-        if let Err(message) = raw.digest.every.get_ref().parse::<crate::digest::Schedule>() {
-            return Err(at(raw.digest.every.span(), message));
-        }
+        let every: Schedule = raw.digest.every.get_ref().parse().map_err(|m| at(raw.digest.every.span(), m))?;
         let timezone: chrono_tz::Tz = raw.digest.timezone.get_ref().parse().map_err(|_| {
             at(raw.digest.timezone.span(), format!("unknown time zone {:?}", raw.digest.timezone.get_ref()))
         })?;
@@ -497,7 +495,7 @@ impl Config {
             http_max_connections: *raw.http.max_connections.get_ref() as usize,
             http_public_url: raw.http.public_url.get_ref().trim().trim_end_matches('/').to_string(),
             log: LogConfig { format: raw.log.format, level },
-            digest: DigestConfig { to: raw.digest.to, every: raw.digest.every.into_inner(), timezone },
+            digest: DigestConfig { to: raw.digest.to, every, timezone },
             alerts_to: raw.alerts.to,
             mailboxes,
         })

@@ -8,6 +8,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
+
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
@@ -237,6 +239,45 @@ pub enum Security {
     Starttls,
     /// TLS from the first byte (IMAPS 993, SMTPS 465).
     Tls,
+}
+
+/// When digests go out (`[digest] every`): "daily 08:00", "weekdays 08:00", "weekly mon 08:00".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    Daily(NaiveTime),
+    Weekdays(NaiveTime),
+    Weekly(Weekday, NaiveTime),
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Schedule, String> {
+        let bad = || format!("every = {text:?}: write \"daily 08:00\", \"weekdays 08:00\" or \"weekly mon 08:00\"");
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| bad());
+        match parts.as_slice() {
+            ["daily", t] => Ok(Schedule::Daily(time(t)?)),
+            ["weekdays", t] => Ok(Schedule::Weekdays(time(t)?)),
+            ["weekly", day, t] => Ok(Schedule::Weekly(day.parse().map_err(|_| bad())?, time(t)?)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl Schedule {
+    /// The latest scheduled moment at or before `now`, in `zone`.
+    pub fn latest(&self, zone: chrono_tz::Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let today = now.with_timezone(&zone).date_naive();
+        (0..8).map(|back| today - chrono::Duration::days(back)).find_map(|day| {
+            let (fits, time) = match *self {
+                Schedule::Daily(t) => (true, t),
+                Schedule::Weekdays(t) => (!matches!(day.weekday(), Weekday::Sat | Weekday::Sun), t),
+                Schedule::Weekly(d, t) => (day.weekday() == d, t),
+            };
+            let at = zone.from_local_datetime(&day.and_time(time)).earliest()?.with_timezone(&Utc);
+            (fits && at <= now).then_some(at)
+        })
+    }
 }
 
 #[cfg(test)]
