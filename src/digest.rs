@@ -326,6 +326,8 @@ pub fn send_if_due(
 mod tests {
     use rusqlite::params;
 
+    use chrono::TimeZone;
+
     use crate::config::Schedule;
 
     use super::*;
