@@ -7,8 +7,9 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use crate::commands::Action;
 use crate::config::{Config, StaffConfig};
-use crate::rules::{Priority, Rules};
+use crate::rules::Rules;
 use crate::store::{self, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,26 +40,6 @@ impl From<rusqlite::Error> for ActionError {
     fn from(e: rusqlite::Error) -> Self {
         ActionError::Store(StoreError::Sqlite(e))
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    Close,
-    Reopen,
-    /// Waiting on the customer; with WHEN, until then (a snooze).
-    Wait(Option<String>),
-    /// A resolution time promised to the customer: WHEN as typed.
-    Eta(String),
-    Priority(Priority),
-    Note(String),
-    Assign(String),
-    Department(String),
-    /// Minutes of work logged.
-    Time(i64),
-    /// Merge this ticket into the one given.
-    Merge(i64),
-    /// The requester corrected (a forward whose sender could not be read).
-    Requester(String),
 }
 
 /// A staff address from what was typed: an address (lower-cased) or a unique local part.

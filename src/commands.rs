@@ -5,8 +5,29 @@
 //! Pure parsing: it never applies anything and never decides trust — ingest applies commands
 //! only from trusted staff mail, in the message's transaction.
 
-use crate::actions::Action;
 use crate::rules::Priority;
+
+/// A staff action on one ticket: what an email command or a shell command asks for. Applied
+/// by `crate::actions`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Close,
+    Reopen,
+    /// Waiting on the customer; with WHEN, until then (a snooze).
+    Wait(Option<String>),
+    /// A resolution time promised to the customer: WHEN as typed.
+    Eta(String),
+    Priority(Priority),
+    Note(String),
+    Assign(String),
+    Department(String),
+    /// Minutes of work logged.
+    Time(i64),
+    /// Merge this ticket into the one given.
+    Merge(i64),
+    /// The requester corrected (a forward whose sender could not be read).
+    Requester(String),
+}
 
 /// What the command lines at the start of a mail say.
 #[derive(Debug, Default, PartialEq)]
@@ -88,38 +109,7 @@ fn parse_line(command: &str) -> Result<Action, String> {
     }
 }
 
-/// "45m", "1h30m", "2h", "90" (minutes), "1.5h" → minutes.
-pub fn parse_minutes(text: &str) -> Result<i64, String> {
-    let t = text.trim().to_ascii_lowercase().replace(' ', "");
-    let bad = || format!("bad duration {text:?}: write 45m, 1h30m or 1.5h");
-    if t.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(minutes) = t.parse::<i64>() {
-        return (minutes > 0).then_some(minutes).ok_or_else(bad);
-    }
-    if let Some(hours) = t.strip_suffix('h').and_then(|h| h.parse::<f64>().ok()) {
-        let minutes = (hours * 60.0).round() as i64;
-        return (minutes > 0 && minutes < 100_000).then_some(minutes).ok_or_else(bad);
-    }
-    let mut total = 0i64;
-    let mut digits = String::new();
-    for c in t.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            'h' | 'm' => {
-                let n: i64 = digits.parse().map_err(|_| bad())?;
-                digits.clear();
-                total += if c == 'h' { n * 60 } else { n };
-            }
-            _ => return Err(bad()),
-        }
-    }
-    if !digits.is_empty() || total <= 0 || total >= 100_000 {
-        return Err(bad());
-    }
-    Ok(total)
-}
+pub use crate::config::parse_minutes;
 
 #[cfg(test)]
 mod tests {

@@ -25,7 +25,7 @@
 //!   sends the managers' digest; [`stats`] computes KPIs.
 //! - Around it: [`config`] reads config.toml; [`rules`] reads the rules directory; [`clock`] is
 //!   injected time; [`daemon`] runs the tasks, signals and shutdown; [`service`] talks to
-//!   systemd; [`metrics`] serves /healthz and /metrics; [`oauth`] gets XOAUTH2 tokens; [`files`]
+//!   systemd; [`metrics`] counts for Prometheus; [`http`] serves /healthz, /metrics and the rating links; [`oauth`] gets XOAUTH2 tokens; [`files`]
 //!   writes private files durably; [`explain`] is `rules test`; [`present`] is what the CLI
 //!   prints.
 
@@ -40,6 +40,7 @@ pub mod digest;
 pub mod explain;
 pub mod files;
 pub mod filter;
+pub mod http;
 pub mod loops;
 pub mod mailbox;
 pub mod metrics;

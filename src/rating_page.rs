@@ -41,7 +41,7 @@ pub struct RateContext {
     /// Where `rating.key` lives.
     pub data_dir: PathBuf,
     pub tag_prefix: String,
-    pub rules: crate::daemon::SharedRules,
+    pub rules: crate::rules::SharedRules,
     pub clock: Arc<dyn Clock>,
     limiter: Mutex<RateLimiter>,
     /// One connection kept between requests (opened on first use, dropped after an error).
@@ -53,7 +53,7 @@ impl RateContext {
         database: PathBuf,
         data_dir: PathBuf,
         tag_prefix: String,
-        rules: crate::daemon::SharedRules,
+        rules: crate::rules::SharedRules,
         clock: Arc<dyn Clock>,
     ) -> RateContext {
         RateContext {

@@ -32,6 +32,18 @@ pub struct SchedulerReport {
     pub closed: usize,
 }
 
+impl SchedulerReport {
+    /// The pass's events for the metrics: (event, how many).
+    pub fn events(&self) -> [(&'static str, usize); 4] {
+        [
+            ("warning", self.warnings),
+            ("escalation", self.escalations),
+            ("notice", self.notices),
+            ("breach", self.breaches),
+        ]
+    }
+}
+
 /// Who changes a ticket when the scheduler does (docs/conversation.md: "event by ticketd").
 pub const TICKETD: &str = "ticketd";
 

@@ -8,63 +8,11 @@
 //! that day's working hours for an ETA and their start for a snooze; a closed day means the next
 //! working day. Pure: it never reads a clock — `now` is given.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::rules::Calendar;
 
-/// A span of working time on a calendar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkingSpan {
-    /// Whole working days: the same clock time N working days later.
-    Days(u32),
-    /// Working hours and minutes.
-    Time(Duration),
-}
-
-impl WorkingSpan {
-    /// "3d", "4h", "90m", "1h30m". Zero is refused.
-    pub fn parse(text: &str) -> Result<WorkingSpan, String> {
-        let t = text.trim().to_ascii_lowercase();
-        let bad = || format!("{text:?} is not a span of working time: write \"2d\" (working days), \"4h\" or \"30m\"");
-        if let Some(days) = t.strip_suffix('d') {
-            return match days.parse::<u32>() {
-                Ok(n) if n > 0 && n <= 366 => Ok(WorkingSpan::Days(n)),
-                _ => Err(bad()),
-            };
-        }
-        let minutes = crate::commands::parse_minutes(&t).map_err(|_| bad())?;
-        Ok(WorkingSpan::Time(Duration::minutes(minutes)))
-    }
-
-    /// The instant this span of working time after `start`.
-    pub fn after(self, cal: &Calendar, start: DateTime<Utc>) -> DateTime<Utc> {
-        match self {
-            WorkingSpan::Time(d) => cal.add_working(start, d),
-            WorkingSpan::Days(n) => add_working_days(cal, start, n),
-        }
-    }
-}
-
-/// The same local clock time `n` working days after `start`, moved on to the next working
-/// minute when that is outside hours.
-pub fn add_working_days(cal: &Calendar, start: DateTime<Utc>, n: u32) -> DateTime<Utc> {
-    let local = start.with_timezone(&cal.timezone);
-    let mut day = local.date_naive();
-    let mut counted = 0;
-    // A calendar without a working day in a year is a calendar without working days.
-    for _ in 0..(366 * 3) {
-        if counted == n {
-            break;
-        }
-        day += Duration::days(1);
-        if !cal.working_intervals(day).is_empty() {
-            counted += 1;
-        }
-    }
-    let wall = day.and_time(local.time());
-    let at = cal.timezone.from_local_datetime(&wall).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or(start);
-    cal.next_working(at)
-}
+pub use crate::rules::{add_working_days, WorkingSpan};
 
 /// What WHEN said, before it is placed on a calendar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +93,7 @@ impl When {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn office() -> Calendar {
         let src = r#"

@@ -19,7 +19,7 @@ pub use domains::PUBLIC_MAIL_DOMAINS;
 use raw::*;
 pub use raw::{InitialSync, LogFormat, SmtpAuth, TrustSource};
 pub use secret::SecretSource;
-pub use values::{Address, AddressGlob, ByteSize, HumanDuration, NamedAddress, Schedule, Security};
+pub use values::{parse_minutes, Address, AddressGlob, ByteSize, HumanDuration, NamedAddress, Schedule, Security};
 
 /// A configuration mistake, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]

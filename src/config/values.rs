@@ -280,6 +280,39 @@ impl Schedule {
     }
 }
 
+/// "45m", "1h30m", "2h", "90" (minutes), "1.5h" → minutes.
+pub fn parse_minutes(text: &str) -> Result<i64, String> {
+    let t = text.trim().to_ascii_lowercase().replace(' ', "");
+    let bad = || format!("bad duration {text:?}: write 45m, 1h30m or 1.5h");
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(minutes) = t.parse::<i64>() {
+        return (minutes > 0).then_some(minutes).ok_or_else(bad);
+    }
+    if let Some(hours) = t.strip_suffix('h').and_then(|h| h.parse::<f64>().ok()) {
+        let minutes = (hours * 60.0).round() as i64;
+        return (minutes > 0 && minutes < 100_000).then_some(minutes).ok_or_else(bad);
+    }
+    let mut total = 0i64;
+    let mut digits = String::new();
+    for c in t.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            'h' | 'm' => {
+                let n: i64 = digits.parse().map_err(|_| bad())?;
+                digits.clear();
+                total += if c == 'h' { n * 60 } else { n };
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !digits.is_empty() || total <= 0 || total >= 100_000 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

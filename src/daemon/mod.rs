@@ -5,7 +5,7 @@
 //! server is down, slow or refusing logins never delays the others. Stopping is safe at any
 //! await point: a message is committed whole or not at all, so cancelling a pass loses nothing.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
@@ -23,8 +23,7 @@ mod signals;
 use signals::retry_now;
 pub use signals::{reload_rules, spawn_rules_watcher, spawn_signal_handlers};
 
-/// The live rule set; replaced whole on reload.
-pub type SharedRules = Arc<RwLock<Arc<Rules>>>;
+pub use crate::rules::SharedRules;
 
 /// Checks what config.toml and the rules say about each other.
 pub fn cross_check(config: &Config, rules: &Rules) -> Result<Vec<String>, ConfigError> {
@@ -318,7 +317,7 @@ async fn mailbox_task(
             r = outcome => r,
             _ = stop.changed() => return,
         };
-        crate::metrics::global().pass(&mailbox.name, result.as_ref().ok());
+        crate::metrics::global().pass(&mailbox.name, result.as_ref().ok().map(MailboxReport::counts).as_ref());
         match result {
             Ok(r) => {
                 failures = 0;
@@ -434,7 +433,7 @@ async fn scheduler_task(
             }
             match crate::scheduler::run_due(store, &config, &rule_set, clock.now()) {
                 Ok(r) => {
-                    crate::metrics::global().scheduled(&r);
+                    crate::metrics::global().scheduled(&r.events());
                     crate::metrics::global().task_ok("scheduler");
                     if r.warnings + r.escalations + r.notices > 0 {
                         tracing::info!(
@@ -483,7 +482,7 @@ pub async fn run(config: Arc<Config>, rules: SharedRules, clock: Arc<dyn Clock>,
                 clock.clone(),
             ))
         });
-        tokio::spawn(crate::metrics::serve(listen, names, config.http_max_connections, rate, stop.clone()));
+        tokio::spawn(crate::http::serve(listen, names, config.http_max_connections, rate, stop.clone()));
     }
     // Each task is supervised: one that panics is logged, counted, shown in /healthz and started
     // again after the usual backoff, never left silently gone.
@@ -567,7 +566,7 @@ mod tests {
         assert_eq!(body["mailboxes"][0]["state"], crate::metrics::RESTARTING, "{body}");
         assert_eq!(body["status"], "degraded");
         // Its next good pass clears it.
-        metrics.pass(name, Some(&MailboxReport::default()));
+        metrics.pass(name, Some(&MailboxReport::default().counts()));
         // (Not the overall status: the other test here makes the outbox panic meanwhile.)
         let (_, body) = metrics.health(&[name.to_string()]);
         let body: serde_json::Value = serde_json::from_str(&body).unwrap();

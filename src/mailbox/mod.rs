@@ -81,6 +81,23 @@ pub struct MailboxReport {
 }
 
 impl MailboxReport {
+    /// The pass's figures for the metrics.
+    pub fn counts(&self) -> crate::metrics::PassCounts {
+        crate::metrics::PassCounts {
+            outcomes: vec![
+                ("new_ticket", self.new_tickets),
+                ("joined", self.joined),
+                ("duplicate", self.duplicates),
+                ("spam", self.spam),
+                ("automatic", self.automatic),
+                ("acknowledged", self.acknowledged),
+                ("skipped_old", self.skipped_old),
+            ],
+            gaps: self.gaps,
+            loops: self.loops,
+        }
+    }
+
     fn add(&mut self, f: &FolderReport) {
         self.fetched += f.fetched;
         self.new_tickets += f.new_tickets;

@@ -13,6 +13,9 @@ mod model;
 pub use calendar::*;
 pub use model::*;
 
+/// The live rule set, shared by the daemon's tasks; replaced whole on reload.
+pub type SharedRules = std::sync::Arc<std::sync::RwLock<std::sync::Arc<Rules>>>;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

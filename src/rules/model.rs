@@ -247,9 +247,9 @@ pub struct Department {
     pub notify: Vec<Address>,
     pub escalate_to: Vec<Address>,
     /// Waiting this long on the customer, they get a reminder (None: never).
-    pub remind_after: Option<crate::when::WorkingSpan>,
+    pub remind_after: Option<super::calendar::WorkingSpan>,
     /// Waiting this long, the ticket is closed (None: never).
-    pub close_after: Option<crate::when::WorkingSpan>,
+    pub close_after: Option<super::calendar::WorkingSpan>,
     /// The customer is told when their ticket is closed.
     pub close_mail: bool,
     /// The rating the closing mail asks for.
@@ -258,11 +258,11 @@ pub struct Department {
 
 impl Department {
     pub(super) fn from_raw(raw: RawDepartment) -> Result<Department, String> {
-        let span = |key: &str, text: &str| -> Result<Option<crate::when::WorkingSpan>, String> {
+        let span = |key: &str, text: &str| -> Result<Option<super::calendar::WorkingSpan>, String> {
             if text.trim().is_empty() {
                 return Ok(None);
             }
-            crate::when::WorkingSpan::parse(text).map(Some).map_err(|e| format!("{key}: {e}"))
+            super::calendar::WorkingSpan::parse(text).map(Some).map_err(|e| format!("{key}: {e}"))
         };
         let survey = match raw.survey.as_deref().map(str::trim) {
             None | Some("") | Some("none") => None,
