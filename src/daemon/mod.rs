@@ -83,9 +83,9 @@ async fn sync_one(
     rules: &Rules,
     mailbox: &MailboxConfig,
     clock: &dyn Clock,
-) -> Result<MailboxReport, String> {
-    let mut store = Store::open(&config.database.path).map_err(|e| e.to_string())?;
-    store.tune_for_ingest().map_err(|e| e.to_string())?;
+) -> Result<MailboxReport, mailbox::MailboxError> {
+    let mut store = Store::open(&config.database.path)?;
+    store.tune_for_ingest()?;
     let (tags, own) = pipeline_parts(config, rules);
     let scanner = crate::scan::Scanner::from_config(&config.spam);
     let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own, scanner: scanner.as_ref() };
@@ -93,7 +93,7 @@ async fn sync_one(
     if let Err(e) = &result {
         alert_on_failure(config, &store, mailbox, e, clock.now());
     }
-    result.map_err(|e| e.to_string())
+    result
 }
 
 /// The WAL checkpointer for this process, if the database can be opened (when it cannot,
@@ -159,7 +159,8 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock, send: b
             Ok(r) => report.mailboxes.push((name, r)),
             Err(e) => {
                 tracing::error!(mailbox = %name, error = %e, "mailbox pass failed");
-                report.failures.push((name, e));
+                // What the person running the pass reads: the error's own words.
+                report.failures.push((name, e.to_string()));
             }
         }
     }
@@ -179,25 +180,29 @@ pub async fn run_once(config: &Config, rules: &Rules, clock: &dyn Clock, send: b
                 Ok(Default::default())
             }
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     };
     match delivery {
         Ok(d) => report.delivery = d,
         Err(e) => {
             tracing::error!(error = %e, "outbox delivery failed");
-            report.delivery_error = Some(e);
+            report.delivery_error = Some(e.to_string());
         }
     }
     report
 }
 
 /// Delivers whatever is due in the outbox once (also for shell commands that cause mail).
-pub async fn deliver(config: &Config, store: &mut Store, clock: &dyn Clock) -> Result<outbox::DeliveryReport, String> {
-    if store::outbox::pending_count(store.conn()).map_err(|e| e.to_string())? == 0 {
+pub async fn deliver(
+    config: &Config,
+    store: &mut Store,
+    clock: &dyn Clock,
+) -> Result<outbox::DeliveryReport, outbox::OutboxError> {
+    if store::outbox::pending_count(store.conn())? == 0 {
         return Ok(Default::default());
     }
-    let mailer = Mailer::new(&config.smtp, &config.database.data_dir).map_err(|e| e.to_string())?;
-    outbox::deliver_due(store, &mailer, clock).await.map_err(|e| e.to_string())
+    let mailer = Mailer::new(&config.smtp, &config.database.data_dir)?;
+    outbox::deliver_due(store, &mailer, clock).await
 }
 
 fn current_rules(shared: &SharedRules) -> Arc<Rules> {
@@ -374,8 +379,8 @@ async fn outbox_task(config: Arc<Config>, clock: Arc<dyn Clock>, wake: Arc<Notif
     loop {
         let attempt = async {
             if db.is_none() {
-                let opened = Store::open(&config.database.path).map_err(|e| e.to_string())?;
-                opened.tune_for_delivery().map_err(|e| e.to_string())?;
+                let opened = Store::open(&config.database.path)?;
+                opened.tune_for_delivery()?;
                 db = Some(opened);
             }
             let store = db.as_mut().expect("opened above");

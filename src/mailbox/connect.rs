@@ -92,8 +92,15 @@ async fn wrap_tls(cfg: &MailboxConfig, tcp: TcpStream) -> Result<ImapStream, Mai
     let connector = tls_connector(cfg)?;
     let host = cfg.host.trim_matches(['[', ']']).to_string();
     let name = ServerName::try_from(host).map_err(|e| MailboxError::Tls(format!("bad host name: {e}")))?;
-    let tls =
-        timed("TLS handshake", connector.connect(name, tcp)).await?.map_err(|e| MailboxError::Tls(e.to_string()))?;
+    let tls = timed("TLS handshake", connector.connect(name, tcp)).await?.map_err(|e| {
+        // rustls reports a certificate it will not accept as invalid data; anything else
+        // is the connection failing under the handshake.
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            MailboxError::Tls(e.to_string())
+        } else {
+            MailboxError::Connect(format!("TLS handshake: {e}"))
+        }
+    })?;
     Ok(ImapStream::Tls(Box::new(tls)))
 }
 
@@ -139,9 +146,14 @@ pub async fn connect(cfg: &MailboxConfig, tokens: Option<&Arc<TokenProvider>>) -
     match &cfg.credentials {
         Credentials::Password { username, password } => {
             let secret = password.read().map_err(|e| MailboxError::Secret(e.to_string()))?;
-            timed("LOGIN", client.login(username, secret.expose()))
-                .await?
-                .map_err(|(e, _)| MailboxError::Login(format!("{username}: {e}")))
+            timed("LOGIN", client.login(username, secret.expose())).await?.map_err(|(e, _)| {
+                // A connection lost during the login is no refusal.
+                if super::connection_failed(&e) {
+                    MailboxError::Imap(e)
+                } else {
+                    MailboxError::Login(format!("{username}: {e}"))
+                }
+            })
         }
         Credentials::Xoauth2 { username, .. } => {
             let tokens = tokens.ok_or_else(|| MailboxError::Secret("no token provider for XOAUTH2".into()))?;

@@ -124,9 +124,8 @@ async fn read_folder(
     clock: &dyn Clock,
 ) -> Result<FolderReport, MailboxError> {
     let mut report = FolderReport::default();
-    let selected = timed("SELECT", session.select(folder))
-        .await?
-        .map_err(|e| MailboxError::Folder { folder: folder.to_string(), message: format!("cannot select: {e}") })?;
+    let selected =
+        timed("SELECT", session.select(folder)).await?.map_err(|e| MailboxError::folder(folder, "cannot select", e))?;
     let uidvalidity = selected.uid_validity.unwrap_or(0);
     report.uid_next = selected.uid_next;
     let may_keyword = selected.permanent_flags.iter().any(|f| matches!(f, async_imap::types::Flag::MayCreate));
@@ -489,7 +488,7 @@ async fn ensure_folder(
     if existing.is_empty() {
         timed("CREATE", session.create(&resolved))
             .await?
-            .map_err(|e| MailboxError::Folder { folder: resolved.clone(), message: format!("cannot create: {e}") })?;
+            .map_err(|e| MailboxError::folder(&resolved, "cannot create", e))?;
         tracing::info!(folder = %resolved, "created folder");
     }
     state.ensured.push(resolved.clone());

@@ -43,7 +43,22 @@ pub enum MailboxError {
     Ingest(#[from] crate::pipeline::IngestError),
 }
 
+/// Whether an IMAP error is the connection failing (temporary) rather than the server's answer.
+pub(crate) fn connection_failed(e: &async_imap::error::Error) -> bool {
+    matches!(e, async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost)
+}
+
 impl MailboxError {
+    /// A folder command the server refused (NO, BAD): a person must look; a connection that
+    /// failed under it is only an IMAP error, retried soon.
+    pub(crate) fn folder(folder: &str, what: &str, e: async_imap::error::Error) -> MailboxError {
+        if connection_failed(&e) {
+            MailboxError::Imap(e)
+        } else {
+            MailboxError::Folder { folder: folder.to_string(), message: format!("{what}: {e}") }
+        }
+    }
+
     /// A failure only a person can fix — a refused login, a password or token that cannot be
     /// read or refreshed, a certificate that does not verify, a folder that cannot be selected or
     /// created — as opposed to one that passes by itself (a timeout, a dropped connection, a busy
