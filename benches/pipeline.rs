@@ -20,8 +20,8 @@ use ticketd::thread::{thread, TagMatcher, ThreadIndex, ThreadInput};
 struct Index(HashMap<String, i64>);
 
 impl ThreadIndex for Index {
-    fn ticket_state(&self, _id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
-        Ok(Some(("open".into(), None)))
+    fn ticket_state(&self, _id: i64) -> Result<Option<(ticketd::domain::Status, Option<i64>)>, StoreError> {
+        Ok(Some((ticketd::domain::Status::Open, None)))
     }
     fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
         Ok(ids.iter().find_map(|id| self.0.get(id).copied()))

@@ -9,6 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use crate::commands::Action;
 use crate::config::{Config, StaffConfig};
+use crate::domain::Status;
 use crate::rules::Rules;
 use crate::store::{self, Store, StoreError};
 
@@ -94,22 +95,22 @@ pub fn apply_in(
     let summary = match action {
         Action::Close | Action::Reopen | Action::Wait(None) => {
             let next = match action {
-                Action::Close => "closed",
-                Action::Wait(_) => "waiting",
-                _ if t.first_response_at.is_some() => "open",
-                _ => "new",
+                Action::Close => Status::Closed,
+                Action::Wait(_) => Status::Waiting,
+                _ if t.first_response_at.is_some() => Status::Open,
+                _ => Status::New,
             };
             if t.status != next {
-                if next == "closed" || next == "waiting" {
+                if next.is_stopped() {
                     // Closing or waiting on the customer ends the wait for a next response.
                     crate::sla::end_next_response(tx, rules, &t, now, None)?;
                 }
                 store::set_status(tx, id, next, now)?;
-                store::add_status_event(tx, id, now, by_ref, &t.status, next, None)?;
-                if t.status == "closed" {
+                store::add_status_event(tx, id, now, by_ref, t.status, next, None)?;
+                if t.status == Status::Closed {
                     store::add_event(tx, id, now, "reopened", by_ref, "")?;
                 }
-                if next == "closed" {
+                if next == Status::Closed {
                     let closed = store::get_ticket(tx, id)?.ok_or(ActionError::NoTicket(id))?;
                     crate::notify::closed(tx, config, rules, &closed, at(now))?;
                 }
@@ -118,17 +119,17 @@ pub fn apply_in(
         }
         Action::Wait(Some(when)) => {
             // A snooze: waiting on the customer until then, when it comes back to staff.
-            if t.status == "closed" {
+            if t.status == Status::Closed {
                 return Err(ActionError::Closed(id));
             }
             let policy = crate::sla::policy_or_none(rules, &t.department);
             let until = crate::when::When::parse(when)
                 .and_then(|w| w.place(policy.calendar, at(now), crate::when::Purpose::Snooze))
                 .map_err(ActionError::BadWhen)?;
-            if t.status != "waiting" {
+            if t.status != Status::Waiting {
                 crate::sla::end_next_response(tx, rules, &t, now, None)?;
-                store::set_status(tx, id, "waiting", now)?;
-                store::add_status_event(tx, id, now, by_ref, &t.status, "waiting", None)?;
+                store::set_status(tx, id, Status::Waiting, now)?;
+                store::add_status_event(tx, id, now, by_ref, t.status, Status::Waiting, None)?;
             }
             let since = store::get_ticket(tx, id)?.and_then(|t| t.waiting_since).unwrap_or(now);
             store::set_wait(tx, id, Some(since), Some(until.timestamp()))?;
@@ -137,7 +138,7 @@ pub fn apply_in(
             format!("ticket {id}: waiting until {shown}")
         }
         Action::Eta(when) => {
-            if t.status == "closed" {
+            if t.status == Status::Closed {
                 return Err(ActionError::Closed(id));
             }
             let policy = crate::sla::policy_or_none(rules, &t.department);
@@ -199,9 +200,9 @@ pub fn apply_in(
             store::merge_tickets(tx, id, target.id)?;
             store::add_event(tx, target.id, now, "merged", by_ref, &format!("ticket {id} merged into this one"))?;
             store::add_event(tx, id, now, "merged", by_ref, &format!("merged into ticket {}", target.id))?;
-            if t.status != "closed" {
+            if t.status != Status::Closed {
                 // A customer still waiting for an answer waits on the merged ticket now.
-                if t.awaiting.as_deref() == Some("staff") && target.status != "closed" {
+                if t.awaiting.as_deref() == Some("staff") && target.status != Status::Closed {
                     store::set_awaiting(tx, target.id, Some("staff"))?;
                     if target.next_response_from.is_none() && t.next_response_from.is_some() {
                         store::set_next_response_from(tx, target.id, t.next_response_from)?;
@@ -211,7 +212,7 @@ pub fn apply_in(
                     store::clear_automatic(tx, target.id, now)?;
                 }
                 store::set_next_response_from(tx, id, None)?;
-                store::set_status(tx, id, "closed", now)?;
+                store::set_status(tx, id, Status::Closed, now)?;
             }
             crate::sla::refresh(tx, rules, target.id, now)?;
             format!("ticket {id}: merged into ticket {}", target.id)

@@ -328,6 +328,8 @@ mod tests {
 
     use chrono::TimeZone;
 
+    use crate::domain::Status;
+
     use crate::config::Schedule;
 
     use super::*;
@@ -384,8 +386,8 @@ sla = "standard"
             c.execute(&format!("UPDATE tickets SET {column} = ?2 WHERE id = ?1"), params![t, value]).unwrap();
         };
         let close = |t: i64, by: &str, when: &str| {
-            store::set_status(c, t, "closed", at(when)).unwrap();
-            store::add_status_event(c, t, at(when), Some(by), "open", "closed", None).unwrap();
+            store::set_status(c, t, Status::Closed, at(when)).unwrap();
+            store::add_status_event(c, t, at(when), Some(by), Status::Open, Status::Closed, None).unwrap();
         };
         let rate = |t: i64, score: i64, scale: &str, when: &str| {
             let rating =
@@ -417,7 +419,7 @@ sla = "standard"
         set(t6, "assignee", &"alice@example.test");
         set(t6, "first_response_at", &at("2026-11-12 10:00"));
         close(t6, "alice@example.test", "2026-11-13 10:00");
-        store::set_status(c, t6, "open", at("2026-11-16 12:00")).unwrap();
+        store::set_status(c, t6, Status::Open, at("2026-11-16 12:00")).unwrap();
         store::add_event(c, t6, at("2026-11-16 12:00"), "reopened", Some("customer@customer.test"), "").unwrap();
         set(t6, "next_response_from", &at("2026-11-16 12:00"));
         // 7: billing, closed by bob, rated CSAT 4.

@@ -347,7 +347,7 @@ mod tests {
             let new = |language| store::NewTicket {
                 subject: "Printer",
                 department: "support",
-                priority: "normal",
+                priority: crate::domain::Priority::Normal,
                 requester: "anna@customer.test",
                 requester_name: None,
                 assignee: None,

@@ -23,7 +23,7 @@
 //!   scores and signs rating links; [`rating_page`] serves them; [`contracts`] counts hours
 //!   against contracts; [`loops`] breaks mail loops; [`alerts`] mails the admins; [`digest`]
 //!   sends the managers' digest; [`stats`] computes KPIs.
-//! - Around it: [`config`] reads config.toml; [`rules`] reads the rules directory; [`clock`] is
+//! - Around it: [`domain`] holds typed values (status, priority); [`config`] reads config.toml; [`rules`] reads the rules directory; [`clock`] is
 //!   injected time; [`daemon`] runs the tasks, signals and shutdown; [`service`] talks to
 //!   systemd; [`metrics`] counts for Prometheus; [`http`] serves /healthz, /metrics and the rating links; [`oauth`] gets XOAUTH2 tokens; [`files`]
 //!   writes private files durably; [`explain`] is `rules test`; [`present`] is what the CLI
@@ -37,6 +37,7 @@ pub mod config;
 pub mod contracts;
 pub mod daemon;
 pub mod digest;
+pub mod domain;
 pub mod explain;
 pub mod files;
 pub mod filter;

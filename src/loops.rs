@@ -55,7 +55,7 @@ mod tests {
             &NewTicket {
                 subject,
                 department: "support",
-                priority: "normal",
+                priority: crate::domain::Priority::Normal,
                 requester,
                 requester_name: None,
                 assignee: None,

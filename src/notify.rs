@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 
 use crate::config::{Config, NamedAddress};
+use crate::domain::Status;
 use crate::outbox::compose::{self, header_safe, local_time, TemplateMail, Threading};
 use crate::outbox::queue;
 use crate::rules::Rules;
@@ -75,12 +76,12 @@ fn ticket_context(
     let last_text: String = last_text.chars().take(QUOTED_CHARS).collect();
     let history = store::tickets_of_requester(conn, &t.requester)?;
     let others: Vec<&Ticket> = history.iter().filter(|h| h.id != t.id).collect();
-    let closed = others.iter().filter(|h| h.status == "closed").count();
+    let closed = others.iter().filter(|h| h.status == Status::Closed).count();
     let last = others.iter().find(|h| h.id < t.id).map(|h| {
         minijinja::context! {
             tag => tag(h.id),
             subject => header_safe(&h.subject),
-            status => &h.status,
+            status => h.status.as_str(),
             created => when(h.created_at),
         }
     });
@@ -88,8 +89,8 @@ fn ticket_context(
         ticket_id => t.id,
         tag => tag(t.id),
         subject => header_safe(&t.subject),
-        status => &t.status,
-        priority => &t.priority,
+        status => t.status.as_str(),
+        priority => t.priority.as_str(),
         department => &t.department,
         requester => &t.requester,
         requester_name => t.requester_name.as_deref().map(header_safe),

@@ -14,6 +14,7 @@
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
+use crate::domain::Status;
 use crate::rules::Rules;
 use crate::store::{Event, StoredMessage, Ticket};
 
@@ -157,13 +158,13 @@ pub fn ticket_table(tickets: &[Ticket], rules: &Rules, tag_prefix: &str, colour:
         };
         // The nearest promise: a reply owed first, then the resolution.
         let due = [t.first_response_due, t.next_response_due].into_iter().flatten().min().or(t.resolution_due);
-        let overdue = due.is_some_and(|d| d <= now) || !t.breaches.is_empty() && t.status != "closed";
+        let overdue = due.is_some_and(|d| d <= now) || !t.breaches.is_empty() && t.status != Status::Closed;
         rows.push((
             [
                 format!("[{tag_prefix}#{}]", t.id),
-                t.status.clone(),
+                t.status.to_string(),
                 t.awaiting.clone().unwrap_or_else(|| "-".into()),
-                t.priority.clone(),
+                t.priority.to_string(),
                 for_cell(&t.department).into_owned(),
                 local(t.created_at),
                 due.map(local).unwrap_or_else(|| "-".into()),

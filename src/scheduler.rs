@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::TransactionBehavior;
 
 use crate::config::Config;
+use crate::domain::Status;
 use crate::notify::{self, NotifyError};
 use crate::rules::Rules;
 use crate::sla::{self, Action};
@@ -118,15 +119,31 @@ fn take_steps(
                 store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone())
             }
             Action::Snooze => {
-                store::set_status(tx, ticket, "open", at)?;
-                store::add_status_event(tx, ticket, at, Some(TICKETD), "waiting", "open", Some("the snooze ended"))?;
+                store::set_status(tx, ticket, Status::Open, at)?;
+                store::add_status_event(
+                    tx,
+                    ticket,
+                    at,
+                    Some(TICKETD),
+                    Status::Waiting,
+                    Status::Open,
+                    Some("the snooze ended"),
+                )?;
                 report.snoozes += 1;
                 store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone())
             }
             Action::AutoClose => {
                 crate::sla::end_next_response(tx, rules, &t, at, None)?;
-                store::set_status(tx, ticket, "closed", at)?;
-                store::add_status_event(tx, ticket, at, Some(TICKETD), "waiting", "closed", Some("close_after"))?;
+                store::set_status(tx, ticket, Status::Closed, at)?;
+                store::add_status_event(
+                    tx,
+                    ticket,
+                    at,
+                    Some(TICKETD),
+                    Status::Waiting,
+                    Status::Closed,
+                    Some("close_after"),
+                )?;
                 report.closed += 1;
                 let closed = store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone());
                 notify::closed(tx, config, rules, &closed, now)?;

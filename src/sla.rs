@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 
 use crate::config::Address;
-use crate::rules::{Calendar, Department, Priority, Rules, SlaPolicy};
+use crate::domain::Status;
+use crate::rules::{Calendar, Department, Rules, SlaPolicy};
 use crate::store::{self, sla as stored, StoreError, Ticket};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,7 +169,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
     if t.silent || t.automatic {
         return plan;
     }
-    let priority = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
+    let priority = t.priority;
     let cal = policy.calendar;
     let managers: Vec<Address> = {
         let mut all = policy.sla.escalate_to.clone();
@@ -237,7 +238,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
         let due = cal.add_working(instant(t.created_at), target).timestamp();
         match t.first_response_at {
             Some(answered) => plan.first_response_breach = (answered > due).then_some(due),
-            None if t.status == "closed" => {
+            None if t.status == Status::Closed => {
                 // Closed without a response: the clock ends at the closing.
                 let closed = t.closed_at.unwrap_or(now);
                 plan.first_response_breach = (closed > due).then_some(due);
@@ -255,7 +256,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
 
     // The next response: the same rules as the first, from the customer's follow-up.
     if let (Some(from), Some(target)) = (t.next_response_from, policy.sla.next_response.get(priority).map(chrono)) {
-        if t.status != "closed" && t.status != "waiting" {
+        if t.status != Status::Closed && t.status != Status::Waiting {
             let due = cal.add_working(instant(from), target).timestamp();
             plan.next_response_due = Some(due);
             plan.next_response_breach = (now >= due).then_some(due);
@@ -268,7 +269,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
     if let Some(target) = policy.sla.resolution.get(priority).map(chrono) {
         // Some(due) when the due time comes before the clock's current pause (if any).
         let due = when_worked(cal, t.created_at, pauses, target);
-        let running = t.status != "waiting" && t.status != "closed";
+        let running = t.status != Status::Waiting && t.status != Status::Closed;
         plan.resolution_breach = due.filter(|d| *d <= now || !running);
         if running {
             if let Some(due) = due {
@@ -298,7 +299,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
 
     // A promised resolution time is the resolution due shown; when it lapses, staff are asked
     // for a new one (the customer got their one delay mail already, if any).
-    let running = t.status != "waiting" && t.status != "closed";
+    let running = t.status != Status::Waiting && t.status != Status::Closed;
     if let (Some(eta), true) = (t.eta, running) {
         plan.resolution_due = Some(eta);
         plan.steps.push(Step {
@@ -314,7 +315,7 @@ pub fn plan(t: &Ticket, pauses: &[(i64, Option<i64>)], policy: &Policy<'_>, now:
 
     // Waiting on the customer: a snooze ends at its time; otherwise the department's reminder
     // and closing, in working days from the wait's start.
-    if let (Some(since), "waiting") = (t.waiting_since, t.status.as_str()) {
+    if let (Some(since), Status::Waiting) = (t.waiting_since, t.status) {
         match t.wait_until {
             Some(until) => plan.steps.push(Step {
                 clock: Clock::Waiting,
@@ -417,7 +418,7 @@ pub fn end_next_response(
     by: Option<&str>,
 ) -> Result<(), StoreError> {
     let Some(from) = t.next_response_from else { return Ok(()) };
-    let priority = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
+    let priority = t.priority;
     let due = policy_for(rules, &t.department).and_then(|policy| {
         let target = policy.sla.next_response.get(priority).map(chrono)?;
         Some(policy.calendar.add_working(instant(from), target).timestamp())
@@ -491,9 +492,9 @@ escalate_to = ["lead@example.test"]
         Ticket {
             id: 1,
             subject: "x".into(),
-            status: "new".into(),
+            status: Status::New,
             department: "support".into(),
-            priority: "normal".into(),
+            priority: crate::domain::Priority::Normal,
             requester: "anna@customer.test".into(),
             requester_name: None,
             assignee: None,
@@ -530,7 +531,7 @@ escalate_to = ["lead@example.test"]
         assert!(!policy.sla.first_response.any() && !policy.sla.resolution.any());
         let mut t = ticket("2026-11-23 09:00");
         t.department = "no such department".into();
-        t.status = "waiting".into();
+        t.status = crate::domain::Status::Waiting;
         t.waiting_since = Some(budapest("2026-11-23 09:00"));
         t.wait_until = Some(budapest("2026-11-28 03:00"));
         let p = plan(&t, &[], &policy, budapest("2026-11-23 09:00"));
@@ -572,7 +573,7 @@ escalate_to = ["lead@example.test"]
         let mut t = ticket("2026-11-23 09:00");
         // Answered at 10:59, but the scheduler only looks at 12:00: no breach.
         t.first_response_at = Some(budapest("2026-11-23 10:59"));
-        t.status = "open".into();
+        t.status = crate::domain::Status::Open;
         let p = plan(&t, &[], &policy, budapest("2026-11-23 12:00"));
         assert_eq!(p.first_response_breach, None);
         assert_eq!(p.first_response_due, None, "shown only while outstanding");
@@ -592,18 +593,18 @@ escalate_to = ["lead@example.test"]
         let policy = policy_for(&rules, "support").unwrap();
         let mut t = ticket("2026-11-23 09:00");
         t.first_response_at = Some(budapest("2026-11-23 09:30"));
-        t.status = "waiting".into();
+        t.status = crate::domain::Status::Waiting;
         // Waiting from 11:00 (2 of 8 hours used) until Wednesday 10:00.
         let paused = vec![(budapest("2026-11-23 11:00"), None)];
         let p = plan(&t, &paused, &policy, budapest("2026-11-24 12:00"));
         assert_eq!(p.resolution_due, None, "null while waiting");
         assert!(p.steps.is_empty());
-        t.status = "open".into();
+        t.status = crate::domain::Status::Open;
         let resumed = vec![(budapest("2026-11-23 11:00"), Some(budapest("2026-11-25 10:00")))];
         let p = plan(&t, &resumed, &policy, budapest("2026-11-25 10:00"));
         assert_eq!(p.resolution_due, Some(budapest("2026-11-25 16:00")), "6 hours left from Wednesday 10:00");
         // Closed before the due time: no breach; closed after: a breach at the due time.
-        t.status = "closed".into();
+        t.status = crate::domain::Status::Closed;
         let closed = vec![resumed[0], (budapest("2026-11-25 15:00"), None)];
         assert_eq!(plan(&t, &closed, &policy, budapest("2026-11-26 09:00")).resolution_breach, None);
         let closed = vec![resumed[0], (budapest("2026-11-25 16:30"), None)];
@@ -618,7 +619,7 @@ escalate_to = ["lead@example.test"]
         let rules = rules();
         let policy = policy_for(&rules, "support").unwrap();
         let mut t = ticket("2026-11-23 09:00");
-        t.priority = "low".into();
+        t.priority = crate::domain::Priority::Low;
         assert_eq!(plan(&t, &[], &policy, 0).first_response_due, Some(budapest("2026-11-23 17:00")));
         t.silent = true;
         assert_eq!(plan(&t, &[], &policy, 0), Plan::default());

@@ -47,6 +47,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::domain::Status;
 use crate::rules::Rules;
 use crate::store::stats::PeriodTicket;
 use crate::store::{self, StoreError};
@@ -239,7 +240,7 @@ pub fn compute(conn: &Connection, rules: &Rules, from: NaiveDate, to: NaiveDate)
         let policy = crate::sla::policy_for(rules, &t.department);
         if within(&t.department, t.created_at) {
             entry.0.created += 1;
-            if t.status != "closed" {
+            if t.status != Status::Closed {
                 entry.0.open += 1;
             }
             let domain = t.requester.rsplit_once('@').map(|(_, d)| d).unwrap_or("").to_string();
@@ -675,7 +676,7 @@ sla = "standard"
             .unwrap();
         };
         let closed_by = |t: i64, by: &str, when: &str| {
-            crate::store::add_status_event(c, t, at(when), Some(by), "open", "closed", None).unwrap();
+            crate::store::add_status_event(c, t, at(when), Some(by), Status::Open, Status::Closed, None).unwrap();
         };
         let time = |t: i64, by: &str, minutes: i64, when: &str| {
             crate::store::add_time(c, t, Some(by), minutes, at(when)).unwrap()
@@ -882,11 +883,14 @@ sla = "standard"
             .unwrap();
             c.last_insert_rowid()
         };
-        let status = |t: i64, status: &str, when: &str| crate::store::set_status(c, t, status, at(when)).unwrap();
+        let status = |t: i64, status: &str, when: &str| {
+            crate::store::set_status(c, t, Status::parse(status).unwrap(), at(when)).unwrap()
+        };
         let event = |t: i64, when: &str, kind: &str, by: Option<&str>, detail: &str| {
             crate::store::add_event(c, t, at(when), kind, by, detail).unwrap()
         };
         let status_event = |t: i64, when: &str, by: Option<&str>, from: &str, to: &str, why: Option<&str>| {
+            let (from, to) = (Status::parse(from).unwrap(), Status::parse(to).unwrap());
             crate::store::add_status_event(c, t, at(when), by, from, to, why).unwrap()
         };
         // Closing as `tickets close` does it: the status, and an event naming the closer.

@@ -7,13 +7,14 @@
 
 use regex::Regex;
 
+use crate::domain::Status;
 use crate::parse::ParsedMessage;
 use crate::store::StoreError;
 
 /// What threading needs to know about stored tickets.
 pub trait ThreadIndex {
     /// The ticket's status and closing time, if it exists.
-    fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError>;
+    fn ticket_state(&self, id: i64) -> Result<Option<(Status, Option<i64>)>, StoreError>;
     fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError>;
     fn referencing(&self, message_id: &str) -> Result<Option<i64>, StoreError>;
     /// Whether an address is known to the ticket (docs/message-handling.md): its requester, an address of its
@@ -116,7 +117,7 @@ pub fn thread(input: &ThreadInput<'_>, index: &dyn ThreadIndex) -> Result<Thread
     };
     if customer {
         if let Some((status, Some(closed_at))) = index.ticket_state(ticket)? {
-            if status == "closed" && input.now - closed_at > input.reopen_window_secs {
+            if status == Status::Closed && input.now - closed_at > input.reopen_window_secs {
                 return Ok(Threading::NewLinked { ticket, why: "reply to a ticket closed beyond the reopen window" });
             }
         }
@@ -131,7 +132,7 @@ mod tests {
 
     #[derive(Default)]
     struct Index {
-        tickets: HashMap<i64, (String, Option<i64>)>,
+        tickets: HashMap<i64, (Status, Option<i64>)>,
         ids: HashMap<String, i64>,
         refs: HashMap<String, i64>,
         senders: Vec<(i64, String)>,
@@ -139,7 +140,7 @@ mod tests {
     }
 
     impl ThreadIndex for Index {
-        fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
+        fn ticket_state(&self, id: i64) -> Result<Option<(Status, Option<i64>)>, StoreError> {
             Ok(self.tickets.get(&id).cloned())
         }
         fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {
@@ -178,8 +179,8 @@ mod tests {
 
     fn index() -> Index {
         let mut i = Index::default();
-        i.tickets.insert(7, ("open".into(), None));
-        i.tickets.insert(8, ("closed".into(), Some(10 * 86_400)));
+        i.tickets.insert(7, (Status::Open, None));
+        i.tickets.insert(8, (Status::Closed, Some(10 * 86_400)));
         i.ids.insert("ack7@example.test".into(), 7);
         i.ids.insert("ack8@example.test".into(), 8);
         i.refs.insert("early@customer.test".into(), 7);

@@ -135,7 +135,7 @@ pub struct Customer<'a> {
 
 /// `customers show`: counts, the last bounce and the tickets.
 pub fn customer(c: &Customer<'_>, rules: &Rules, prefix: &str, as_json: bool, now: i64) -> Result<()> {
-    let closed = c.tickets.iter().filter(|t| t.status == "closed").count();
+    let closed = c.tickets.iter().filter(|t| t.status == ticketd::domain::Status::Closed).count();
     let open = c.tickets.len() - closed;
     let bounce_time =
         |at: i64| chrono::DateTime::from_timestamp(at, 0).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));

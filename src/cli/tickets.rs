@@ -169,11 +169,14 @@ fn parse_priority(text: &str) -> Result<Priority> {
 
 fn list(args: &Args, status: Option<&str>, department: Option<&str>, automatic: bool, json: bool) -> Result<()> {
     let cx = Context::read_only(args, BrokenRules::Warn)?;
-    let statuses: Vec<&str> = match status {
-        None => vec!["new", "open", "waiting"],
+    use ticketd::domain::Status;
+    let statuses: Vec<Status> = match status {
+        None => vec![Status::New, Status::Open, Status::Waiting],
         Some("all") => vec![],
-        Some(s @ ("new" | "open" | "waiting" | "closed")) => vec![s],
-        Some(other) => bail!("unknown status {other:?}: use new, open, waiting, closed or all"),
+        Some(s) => match Status::parse(s) {
+            Some(one) => vec![one],
+            None => bail!("unknown status {s:?}: use new, open, waiting, closed or all"),
+        },
     };
     let filter = store::TicketFilter { statuses: &statuses, department, automatic: automatic || status == Some("all") };
     let tickets = store::list_tickets(cx.store.conn(), &filter)?;

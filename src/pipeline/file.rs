@@ -10,6 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+use crate::domain::Status;
 use crate::filter::{self, Class, Verdict};
 use crate::outbox::compose::{self, AckFacts};
 use crate::parse::{self, ParsedMessage};
@@ -153,13 +154,16 @@ pub(super) fn file_message(
                 tracing::info!(ticket, score, scale, "rating by reply");
             }
             Class::Customer => {
-                let next = if t.first_response_at.is_some() { "open" } else { "new" };
-                if t.status == "waiting" || t.status == "closed" {
+                let next = if t.first_response_at.is_some() { Status::Open } else { Status::New };
+                if t.status == Status::Waiting || t.status == Status::Closed {
                     store::set_status(tx, ticket, next, at)?;
-                    let what =
-                        if t.status == "closed" { "reopened by the customer's reply" } else { "customer replied" };
-                    store::add_status_event(tx, ticket, at, None, &t.status, next, Some(what))?;
-                    if t.status == "closed" {
+                    let what = if t.status == Status::Closed {
+                        "reopened by the customer's reply"
+                    } else {
+                        "customer replied"
+                    };
+                    store::add_status_event(tx, ticket, at, None, t.status, next, Some(what))?;
+                    if t.status == Status::Closed {
                         store::add_event(tx, ticket, at, "reopened", Some(sender), "")?;
                     }
                 }
@@ -179,7 +183,7 @@ pub(super) fn file_message(
                 }
                 if live {
                     crate::sla::start_next_response(tx, &t, received)?;
-                    followup = Some(t.status == "closed");
+                    followup = Some(t.status == Status::Closed);
                 }
             }
             Class::StaffResponse => {
@@ -202,15 +206,23 @@ pub(super) fn file_message(
                     store::set_assignee(tx, ticket, by, at)?;
                     store::add_event(tx, ticket, at, "assigned", Some(by), &format!("{by} (answered first)"))?;
                 }
-                if t.status != "closed" && answers_latest {
+                if t.status != Status::Closed && answers_latest {
                     store::set_awaiting(tx, ticket, Some("customer"))?;
                 }
                 if t.automatic {
                     store::clear_automatic(tx, ticket, received)?;
                 }
-                if t.status == "new" {
-                    store::set_status(tx, ticket, "open", at)?;
-                    store::add_status_event(tx, ticket, at, Some(by), "new", "open", Some("staff responded"))?;
+                if t.status == Status::New {
+                    store::set_status(tx, ticket, Status::Open, at)?;
+                    store::add_status_event(
+                        tx,
+                        ticket,
+                        at,
+                        Some(by),
+                        Status::New,
+                        Status::Open,
+                        Some("staff responded"),
+                    )?;
                 }
             }
             // A bounce marks the requester only when it names mail ticketd sent to them.
@@ -291,7 +303,7 @@ pub(super) fn open_ticket(
         &NewTicket {
             subject: &subject,
             department: &routed.department,
-            priority: routed.priority.as_str(),
+            priority: routed.priority,
             requester: &requester,
             requester_name: requester_name.as_deref(),
             assignee: routed.assignee.as_deref(),
@@ -339,7 +351,7 @@ pub(super) fn open_ticket(
     if class == Class::StaffResponse {
         let by = m.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
         store::record_response(tx, ticket, received, by)?;
-        store::set_status(tx, ticket, "open", at)?;
+        store::set_status(tx, ticket, Status::Open, at)?;
         if routed.assignee.is_none() && p.config.staff.is_staff(by) {
             // Staff writing first to a customer own what they started.
             store::set_assignee(tx, ticket, by, at)?;
@@ -528,7 +540,7 @@ pub(super) fn file_forward(
 /// A customer's reply to a closed ticket whose closing mail asked for a rating, when its first
 /// line is a score in the survey's scale: (score, scale, comment).
 pub(super) fn rating_reply(t: &store::Ticket, m: &ParsedMessage) -> Option<(i64, String, String)> {
-    if t.status != "closed" {
+    if t.status != Status::Closed {
         return None;
     }
     let survey = crate::rules::Survey::parse(t.survey.as_deref()?)?;
@@ -654,7 +666,7 @@ pub struct ThreadLookup<'c> {
 }
 
 impl ThreadIndex for ThreadLookup<'_> {
-    fn ticket_state(&self, id: i64) -> Result<Option<(String, Option<i64>)>, StoreError> {
+    fn ticket_state(&self, id: i64) -> Result<Option<(Status, Option<i64>)>, StoreError> {
         Ok(store::get_ticket(self.conn, id)?.map(|t| (t.status, t.closed_at)))
     }
     fn by_message_ids(&self, ids: &[String]) -> Result<Option<i64>, StoreError> {

@@ -11,35 +11,7 @@ use toml::Spanned;
 use super::calendar::Calendar;
 use crate::config::{Address, AddressGlob, HumanDuration, NamedAddress};
 
-/// A ticket's priority; the order is urgency, highest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    Urgent,
-    High,
-    Normal,
-    Low,
-}
-
-impl Priority {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Urgent => "urgent",
-            Priority::High => "high",
-            Priority::Normal => "normal",
-            Priority::Low => "low",
-        }
-    }
-    pub fn parse(text: &str) -> Option<Priority> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "urgent" => Some(Priority::Urgent),
-            "high" => Some(Priority::High),
-            "normal" => Some(Priority::Normal),
-            "low" => Some(Priority::Low),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::Priority;
 
 /// A compiled regular expression that reports its syntax error at its own line.
 #[derive(Clone, Debug)]

@@ -16,7 +16,7 @@ pub struct PeriodTicket {
     pub requester: String,
     pub created_at: i64,
     pub closed_at: Option<i64>,
-    pub status: String,
+    pub status: crate::domain::Status,
     pub first_response_at: Option<i64>,
     pub first_response_by: Option<String>,
     pub silent: bool,

@@ -7,6 +7,7 @@
 use rusqlite::{params, Connection};
 
 use super::StoreError;
+use crate::domain::Status;
 
 /// Records a status change of `ticket` from `from` to `to`, with why when there is a reason
 /// worth showing. The detail reads "open -> closed", or "waiting -> closed: close_after" with a
@@ -16,8 +17,8 @@ pub fn add_status_event(
     ticket: i64,
     at: i64,
     by: Option<&str>,
-    from: &str,
-    to: &str,
+    from: Status,
+    to: Status,
     why: Option<&str>,
 ) -> Result<(), StoreError> {
     let detail = match why {
@@ -99,7 +100,7 @@ mod tests {
             &NewTicket {
                 subject: "x",
                 department: "support",
-                priority: "normal",
+                priority: crate::domain::Priority::Normal,
                 requester: "anna@customer.test",
                 requester_name: None,
                 assignee: None,
@@ -115,13 +116,14 @@ mod tests {
         )
         .unwrap();
         let bob = Some("bob@example.test");
-        add_status_event(c, ticket, 10, bob, "new", "open", Some("staff responded")).unwrap();
-        add_status_event(c, ticket, 20, bob, "open", "closed", None).unwrap();
-        add_status_event(c, ticket, 30, None, "closed", "open", Some("reopened by the customer's reply")).unwrap();
-        add_status_event(c, ticket, 40, bob, "open", "waiting", None).unwrap();
-        add_status_event(c, ticket, 50, Some("ticketd"), "waiting", "closed", Some("close_after")).unwrap();
+        add_status_event(c, ticket, 10, bob, Status::New, Status::Open, Some("staff responded")).unwrap();
+        add_status_event(c, ticket, 20, bob, Status::Open, Status::Closed, None).unwrap();
+        add_status_event(c, ticket, 30, None, Status::Closed, Status::Open, Some("reopened by the customer's reply"))
+            .unwrap();
+        add_status_event(c, ticket, 40, bob, Status::Open, Status::Waiting, None).unwrap();
+        add_status_event(c, ticket, 50, Some("ticketd"), Status::Waiting, Status::Closed, Some("close_after")).unwrap();
         // A closing without an author (none is written today) is no one's.
-        add_status_event(c, ticket, 60, None, "open", "closed", None).unwrap();
+        add_status_event(c, ticket, 60, None, Status::Open, Status::Closed, None).unwrap();
         let details: Vec<String> = crate::store::events_of(c, ticket)
             .unwrap()
             .into_iter()

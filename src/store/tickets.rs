@@ -3,14 +3,15 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::StoreError;
+use crate::domain::{Priority, Status};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ticket {
     pub id: i64,
     pub subject: String,
-    pub status: String,
+    pub status: Status,
     pub department: String,
-    pub priority: String,
+    pub priority: Priority,
     pub requester: String,
     pub requester_name: Option<String>,
     pub assignee: Option<String>,
@@ -147,7 +148,7 @@ pub fn set_survey(conn: &Connection, id: i64, survey: Option<&str>) -> Result<()
 pub struct NewTicket<'a> {
     pub subject: &'a str,
     pub department: &'a str,
-    pub priority: &'a str,
+    pub priority: Priority,
     pub requester: &'a str,
     pub requester_name: Option<&'a str>,
     pub assignee: Option<&'a str>,
@@ -195,7 +196,7 @@ pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>, StoreErr
 #[derive(Clone, Debug, Default)]
 pub struct TicketFilter<'a> {
     /// Empty means every status.
-    pub statuses: &'a [&'a str],
+    pub statuses: &'a [Status],
     pub department: Option<&'a str>,
     /// Tickets opened by automatic mail (nobody has written on since) are left out unless asked for.
     pub automatic: bool,
@@ -400,32 +401,31 @@ pub fn touch_ticket(conn: &Connection, id: i64, at: i64) -> Result<(), StoreErro
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(), StoreError> {
+pub fn set_status(conn: &Connection, id: i64, status: Status, at: i64) -> Result<(), StoreError> {
     // The resolution clock stops while waiting or closed: keep the pauses it is measured by.
-    let stopped = |s: &str| s == "waiting" || s == "closed";
-    let before: Option<String> =
+    let before: Option<Status> =
         conn.prepare_cached("SELECT status FROM tickets WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
-    if let Some(before) = &before {
-        if stopped(status) && !stopped(before) {
+    if let Some(before) = before {
+        if status.is_stopped() && !before.is_stopped() {
             conn.prepare_cached("INSERT INTO sla_pauses (ticket_id, paused_at) VALUES (?1, ?2)")?
                 .execute(params![id, at])?;
-        } else if !stopped(status) && stopped(before) {
+        } else if !status.is_stopped() && before.is_stopped() {
             conn.prepare_cached("UPDATE sla_pauses SET resumed_at = ?2 WHERE ticket_id = ?1 AND resumed_at IS NULL")?
                 .execute(params![id, at])?;
         }
     }
-    let closed_at: Option<i64> = (status == "closed").then_some(at);
+    let closed_at: Option<i64> = (status == Status::Closed).then_some(at);
     conn.prepare_cached(
         "UPDATE tickets SET status = ?2, closed_at = ?3, updated_at = MAX(updated_at, ?4) WHERE id = ?1",
     )?
     .execute(params![id, status, closed_at, at])?;
-    // Whose turn it is follows the status (docs/message-handling.md): nobody's when closed, the customer's while
-    // waiting on them, staff's when a ticket is reopened or a wait ends; a staff response or a
-    // customer message set it explicitly.
-    let awaiting = match (status, before.as_deref()) {
-        ("closed", _) => Some(None),
-        ("waiting", _) => Some(Some("customer")),
-        (_, Some(b)) if stopped(b) => Some(Some("staff")),
+    // Whose turn it is follows the status (docs/message-handling.md): nobody's when closed, the
+    // customer's while waiting on them, staff's when a ticket is reopened or a wait ends; a staff
+    // response or a customer message set it explicitly.
+    let awaiting = match (status, before) {
+        (Status::Closed, _) => Some(None),
+        (Status::Waiting, _) => Some(Some("customer")),
+        (_, Some(b)) if b.is_stopped() => Some(Some("staff")),
         _ => None,
     };
     if let Some(awaiting) = awaiting {
@@ -433,9 +433,9 @@ pub fn set_status(conn: &Connection, id: i64, status: &str, at: i64) -> Result<(
     }
     // A wait on the customer lasts as long as the status; the action that starts one says
     // until when.
-    match (status, before.as_deref()) {
-        ("waiting", Some(b)) if b != "waiting" => set_wait(conn, id, Some(at), None)?,
-        ("waiting", _) => {}
+    match (status, before) {
+        (Status::Waiting, Some(b)) if b != Status::Waiting => set_wait(conn, id, Some(at), None)?,
+        (Status::Waiting, _) => {}
         _ => set_wait(conn, id, None, None)?,
     }
     Ok(())
@@ -831,7 +831,7 @@ mod tests {
             &NewTicket {
                 subject: "x",
                 department: "support",
-                priority: "normal",
+                priority: crate::domain::Priority::Normal,
                 requester: "anna@customer.test",
                 requester_name: None,
                 assignee: None,
