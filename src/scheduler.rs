@@ -119,31 +119,15 @@ fn take_steps(
                 store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone())
             }
             Action::Snooze => {
-                store::set_status(tx, ticket, Status::Open, at)?;
-                store::add_status_event(
-                    tx,
-                    ticket,
-                    at,
-                    Some(TICKETD),
-                    Status::Waiting,
-                    Status::Open,
-                    Some("the snooze ended"),
-                )?;
+                let why = Some("the snooze ended");
+                store::change_status(tx, ticket, at, Some(TICKETD), Status::Waiting, Status::Open, why)?;
                 report.snoozes += 1;
                 store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone())
             }
             Action::AutoClose => {
                 crate::sla::end_next_response(tx, rules, &t, at, None)?;
-                store::set_status(tx, ticket, Status::Closed, at)?;
-                store::add_status_event(
-                    tx,
-                    ticket,
-                    at,
-                    Some(TICKETD),
-                    Status::Waiting,
-                    Status::Closed,
-                    Some("close_after"),
-                )?;
+                let why = Some("close_after");
+                store::change_status(tx, ticket, at, Some(TICKETD), Status::Waiting, Status::Closed, why)?;
                 report.closed += 1;
                 let closed = store::get_ticket(tx, ticket)?.unwrap_or_else(|| t.clone());
                 notify::closed(tx, config, rules, &closed, now)?;

@@ -214,12 +214,9 @@ impl Context {
         Ok(Context { config, rules, store })
     }
 
-    /// The parts of a pipeline that filing a message needs, without a spam scanner.
-    fn pipeline_parts(&self) -> (ticketd::thread::TagMatcher, Vec<ticketd::config::Address>) {
-        (
-            ticketd::thread::TagMatcher::new(&self.config.tickets.tag_prefix),
-            daemon::own_addresses(&self.config, &self.rules),
-        )
+    /// The parts of a pipeline that filing a message needs.
+    fn pipeline_parts(&self) -> ticketd::pipeline::Parts {
+        ticketd::pipeline::Parts::new(&self.config, &self.rules)
     }
 }
 

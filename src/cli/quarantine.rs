@@ -39,14 +39,8 @@ fn list(args: &Args, json: bool) -> Result<()> {
 
 fn release(args: &Args, id: i64) -> Result<()> {
     let mut cx = Context::writable_checked(args)?;
-    let (tags, own) = cx.pipeline_parts();
-    let pipeline = ticketd::pipeline::Pipeline {
-        config: &cx.config,
-        rules: &cx.rules,
-        tags: &tags,
-        own_addresses: &own,
-        scanner: None,
-    };
+    let parts = cx.pipeline_parts();
+    let pipeline = ticketd::pipeline::Pipeline::new(&cx.config, &cx.rules, &parts, None);
     let released = ticketd::pipeline::release(&mut cx.store, &pipeline, id, args.now())?;
     println!("message {id} released as ticket {}", released.ticket);
     let config = &cx.config;

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
 
-use ticketd::daemon;
 use ticketd::store::Store;
 
 use super::{load_checked, output, Args};
@@ -46,8 +45,7 @@ fn test(args: &Args, file: &Path, json: bool, mailbox: Option<&str>, sent: bool)
             .with_context(|| format!("no mailbox {name:?} in the config"))?,
         None => &config.mailboxes[0],
     };
-    let tags = ticketd::thread::TagMatcher::new(&config.tickets.tag_prefix);
-    let own = daemon::own_addresses(&config, &rules);
+    let parts = ticketd::pipeline::Parts::new(&config, &rules);
     // With a live scanner configured, ask it too: the explanation must be the truth.
     let scanner = ticketd::scan::Scanner::from_config(&config.spam);
     let scan = match &scanner {
@@ -56,13 +54,7 @@ fn test(args: &Args, file: &Path, json: bool, mailbox: Option<&str>, sent: bool)
         }
         _ => None,
     };
-    let pipeline = ticketd::pipeline::Pipeline {
-        config: &config,
-        rules: &rules,
-        tags: &tags,
-        own_addresses: &own,
-        scanner: scanner.as_ref(),
-    };
+    let pipeline = ticketd::pipeline::Pipeline::new(&config, &rules, &parts, scanner.as_ref());
     // It only reads: a database that is missing (or has another schema) is never created or
     // migrated here, and then which ticket the message would join is not checked.
     if let Err(e) = Store::open_existing(&config.database.path) {

@@ -217,14 +217,8 @@ fn file_by_hand(args: &Args, manual: &Manual<'_>, priority: Option<&str>) -> Res
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut body).context("reading the body")?;
     let mut cx = Context::writable(args)?;
     let by = manual.by.map(|b| ticketd::actions::resolve_agent(&cx.config.staff, b)).transpose()?;
-    let (tags, own) = cx.pipeline_parts();
-    let pipeline = ticketd::pipeline::Pipeline {
-        config: &cx.config,
-        rules: &cx.rules,
-        tags: &tags,
-        own_addresses: &own,
-        scanner: None,
-    };
+    let parts = cx.pipeline_parts();
+    let pipeline = ticketd::pipeline::Pipeline::new(&cx.config, &cx.rules, &parts, None);
     let by_hand = ticketd::pipeline::ByHand {
         from: manual.from,
         subject: manual.subject,

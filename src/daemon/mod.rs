@@ -17,7 +17,6 @@ use crate::outbox::{self, Mailer};
 use crate::pipeline::Pipeline;
 use crate::rules::Rules;
 use crate::store::{self, Store};
-use crate::thread::TagMatcher;
 
 mod signals;
 use signals::retry_now;
@@ -64,19 +63,7 @@ pub struct PassReport {
     pub delivery_error: Option<String>,
 }
 
-fn pipeline_parts(config: &Config, rules: &Rules) -> (TagMatcher, Vec<crate::config::Address>) {
-    (TagMatcher::new(&config.tickets.tag_prefix), own_addresses(config, rules))
-}
-
-/// Every address ticketd sends from or receives at — the mailboxes', `[smtp].from` and every
-/// department's `from` — mail from them is its own (docs/message-handling.md).
-pub fn own_addresses(config: &Config, rules: &Rules) -> Vec<crate::config::Address> {
-    let mut all = config.own_addresses();
-    all.extend(rules.departments.iter().filter_map(|d| d.from.as_ref()).map(|f| f.address.clone()));
-    all.sort();
-    all.dedup();
-    all
-}
+pub use crate::pipeline::own_addresses;
 
 async fn sync_one(
     config: &Config,
@@ -86,9 +73,9 @@ async fn sync_one(
 ) -> Result<MailboxReport, mailbox::MailboxError> {
     let mut store = Store::open(&config.database.path)?;
     store.tune_for_ingest()?;
-    let (tags, own) = pipeline_parts(config, rules);
+    let parts = crate::pipeline::Parts::new(config, rules);
     let scanner = crate::scan::Scanner::from_config(&config.spam);
-    let pipeline = Pipeline { config, rules, tags: &tags, own_addresses: &own, scanner: scanner.as_ref() };
+    let pipeline = Pipeline::new(config, rules, &parts, scanner.as_ref());
     let result = mailbox::sync_mailbox(mailbox, &mut store, &pipeline, clock).await;
     if let Err(e) = &result {
         alert_on_failure(config, &store, mailbox, e, clock.now());
@@ -304,14 +291,8 @@ async fn mailbox_task(
             }
             let db = store.as_mut().expect("opened above");
             let rule_set = current_rules(&rules);
-            let (tags, own) = pipeline_parts(&config, &rule_set);
-            let pipeline = Pipeline {
-                config: &config,
-                rules: &rule_set,
-                tags: &tags,
-                own_addresses: &own,
-                scanner: scanner.as_ref(),
-            };
+            let parts = crate::pipeline::Parts::new(&config, &rule_set);
+            let pipeline = Pipeline::new(&config, &rule_set, &parts, scanner.as_ref());
             let result = client.pass(db, &pipeline, clock.as_ref()).await;
             if let Err(e) = &result {
                 alert_on_failure(&config, db, &mailbox, e, clock.now());

@@ -79,6 +79,42 @@ pub struct Pipeline<'a> {
     pub scanner: Option<&'a crate::scan::Scanner>,
 }
 
+/// What a pipeline derives once from the config and the rules: the subject-tag matcher and
+/// ticketd's own addresses.
+pub struct Parts {
+    pub tags: TagMatcher,
+    pub own_addresses: Vec<Address>,
+}
+
+impl Parts {
+    pub fn new(config: &Config, rules: &Rules) -> Parts {
+        Parts { tags: TagMatcher::new(&config.tickets.tag_prefix), own_addresses: own_addresses(config, rules) }
+    }
+}
+
+/// Every address ticketd sends from or receives at — the mailboxes', `[smtp].from` and every
+/// department's `from` — mail from them is its own (docs/message-handling.md).
+pub fn own_addresses(config: &Config, rules: &Rules) -> Vec<Address> {
+    let mut all = config.own_addresses();
+    all.extend(rules.departments.iter().filter_map(|d| d.from.as_ref()).map(|f| f.address.clone()));
+    all.sort();
+    all.dedup();
+    all
+}
+
+impl<'a> Pipeline<'a> {
+    /// The one way to make a pipeline: over a config, its rules, what they derive, and the live
+    /// spam scanner if there is one.
+    pub fn new(
+        config: &'a Config,
+        rules: &'a Rules,
+        parts: &'a Parts,
+        scanner: Option<&'a crate::scan::Scanner>,
+    ) -> Pipeline<'a> {
+        Pipeline { config, rules, tags: &parts.tags, own_addresses: &parts.own_addresses, scanner }
+    }
+}
+
 /// Where a fetched message came from on the server.
 #[derive(Clone, Debug)]
 pub struct Origin<'a> {

@@ -22,7 +22,7 @@ use rusqlite::Connection;
 
 pub use checkpoint::Checkpointer;
 pub use schema::SCHEMA_VERSION;
-pub use status::add_status_event;
+pub use status::{add_status_event, change_status};
 pub use tickets::*;
 
 #[derive(Debug, thiserror::Error)]

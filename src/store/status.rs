@@ -28,6 +28,20 @@ pub fn add_status_event(
     super::add_event(conn, ticket, at, "status", by, &detail)
 }
 
+/// Changes a ticket's status from `from` to `to` and records the change as an event.
+pub fn change_status(
+    conn: &Connection,
+    ticket: i64,
+    at: i64,
+    by: Option<&str>,
+    from: Status,
+    to: Status,
+    why: Option<&str>,
+) -> Result<(), StoreError> {
+    super::set_status(conn, ticket, to, at)?;
+    add_status_event(conn, ticket, at, by, from, to, why)
+}
+
 /// The status events that close a ticket, as an SQL condition on the events table aliased `$e`:
 /// the detail [`add_status_event`] wrote ends in "-> closed" ("open -> closed" by a person), or
 /// goes on with a reason ("waiting -> closed: close_after" by the scheduler).
