@@ -13,11 +13,13 @@
 mod ack;
 mod decide;
 mod file;
+mod open;
 mod reenter;
 
 pub use ack::*;
 pub use decide::*;
 pub use file::*;
+use open::*;
 pub use reenter::*;
 
 use chrono::{DateTime, Utc};

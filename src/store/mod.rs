@@ -7,6 +7,7 @@
 pub mod addresses;
 mod checkpoint;
 pub mod contracts;
+mod messages;
 pub mod outbox;
 mod schema;
 pub mod sla;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use checkpoint::Checkpointer;
+pub use messages::*;
 pub use schema::SCHEMA_VERSION;
 pub use status::{add_status_event, change_status};
 pub use tickets::*;
