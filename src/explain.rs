@@ -56,7 +56,7 @@ pub fn explain(
             Err(why) => json!({ "unreadable": why }),
         }
     });
-    let languages = pipeline::customer_languages(d.language, p.rules.department(&d.routed.department));
+    let languages = crate::rules::customer_languages(d.language, p.rules.department(&d.routed.department));
     let (ack_template, ack_language) =
         crate::outbox::compose::template_choice(&p.rules.templates_dir, &d.routed.department, "ack", &languages);
     json!({

@@ -316,8 +316,7 @@ pub fn contract_notice(
         period => period,
         period_start => period_start.to_string(),
     };
-    let mut languages: Vec<&str> = t.language.as_deref().into_iter().collect();
-    languages.extend(staff_languages(rules, t));
+    let languages = customer_languages(rules, t);
     send(
         conn,
         config,
@@ -362,9 +361,7 @@ pub fn customer_unreachable(conn: &Connection, config: &Config, t: &Ticket) -> R
 
 /// The customer's languages, then the department's: mail to the customer.
 fn customer_languages<'a>(rules: &'a Rules, t: &'a Ticket) -> Vec<&'a str> {
-    let mut languages: Vec<&str> = t.language.as_deref().into_iter().collect();
-    languages.extend(staff_languages(rules, t));
-    languages
+    crate::rules::customer_languages(t.language.as_deref(), rules.department(&t.department))
 }
 
 /// Sends the mail of a step that has come due (SLA warnings, escalations, the delay notice,

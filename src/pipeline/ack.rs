@@ -69,15 +69,6 @@ pub fn harmless_display_name(name: &str) -> bool {
     !name.is_empty() && name.chars().count() <= 64 && name.chars().all(plain) && !linkish.is_match(name)
 }
 
-/// The template languages for mail to a customer, in order (docs/conversation.md): the customer's, then the
-/// department's; English is the last resort of the template lookup.
-pub fn customer_languages<'a>(
-    customer: Option<&'a str>,
-    department: Option<&'a crate::rules::Department>,
-) -> Vec<&'a str> {
-    customer.into_iter().chain(department.map(|d| d.language.as_str())).collect()
-}
-
 /// Sender of ticketd's mail for a ticket (docs/message-handling.md): the department's, else the mailbox's
 /// address, else `[smtp].from`.
 pub fn sender_for(

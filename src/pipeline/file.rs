@@ -132,6 +132,7 @@ pub(super) fn file_message(
             let who = if sender.is_empty() { "a sender without an address" } else { sender };
             store::add_event(tx, ticket, at, "joined", None, &format!("{who} joined by {how}"))?;
         }
+        let rating = rating_reply(&t, m, received);
         match class {
             Class::Customer if s.verdict.forged_staff => {
                 // Stored as evidence, flagged; it changes nothing on the ticket.
@@ -145,12 +146,12 @@ pub(super) fn file_message(
                 tracing::warn!(ticket, sender, "mail from a forged sender stored; nothing done");
             }
             // A score in reply to the closing mail's survey: a rating, nothing else (docs/conversation.md).
-            Class::Customer if rating_reply(&t, m).is_some() => {
-                let (score, scale, comment) = rating_reply(&t, m).unwrap_or_default();
-                let rating = store::Rating { score, scale: scale.clone(), comment, at: received, via: "reply".into() };
+            Class::Customer if rating.is_some() => {
+                let rating = rating.unwrap_or_else(|| unreachable!("the guard saw a rating"));
                 store::record_rating(tx, ticket, &rating)?;
-                store::add_event(tx, ticket, at, "rating", Some(sender), &format!("{score} ({scale})"))?;
-                tracing::info!(ticket, score, scale, "rating by reply");
+                let detail = format!("{} ({})", rating.score, rating.scale);
+                store::add_event(tx, ticket, at, "rating", Some(sender), &detail)?;
+                tracing::info!(ticket, score = rating.score, scale = %rating.scale, "rating by reply");
             }
             Class::Customer => {
                 let next = if t.first_response_at.is_some() { Status::Open } else { Status::New };
@@ -273,14 +274,14 @@ pub(super) fn file_message(
 }
 
 /// A customer's reply to a closed ticket whose closing mail asked for a rating, when its first
-/// line is a score in the survey's scale: (score, scale, comment).
-pub(super) fn rating_reply(t: &store::Ticket, m: &ParsedMessage) -> Option<(i64, String, String)> {
+/// line is a score in the survey's scale: the rating it gives.
+pub(super) fn rating_reply(t: &store::Ticket, m: &ParsedMessage, received: i64) -> Option<store::Rating> {
     if t.status != Status::Closed {
         return None;
     }
     let survey = crate::rules::Survey::parse(t.survey.as_deref()?)?;
     let (score, comment) = crate::ratings::from_reply(&m.new_text, survey)?;
-    Some((score, survey.as_str().to_string(), comment))
+    Some(store::Rating { score, scale: survey.as_str().to_string(), comment, at: received, via: "reply".into() })
 }
 
 /// The stored kind of a message of this class (docs/json.md).

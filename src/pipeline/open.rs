@@ -153,7 +153,7 @@ pub(super) fn open_ticket(
         }
         None => {
             let from = sender_for(p, department.and_then(|d| d.from.as_ref()), s.origin.owner);
-            let languages = customer_languages(s.language, department);
+            let languages = crate::rules::customer_languages(s.language, department);
             let tag = format!("[{}#{ticket}]", p.config.tickets.tag_prefix);
             let composed = compose::acknowledgement(
                 &p.rules.templates_dir,

@@ -258,6 +258,12 @@ impl Department {
     }
 }
 
+/// The template languages for mail to a customer, in order (docs/conversation.md): the customer's, then the
+/// department's; English is the last resort of the template lookup.
+pub fn customer_languages<'a>(customer: Option<&'a str>, department: Option<&'a Department>) -> Vec<&'a str> {
+    customer.into_iter().chain(department.map(|d| d.language.as_str())).collect()
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWhen {
